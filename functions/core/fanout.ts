@@ -1,0 +1,15 @@
+/** The kinds of message on the events queue; also the SQS message attribute `type`. */
+export type FanoutType = "attendance" | "presence" | "command_status";
+
+/**
+ * One message on the SQS "events" queue, the same whatever the transport (MQTT or HTTP).
+ * Consumers dedupe on `eventId`.
+ */
+export interface FanoutMessage {
+  type: FanoutType;
+  eventId: string;
+  sn: string;
+  /** ISO 8601 time of the fact (the punch, the presence change). */
+  at: string;
+  data: Record<string, unknown>;
+}
