@@ -39,7 +39,10 @@ export function attendanceEventId(sn: string, userId: string, attTimeNormalized:
  * A punch stored by an earlier attempt that failed before its fan-out is fanned out now, with the same
  * `eventId`; so a retry after any crash completes the work and never stores twice.
  */
-export async function recordAttendance(deps: AttendanceDeps, input: AttendanceInput): Promise<AttendanceOutcome> {
+export async function recordAttendance(
+  deps: AttendanceDeps,
+  input: AttendanceInput,
+): Promise<AttendanceOutcome> {
   const receivedAt = deps.clock.now().toISOString();
   const outcome: AttendanceOutcome = { stored: [], duplicates: [] };
   const owed: StoredAttendance[] = [];

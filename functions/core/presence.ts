@@ -45,7 +45,11 @@ export function mergeSignal(state: PresenceState, signal: PresenceSignal): Prese
   const lastSeenAt = Math.max(state.lastSeenAt, signalTime(signal));
   if (signal.kind === "status") return { ...state, lastSeenAt, status: newerStatus(state.status, signal) };
   if (signal.kind === "connected") {
-    return { ...state, lastSeenAt, session: mergeSession(state.session, { connectedAt: signal.connectedAt }) };
+    return {
+      ...state,
+      lastSeenAt,
+      session: mergeSession(state.session, { connectedAt: signal.connectedAt }),
+    };
   }
   if (REPLACED_REASONS.has(signal.reason)) {
     return {
@@ -55,7 +59,11 @@ export function mergeSignal(state: PresenceState, signal: PresenceSignal): Prese
       takeovers: newest([...state.takeovers, signal.disconnectedAt]),
     };
   }
-  const ended = { connectedAt: signal.connectedAt, disconnectedAt: signal.disconnectedAt, reason: signal.reason };
+  const ended = {
+    connectedAt: signal.connectedAt,
+    disconnectedAt: signal.disconnectedAt,
+    reason: signal.reason,
+  };
   return { ...state, lastSeenAt, session: mergeSession(state.session, ended) };
 }
 
@@ -76,7 +84,12 @@ function lifecycleView(state: PresenceState): PresenceView | undefined {
   const session = state.session;
   if (!session) return undefined;
   if (session.disconnectedAt === undefined) {
-    return { online: true, since: session.connectedAt, reason: "connected", connectedAt: session.connectedAt };
+    return {
+      online: true,
+      since: session.connectedAt,
+      reason: "connected",
+      connectedAt: session.connectedAt,
+    };
   }
   return {
     online: false,
@@ -103,7 +116,8 @@ function mergeSession(current: Session | undefined, incoming: Session): Session 
   if (!current || incoming.connectedAt > current.connectedAt) return incoming;
   if (incoming.connectedAt < current.connectedAt) return current;
   if (incoming.disconnectedAt === undefined) return current;
-  if (current.disconnectedAt !== undefined && current.disconnectedAt >= incoming.disconnectedAt) return current;
+  if (current.disconnectedAt !== undefined && current.disconnectedAt >= incoming.disconnectedAt)
+    return current;
   return incoming;
 }
 

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { TransientError } from "./errors.ts";
 import { stableEventId } from "./event-id.ts";
 import type { FanoutMessage } from "./fanout.ts";
 import type { EventQueue, PresenceStore } from "./ports.ts";
@@ -10,7 +11,6 @@ import {
   type PresenceView,
   sameView,
 } from "./presence.ts";
-import { TransientError } from "./errors.ts";
 
 export interface PresenceDeps {
   presence: PresenceStore;

@@ -9,7 +9,6 @@ export const UserId = v.pipe(
   ),
   v.minLength(1, "user_id must not be empty"),
   v.maxLength(64, "user_id must be at most 64 characters"),
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
   v.regex(/^[^#\s\u0000-\u001f]+$/, "user_id must not contain '#', spaces or control characters"),
 );
 

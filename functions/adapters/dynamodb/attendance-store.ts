@@ -1,0 +1,74 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
+import { toDomainError } from "../aws-errors.ts";
+import { keys } from "./keys.ts";
+
+/** Attendance in DynamoDB: one conditional put per new punch, its failure returns the stored one. */
+export class DynamoDbAttendanceStore implements AttendanceStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(toItem(record), { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { created: false, existing: fromItem(unmarshall(error.Item)) };
+      }
+      throw toDomainError("DynamoDB PutItem (attendance)", error);
+    }
+  }
+
+  async markFannedOut(record: StoredAttendance, at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(record)),
+          UpdateExpression: "SET fannedOutAt = if_not_exists(fannedOutAt, :at)",
+          ExpressionAttributeValues: marshall({ ":at": at }),
+        }),
+      );
+    } catch (error) {
+      throw toDomainError("DynamoDB UpdateItem (attendance fan-out)", error);
+    }
+  }
+}
+
+function primaryKey(record: StoredAttendance) {
+  return {
+    pk: keys.device(record.sn),
+    sk: keys.attendance(record.attTimeNormalized, record.userId, record.attState),
+  };
+}
+
+function toItem(record: StoredAttendance): Record<string, unknown> {
+  return {
+    ...primaryKey(record),
+    gsi1pk: keys.user(record.userId),
+    gsi1sk: keys.userAttendance(record.attTimeNormalized, record.sn),
+    type: "attendance",
+    ...record,
+  };
+}
+
+export function fromItem(item: Record<string, unknown>): StoredAttendance {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, type: _type, ...record } = item;
+  return record as unknown as StoredAttendance;
+}

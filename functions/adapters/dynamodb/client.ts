@@ -1,0 +1,23 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface AwsClientOptions {
+  region?: string;
+  /** Set for DynamoDB Local or another stand-in; unset on Lambda. */
+  endpoint?: string;
+  /** Per-attempt budget; short, so an outage becomes a 503 long before the function times out. */
+  requestTimeoutMs?: number;
+}
+
+/** A DynamoDB client tuned for request handlers: few retries, short timeouts. */
+export function createDynamoDbClient(options: AwsClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 1_000,
+      requestTimeout: options.requestTimeoutMs ?? 2_500,
+    }),
+  });
+}

@@ -1,0 +1,15 @@
+/** Key layout of the one table (DESIGN.md §4). Every key is a string; `#` never occurs inside a part. */
+export const keys = {
+  device: (sn: string) => `DEVICE#${sn}`,
+  presence: () => "STATE",
+  attendance: (attTimeNormalized: string, userId: string, attState: number) =>
+    `ATT#${attTimeNormalized}#${userId}#${attState}`,
+  user: (userId: string) => `USER#${userId}`,
+  userAttendance: (attTimeNormalized: string, sn: string) => `${attTimeNormalized}#${sn}`,
+  quarantineDay: (day: string) => `REJECTED#${day}`,
+  quarantineEntry: (receivedAt: string, id: string) => `${receivedAt}#${id}`,
+} as const;
+
+/** Name of the attribute DynamoDB's TTL deletes items by (epoch seconds). */
+export const TTL_ATTRIBUTE = "expiresAt";
+export const GSI1 = "gsi1";

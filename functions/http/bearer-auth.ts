@@ -1,0 +1,27 @@
+import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { problem, problemResponse } from "./problems.ts";
+
+/**
+ * Requires `Authorization: Bearer <token>` matching one of `tokens`. Every token is compared, in
+ * constant time, so neither the answer time nor the order of tokens tells anything about a guess.
+ */
+export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
+  if (tokens.length === 0) throw new Error("bearerAuth needs at least one token");
+  return async (c, next) => {
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    if (presented && (await matchesAny(tokens, presented))) return next();
+    const detail = presented
+      ? "the bearer token is not valid"
+      : "an 'Authorization: Bearer <token>' header is required";
+    return problemResponse(c, problem(401, "unauthorized", detail), {
+      "www-authenticate": 'Bearer realm="bridge"',
+    });
+  };
+}
+
+async function matchesAny(tokens: readonly string[], presented: string): Promise<boolean> {
+  let matched = false;
+  for (const token of tokens) matched = (await timingSafeEqual(token, presented)) || matched;
+  return matched;
+}

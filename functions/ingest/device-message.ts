@@ -1,0 +1,102 @@
+import * as v from "valibot";
+import { recordAttendance } from "../core/attendance.ts";
+import { InvalidInputError } from "../core/errors.ts";
+import type { Transport } from "../core/ports.ts";
+import { quarantine, type Rejection } from "../core/quarantine.ts";
+import { recordPresence } from "../core/record-presence.ts";
+import { AttendancePayload, AttendanceRecord } from "../core/schemas/attendance.ts";
+import { StatusPayload } from "../core/schemas/status.ts";
+import type { DeviceChannel } from "../core/topics.ts";
+import { fieldPath, parseJson, parseOrReject } from "../core/validation.ts";
+import type { IngestDeps, IngestResult, RecordRejection } from "./types.ts";
+
+/** A message from a device, whichever transport carried it (EMQX rule or HTTP device endpoint). */
+export interface DeviceMessage {
+  sn: string;
+  channel: DeviceChannel;
+  payload: string;
+  transport: Transport;
+  /** When the broker (or the HTTP endpoint) received it, epoch ms. */
+  receivedAt: number;
+  emqxId?: string;
+  ruleId?: string;
+}
+
+/** Validates a device message and hands it to the domain; bad input throws {@link InvalidInputError}. */
+export async function ingestDeviceMessage(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
+  if (message.channel === "evt") return ingestAttendance(deps, message);
+  if (message.channel === "st") return ingestStatus(deps, message);
+  throw new InvalidInputError(
+    422,
+    "topic",
+    `topic channel '${message.channel}' is not handled by the ingest`,
+  );
+}
+
+async function ingestStatus(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
+  const status = parseOrReject(StatusPayload, parseJson(message.payload, "payload"), "payload");
+  const view = await recordPresence(deps, message.sn, {
+    kind: "status",
+    online: status.online,
+    at: message.receivedAt,
+  });
+  return presenceResult(message.sn, view);
+}
+
+async function ingestAttendance(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
+  const payload = parseOrReject(AttendancePayload, parseJson(message.payload, "payload"), "payload");
+  const items: unknown[] = Array.isArray(payload) ? payload : [payload];
+  const prefix = (index: number) => (Array.isArray(payload) ? `payload[${index}]` : "payload");
+  const valid: AttendanceRecord[] = [];
+  const invalid: Array<{ index: number; item: unknown; field: string; message: string }> = [];
+  items.forEach((item, index) => {
+    const result = v.safeParse(AttendanceRecord, item);
+    if (result.success) return void valid.push(result.output);
+    const field = fieldPath(prefix(index), result.issues[0]);
+    invalid.push({ index, item, field, message: `${field}: ${result.issues[0].message}` });
+  });
+  const rejected = await Promise.all(invalid.map((bad) => quarantineRecord(deps, message, bad)));
+  const outcome = valid.length
+    ? await recordAttendance(deps, {
+        sn: message.sn,
+        records: valid,
+        transport: message.transport,
+        ...(message.emqxId ? { emqxId: message.emqxId } : {}),
+      })
+    : { stored: [], duplicates: [] };
+  return {
+    result: "attendance",
+    sn: message.sn,
+    stored: outcome.stored.length,
+    duplicates: outcome.duplicates.length,
+    rejected,
+  };
+}
+
+async function quarantineRecord(
+  deps: IngestDeps,
+  message: DeviceMessage,
+  bad: { index: number; item: unknown; field: string; message: string },
+): Promise<RecordRejection> {
+  const rejection: Rejection = {
+    transport: message.transport,
+    status: 422,
+    reason: "invalid_attendance_record",
+    field: bad.field,
+    message: bad.message,
+    raw: JSON.stringify(bad.item) ?? "",
+    sn: message.sn,
+    ...(message.emqxId ? { emqxId: message.emqxId } : {}),
+    ...(message.ruleId ? { ruleId: message.ruleId } : {}),
+  };
+  const entry = await quarantine(deps, rejection);
+  return { index: bad.index, field: bad.field, message: bad.message, quarantineId: entry.id };
+}
+
+export function presenceResult(
+  sn: string,
+  view: { online: boolean; since: number } | undefined,
+): IngestResult {
+  if (!view) return { result: "presence", sn };
+  return { result: "presence", sn, online: view.online, since: new Date(view.since).toISOString() };
+}

@@ -1,0 +1,48 @@
+import * as v from "valibot";
+import { InvalidInputError } from "../core/errors.ts";
+import { recordPresence } from "../core/record-presence.ts";
+import { SerialNumber } from "../core/schemas/common.ts";
+import type { EmqxClientConnected, EmqxClientDisconnected, EmqxRuleEvent } from "../core/schemas/emqx.ts";
+import { parseDeviceTopic } from "../core/topics.ts";
+import { ingestDeviceMessage, presenceResult } from "./device-message.ts";
+import type { IngestDeps, IngestResult } from "./types.ts";
+
+/** Routes one EMQX rule event (already validated) to the domain. */
+export async function ingestRuleEvent(deps: IngestDeps, event: EmqxRuleEvent): Promise<IngestResult> {
+  if (event.event === "message.publish") {
+    const topic = parseDeviceTopic(event.topic);
+    if (!topic) {
+      throw new InvalidInputError(422, "topic", `topic '${event.topic}' is not api/mqtt/v1/{sn}/evt|st`);
+    }
+    return ingestDeviceMessage(deps, {
+      sn: topic.sn,
+      channel: topic.channel,
+      payload: event.payload,
+      transport: "mqtt",
+      receivedAt: event.publish_received_at,
+      emqxId: event.id,
+      ...(event.metadata?.rule_id ? { ruleId: event.metadata.rule_id } : {}),
+    });
+  }
+  return ingestLifecycle(deps, event);
+}
+
+async function ingestLifecycle(
+  deps: IngestDeps,
+  event: EmqxClientConnected | EmqxClientDisconnected,
+): Promise<IngestResult> {
+  // Devices connect with their serial number as client id; other clients (apps, dashboards) are not devices.
+  if (!v.is(SerialNumber, event.clientid)) {
+    return { result: "ignored", reason: `client id '${event.clientid}' is not a device serial number` };
+  }
+  const signal =
+    event.event === "client.connected"
+      ? { kind: "connected" as const, connectedAt: event.connected_at }
+      : {
+          kind: "disconnected" as const,
+          connectedAt: event.connected_at,
+          disconnectedAt: event.disconnected_at,
+          reason: event.reason,
+        };
+  return presenceResult(event.clientid, await recordPresence(deps, event.clientid, signal));
+}
