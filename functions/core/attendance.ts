@@ -8,6 +8,10 @@ import type { AttendanceRecord } from "./schemas/attendance.ts";
 /** Writes in flight for one offline backlog; enough to hide latency, few enough not to self-throttle. */
 const STORE_CONCURRENCY = 16;
 
+/** How long a fan-out claim keeps others waiting; longer than an SQS send, shorter than the deadline. */
+export const FANOUT_CLAIM_LEASE_MS = 3_000;
+const FANOUT_POLL_MS = 100;
+
 export interface AttendanceDeps {
   attendance: AttendanceStore;
   events: EventQueue;
@@ -47,17 +51,37 @@ export async function recordAttendance(
   const outcome: AttendanceOutcome = { stored: [], duplicates: [] };
   const owed: StoredAttendance[] = [];
   await mapWithConcurrency(input.records, STORE_CONCURRENCY, async (record) => {
-    const candidate = toStored(record, input, receivedAt);
+    const candidate = { ...toStored(record, input, receivedAt), fanoutClaimAt: receivedAt };
     const result = await deps.attendance.putIfAbsent(candidate);
-    const stored = result.created ? candidate : result.existing;
-    (result.created ? outcome.stored : outcome.duplicates).push(stored.eventId);
-    if (!stored.fannedOutAt) owed.push(stored);
+    if (result.created) {
+      outcome.stored.push(candidate.eventId);
+      owed.push(candidate);
+      return;
+    }
+    outcome.duplicates.push(result.existing.eventId);
+    if (result.existing.fannedOutAt) return;
+    if (await fanoutOwedByUs(deps, result.existing)) owed.push(result.existing);
   });
   if (owed.length === 0) return outcome;
   await deps.events.send(owed.map(attendanceMessage));
   const at = deps.clock.now().toISOString();
   await Promise.all(owed.map((record) => deps.attendance.markFannedOut(record, at)));
   return outcome;
+}
+
+/**
+ * A duplicate of a punch not yet fanned out: either its first attempt is still under way (wait for it,
+ * so the queue gets one message) or it died after storing (take the fan-out over once its claim is stale).
+ * Only returns once the fan-out is done or ours, so a 2xx always means "on the queue".
+ */
+async function fanoutOwedByUs(deps: AttendanceDeps, existing: StoredAttendance): Promise<boolean> {
+  for (;;) {
+    const now = deps.clock.now();
+    const staleBefore = new Date(now.getTime() - FANOUT_CLAIM_LEASE_MS).toISOString();
+    const claim = await deps.attendance.claimFanout(existing, now.toISOString(), staleBefore);
+    if (claim !== "busy") return claim === "claimed";
+    await new Promise((resolve) => setTimeout(resolve, FANOUT_POLL_MS));
+  }
 }
 
 function toStored(record: AttendanceRecord, input: AttendanceInput, receivedAt: string): StoredAttendance {

@@ -20,16 +20,23 @@ export interface StoredAttendance {
   receivedAt: string;
   transport: Transport;
   emqxId?: string;
+  /** When the caller that owes the fan-out took it on; a claim older than the lease may be taken over. */
+  fanoutClaimAt?: string;
   /** Set once the punch is on the events queue; absent means a fan-out is still owed. */
   fannedOutAt?: string;
 }
 
 export type PutAttendanceResult = { created: true } | { created: false; existing: StoredAttendance };
 
+/** `claimed`: this caller now owes the fan-out; `done`: it happened; `busy`: another caller holds a fresh claim. */
+export type FanoutClaim = "claimed" | "done" | "busy";
+
 /** Attendance storage, keyed by the natural key (sn, user_id, att_time, att_state). */
 export interface AttendanceStore {
-  /** Stores the punch unless one with the same natural key exists; then returns that one. */
+  /** Stores the punch, with a fan-out claim at `fanoutClaimAt`, unless one with the same natural key exists. */
   putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult>;
+  /** Takes over the fan-out of a stored punch if nobody did it and no claim is newer than `staleBefore`. */
+  claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim>;
   markFannedOut(record: StoredAttendance, at: string): Promise<void>;
 }
 

@@ -17,7 +17,15 @@ export function parseOrReject<S extends v.GenericSchema>(
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = fieldPath(prefix, issue);
-  throw new InvalidInputError(status, field, `${field}: ${issue.message}`);
+  throw new InvalidInputError(status, field, `${field}: ${issueMessage(issue)}`);
+}
+
+/** The schema's own message, except for a missing key, where valibot's wording is obscure. */
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === "schema" && issue.received === "undefined" && issue.path?.at(-1)?.type === "object") {
+    return "is required";
+  }
+  return issue.message;
 }
 
 export function fieldPath(prefix: string, issue: v.BaseIssue<unknown>): string {

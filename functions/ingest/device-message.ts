@@ -7,7 +7,7 @@ import { recordPresence } from "../core/record-presence.ts";
 import { AttendancePayload, AttendanceRecord } from "../core/schemas/attendance.ts";
 import { StatusPayload } from "../core/schemas/status.ts";
 import type { DeviceChannel } from "../core/topics.ts";
-import { fieldPath, parseJson, parseOrReject } from "../core/validation.ts";
+import { fieldPath, issueMessage, parseJson, parseOrReject } from "../core/validation.ts";
 import type { IngestDeps, IngestResult, RecordRejection } from "./types.ts";
 
 /** A message from a device, whichever transport carried it (EMQX rule or HTTP device endpoint). */
@@ -53,7 +53,7 @@ async function ingestAttendance(deps: IngestDeps, message: DeviceMessage): Promi
     const result = v.safeParse(AttendanceRecord, item);
     if (result.success) return void valid.push(result.output);
     const field = fieldPath(prefix(index), result.issues[0]);
-    invalid.push({ index, item, field, message: `${field}: ${result.issues[0].message}` });
+    invalid.push({ index, item, field, message: `${field}: ${issueMessage(result.issues[0])}` });
   });
   const rejected = await Promise.all(invalid.map((bad) => quarantineRecord(deps, message, bad)));
   const outcome = valid.length

@@ -5,7 +5,12 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
+import type {
+  AttendanceStore,
+  FanoutClaim,
+  PutAttendanceResult,
+  StoredAttendance,
+} from "../../core/ports.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
 
@@ -32,6 +37,29 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
         return { created: false, existing: fromItem(unmarshall(error.Item)) };
       }
       throw toDomainError("DynamoDB PutItem (attendance)", error);
+    }
+  }
+
+  async claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(record)),
+          UpdateExpression: "SET fanoutClaimAt = :now",
+          ConditionExpression:
+            "attribute_exists(pk) AND attribute_not_exists(fannedOutAt) AND " +
+            "(attribute_not_exists(fanoutClaimAt) OR fanoutClaimAt < :stale)",
+          ExpressionAttributeValues: marshall({ ":now": now, ":stale": staleBefore }),
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return "claimed";
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw toDomainError("DynamoDB UpdateItem (attendance fan-out claim)", error);
+      }
+      return error.Item && unmarshall(error.Item).fannedOutAt ? "done" : "busy";
     }
   }
 

@@ -7,6 +7,7 @@ export function createSqsClient(options: AwsClientOptions = {}): SQSClient {
   return new SQSClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 3,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 1_000,

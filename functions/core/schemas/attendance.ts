@@ -44,12 +44,13 @@ export const MAX_RECORDS_PER_MESSAGE = 500;
 /** A single punch or an offline backlog; each element is validated on its own so one bad punch spoils none. */
 export const AttendancePayload = v.union(
   [
-    v.looseObject({}),
+    // Arrays first: an array would also pass as a loose object.
     v.pipe(
       v.array(v.unknown()),
       v.minLength(1, "payload must hold at least one attendance record"),
       v.maxLength(MAX_RECORDS_PER_MESSAGE, `payload must hold at most ${MAX_RECORDS_PER_MESSAGE} records`),
     ),
+    v.looseObject({}),
   ],
   "payload must be an attendance record or an array of them",
 );

@@ -1,0 +1,159 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import { createIngestDeps } from "../functions/adapters/aws-deps.ts";
+import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
+import { createSqsClient } from "../functions/adapters/sqs/client.ts";
+import { createIngestApp } from "../functions/ingest/app.ts";
+import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
+import { provision } from "./provision.ts";
+import { type MqttBroker, startBroker } from "./services/broker.ts";
+import { startDynamoDbLocal } from "./services/dynamodb-local.ts";
+import { serveApp } from "./services/http-server.ts";
+import { startSqsLocal } from "./services/sqs-local.ts";
+
+export const RULES_DIR = fileURLToPath(new URL("../emqx-rules/generated/", import.meta.url));
+
+export interface LocalStackOptions {
+  host?: string;
+  /** 0 (the default) picks a free port; `npm start` passes fixed ones from the environment. */
+  ports?: Partial<Record<"dynamodb" | "sqs" | "mqtt" | "mqttWs" | "ingest" | "emqxApi", number>>;
+  /** Reuse running stand-ins instead of starting new ones (tests share one DynamoDB Local). */
+  dynamodbEndpoint?: string;
+  sqsEndpoint?: string;
+  tableName?: string;
+  eventsQueue?: string;
+  ingestTokens?: string[];
+  emqxApiKey?: string;
+  emqxApiSecret?: string;
+  /** EMQX retry timing; tests compress it. */
+  emqxTiming?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  logLevel?: LogLevel;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  endpoints: {
+    dynamodb: string;
+    sqs: string;
+    mqtt: string;
+    mqttWs: string;
+    ingest: string;
+    emqxApi: string;
+  };
+  tableName: string;
+  eventsQueueUrl: string;
+  eventsDlqUrl: string;
+  ingestTokens: string[];
+  emqxApiKey: string;
+  emqxApiSecret: string;
+  broker: MqttBroker;
+  emqx: EmqxStandIn;
+  stop(): Promise<void>;
+}
+
+const randomSecret = () => randomBytes(24).toString("base64url");
+
+/**
+ * The whole system on one machine: DynamoDB Local, the SQS stand-in, an aedes broker, the EMQX stand-in
+ * driven by `emqx-rules/generated/`, and the ingest app on @hono/node-server. Everything binds to loopback.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  process.env.AWS_ACCESS_KEY_ID ??= "local";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "local";
+  const host = options.host ?? "127.0.0.1";
+  const ports = options.ports ?? {};
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    const dynamodb = options.dynamodbEndpoint
+      ? { endpoint: options.dynamodbEndpoint }
+      : await started(stops, startDynamoDbLocal(ports.dynamodb));
+    const sqs = options.sqsEndpoint
+      ? { endpoint: options.sqsEndpoint }
+      : await started(stops, startSqsLocal(ports.sqs));
+    const clients = {
+      dynamodb: createDynamoDbClient({
+        endpoint: dynamodb.endpoint,
+        region: "us-east-1",
+        requestTimeoutMs: 10_000,
+      }),
+      sqs: createSqsClient({ endpoint: sqs.endpoint, region: "us-east-1", requestTimeoutMs: 10_000 }),
+    };
+    const resources = await provision(clients, {
+      tableName: options.tableName ?? "bridge",
+      eventsQueue: options.eventsQueue ?? "bridge-events",
+    });
+    const ingestTokens = options.ingestTokens ?? [randomSecret()];
+    const deps = createIngestDeps({
+      TABLE_NAME: resources.tableName,
+      EVENTS_QUEUE_URL: resources.eventsQueueUrl,
+      INGEST_TOKENS: ingestTokens,
+      AWS_REGION: "us-east-1",
+      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      SQS_ENDPOINT: sqs.endpoint,
+      INGEST_DEADLINE_MS: 8_000,
+      MAX_BODY_BYTES: 256 * 1024,
+      QUARANTINE_RETENTION_DAYS: 30,
+    });
+    const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });
+    const app = createIngestApp(deps, {
+      tokens: ingestTokens,
+      deadlineMs: 8_000,
+      maxBodyBytes: 256 * 1024,
+      logger,
+    });
+    const ingest = await started(stops, serveApp(app.fetch, { host, port: ports.ingest }));
+    const broker = await started(stops, startBroker({ host, port: ports.mqtt, wsPort: ports.mqttWs }));
+    const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
+    const emqxApiSecret = options.emqxApiSecret ?? randomSecret();
+    const emqx = await started(
+      stops,
+      startEmqxStandIn({
+        broker: broker.broker,
+        rulesDir: RULES_DIR,
+        ingestUrl: ingest.url,
+        ingestToken: ingestTokens[0] as string,
+        api: { host, port: ports.emqxApi ?? 0, key: emqxApiKey, secret: emqxApiSecret },
+        ...(options.emqxTiming ? { timing: options.emqxTiming } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      }),
+    );
+    stops.push(async () => {
+      clients.dynamodb.destroy();
+      clients.sqs.destroy();
+    });
+    return {
+      endpoints: {
+        dynamodb: dynamodb.endpoint,
+        sqs: sqs.endpoint,
+        mqtt: broker.mqttUrl,
+        mqttWs: broker.wsUrl,
+        ingest: ingest.url,
+        emqxApi: emqx.apiUrl ?? "",
+      },
+      ...resources,
+      ingestTokens,
+      emqxApiKey,
+      emqxApiSecret,
+      broker,
+      emqx,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function started<T extends { stop(): Promise<void> }>(
+  stops: Array<() => Promise<void>>,
+  service: Promise<T>,
+) {
+  const running = await service;
+  stops.push(() => running.stop());
+  return running;
+}

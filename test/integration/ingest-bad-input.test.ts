@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publishBody } from "../support/emqx-bodies.ts";
+import { startIngest } from "../support/ingest-server.ts";
+import { createTestResources, type TestResources } from "../support/resources.ts";
+
+let env: TestResources;
+let ingest: Awaited<ReturnType<typeof startIngest>>;
+
+beforeAll(async () => {
+  env = await createTestResources();
+  ingest = await startIngest(env.deps, { maxBodyBytes: 16 * 1024 });
+});
+afterAll(async () => {
+  await ingest.stop();
+  env.destroy();
+});
+
+const evt = (payload: string) => publishBody("api/mqtt/v1/SN-B1/evt", payload);
+
+const cases: Array<{ name: string; body: unknown; status: number; field: string }> = [
+  { name: "a body that is not JSON", body: "{not json", status: 400, field: "body" },
+  {
+    name: "a body without payload",
+    body: { ...evt("{}"), payload: undefined },
+    status: 400,
+    field: "payload",
+  },
+  { name: "an unknown event", body: { ...evt("{}"), event: "session.created" }, status: 400, field: "event" },
+  { name: "a payload that is not JSON", body: evt("user 1001 in"), status: 400, field: "payload" },
+  {
+    name: "a binary payload (EMQX turns bad bytes into U+FFFD)",
+    body: evt("\uFFFD\uFFFD\u0000\uFFFD"),
+    status: 400,
+    field: "payload",
+  },
+  {
+    name: "a missing att_time",
+    body: evt(JSON.stringify({ user_id: "1", att_state: 0 })),
+    status: 422,
+    field: "payload.att_time",
+  },
+  {
+    name: "a wrong type for att_state",
+    body: evt(JSON.stringify({ user_id: "1", att_time: "2026-11-22 08:00:00", att_state: true })),
+    status: 422,
+    field: "payload.att_state",
+  },
+  {
+    name: "an impossible date",
+    body: evt(JSON.stringify({ user_id: "1", att_time: "2026-02-30 08:00:00", att_state: 0 })),
+    status: 422,
+    field: "payload.att_time",
+  },
+  {
+    name: "a user_id that would break keys",
+    body: evt(JSON.stringify({ user_id: "a#b", att_time: "2026-11-22 08:00:00", att_state: 0 })),
+    status: 422,
+    field: "payload.user_id",
+  },
+  {
+    name: "a topic that is not a device topic",
+    body: publishBody("devices/x/up", "{}", { clientid: "x" }),
+    status: 422,
+    field: "topic",
+  },
+  {
+    name: "an st payload without online",
+    body: publishBody("api/mqtt/v1/SN-B1/st", "{}"),
+    status: 422,
+    field: "payload.online",
+  },
+  {
+    name: "an oversized body",
+    body: evt(JSON.stringify({ pad: "x".repeat(20_000) })),
+    status: 413,
+    field: "body",
+  },
+];
+
+describe("bad input", () => {
+  it.each(cases)("answers $status naming '$field' for $name, and keeps it in the quarantine", async (c) => {
+    const answer = await ingest.post(c.body);
+    expect(answer.status).toBe(c.status);
+    expect(answer.headers.get("content-type")).toContain("application/problem+json");
+    expect(answer.body.field).toBe(c.field);
+    expect(String(answer.body.detail)).toContain(c.field.split(".").at(-1));
+    const day = new Date().toISOString().slice(0, 10);
+    const kept = (await env.partition(`REJECTED#${day}`)).find((r) => r.id === answer.body.quarantineId);
+    expect(kept).toMatchObject({ status: c.status, field: c.field });
+    expect(String(kept?.raw).length).toBeGreaterThan(0);
+  });
+
+  it("stores nothing and sends nothing for rejected input", async () => {
+    expect(await env.partition("DEVICE#SN-B1", "ATT#")).toHaveLength(0);
+    expect(await env.drainEvents()).toHaveLength(0);
+  });
+
+  it("truncates what it keeps of an oversized body but records its size", async () => {
+    const answer = await ingest.post(evt(JSON.stringify({ pad: "y".repeat(60_000) })));
+    const day = new Date().toISOString().slice(0, 10);
+    const kept = (await env.partition(`REJECTED#${day}`)).find((r) => r.id === answer.body.quarantineId);
+    expect(kept).toMatchObject({ truncated: true });
+    expect(kept?.rawBytes as number).toBeGreaterThan(60_000);
+    expect(String(kept?.raw).length).toBeLessThanOrEqual(32 * 1024);
+  });
+});
