@@ -1,0 +1,203 @@
+/**
+ * Loads `connectors.json`, `actions.json` and `rules.json` (EMQX REST bodies, EMQX-CONTRACT.md §3.6) and turns
+ * them into rules with resolved HTTP actions. Errors that EMQX would only log at runtime fail here, at start.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as v from "valibot";
+import { INGEST_TOKEN_PLACEHOLDER, INGEST_URL_PLACEHOLDER } from "../../emqx-rules/render.ts";
+import { type CompiledSql, compileSql } from "./sql.ts";
+import type { Log } from "./types.ts";
+
+/** Where an action POSTs, with its timing already decided. */
+export interface ResolvedAction {
+  /** `http:<name>`, as rules refer to it. */
+  id: string;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  requestTtlMs: number;
+  resumeIntervalMs: number;
+}
+
+export interface CompiledRule {
+  id: string;
+  sql: CompiledSql;
+  actions: ResolvedAction[];
+}
+
+export interface LoadOptions {
+  rulesDir: string;
+  ingestUrl: string;
+  ingestToken: string;
+  timing?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  log: Log;
+}
+
+const Headers = v.optional(v.record(v.string(), v.string()), {});
+const ResourceOpts = v.optional(
+  v.looseObject({ request_ttl: v.optional(v.string()), health_check_interval: v.optional(v.string()) }),
+  {},
+);
+const Connector = v.looseObject({
+  type: v.literal("http"),
+  name: v.string(),
+  enable: v.optional(v.boolean(), true),
+  url: v.pipe(v.string(), v.url()),
+  headers: Headers,
+});
+const Action = v.looseObject({
+  type: v.literal("http"),
+  name: v.string(),
+  enable: v.optional(v.boolean(), true),
+  connector: v.string(),
+  parameters: v.looseObject({
+    method: v.optional(v.string(), "post"),
+    path: v.optional(v.string(), ""),
+    headers: Headers,
+    body: v.optional(v.unknown()),
+  }),
+  resource_opts: ResourceOpts,
+});
+const Rule = v.looseObject({
+  id: v.string(),
+  sql: v.string(),
+  enable: v.optional(v.boolean(), true),
+  actions: v.array(v.unknown()),
+});
+type Connector = v.InferOutput<typeof Connector>;
+type Action = v.InferOutput<typeof Action>;
+
+// EMQX defaults for an HTTP action (contract §3.2).
+const DEFAULT_REQUEST_TTL = "45s";
+const DEFAULT_HEALTH_CHECK_INTERVAL = "15s";
+
+/** Reads and checks the three files; throws with a message naming the file, rule or action at fault. */
+export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
+  const values = { [INGEST_URL_PLACEHOLDER]: options.ingestUrl, [INGEST_TOKEN_PLACEHOLDER]: options.ingestToken };
+  const read = async <T extends v.GenericSchema>(file: string, schema: T) =>
+    parseFile(file, fillPlaceholders(await readJson(join(options.rulesDir, file)), values), schema);
+  const connectors = await read("connectors.json", v.array(Connector));
+  const actions = await read("actions.json", v.array(Action));
+  const rules = await read("rules.json", v.array(Rule));
+  const resolved = resolveActions(connectors, actions, options);
+  return rules
+    .filter((rule) => rule.enable)
+    .map((rule) => ({
+      id: rule.id,
+      sql: compileSql(rule.id, rule.sql),
+      actions: rule.actions.map((ref) => lookupAction(rule.id, ref, resolved)).filter((a) => a !== undefined),
+    }));
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`EMQX stand-in: cannot read ${path} (${error.code ?? error.message}); run npm run emqx:generate`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`EMQX stand-in: ${path} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseFile<T extends v.GenericSchema>(file: string, value: unknown, schema: T): v.InferOutput<T> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  throw new Error(`EMQX stand-in: ${file}: ${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
+}
+
+/** Replaces placeholders inside string values (after parsing, so no value needs JSON escaping). */
+function fillPlaceholders(value: unknown, values: Record<string, string>): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\{\{[A-Z_]+\}\}/g, (placeholder) => {
+      const replacement = values[placeholder];
+      if (replacement === undefined) throw new Error(`EMQX stand-in: unknown placeholder ${placeholder}`);
+      return replacement;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => fillPlaceholders(item, values));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, item]) => [k, fillPlaceholders(item, values)]));
+  }
+  return value;
+}
+
+/** Disabled actions map to `undefined`: their rules still run, their messages go nowhere (as in EMQX). */
+function resolveActions(
+  connectors: Connector[],
+  actions: Action[],
+  options: LoadOptions,
+): Map<string, ResolvedAction | undefined> {
+  const byName = new Map(connectors.map((connector) => [connector.name, connector]));
+  const resolved = new Map<string, ResolvedAction | undefined>();
+  for (const action of actions) {
+    const connector = byName.get(action.connector);
+    if (!connector) {
+      throw new Error(`EMQX stand-in: action "${action.name}" uses connector "${action.connector}", which does not exist`);
+    }
+    if (action.parameters.body !== undefined) {
+      throw new Error(`EMQX stand-in: action "${action.name}": the stand-in supports only an unset parameters.body`);
+    }
+    const enabled = action.enable && connector.enable;
+    if (!enabled) options.log(`emqx: action http:${action.name} is disabled; its rules' messages are dropped`);
+    resolved.set(`http:${action.name}`, enabled ? resolveAction(connector, action, options) : undefined);
+  }
+  return resolved;
+}
+
+function resolveAction(connector: Connector, action: Action, options: LoadOptions): ResolvedAction {
+  const name = `action "${action.name}"`;
+  const requestTtlMs =
+    options.timing?.requestTtlMs ??
+    durationMs(action.resource_opts.request_ttl ?? DEFAULT_REQUEST_TTL, `${name} request_ttl`);
+  const healthCheckMs = durationMs(
+    action.resource_opts.health_check_interval ?? DEFAULT_HEALTH_CHECK_INTERVAL,
+    `${name} health_check_interval`,
+  );
+  return {
+    id: `http:${action.name}`,
+    url: joinUrl(connector.url, action.parameters.path),
+    method: action.parameters.method.toUpperCase(),
+    headers: { ...lowerKeys(connector.headers), ...lowerKeys(action.parameters.headers) },
+    requestTtlMs,
+    // EMQX's buffer worker resumes after min(health_check_interval, request_ttl / 3) (contract §4).
+    resumeIntervalMs: options.timing?.resumeIntervalMs ?? Math.min(healthCheckMs, requestTtlMs / 3),
+  };
+}
+
+function lookupAction(
+  ruleId: string,
+  ref: unknown,
+  resolved: Map<string, ResolvedAction | undefined>,
+): ResolvedAction | undefined {
+  if (typeof ref !== "string" || !ref.startsWith("http:")) {
+    throw new Error(`EMQX stand-in: rule "${ruleId}": the stand-in supports only "http:<action>" actions, not ${JSON.stringify(ref)}`);
+  }
+  if (!resolved.has(ref)) throw new Error(`EMQX stand-in: rule "${ruleId}" uses action "${ref}", which does not exist`);
+  return resolved.get(ref);
+}
+
+/** The action path is appended to the connector URL's path; the query string is kept (contract §3.1). */
+function joinUrl(base: string, path: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/$/, "")}${path.startsWith("/") || path === "" ? "" : "/"}${path}`;
+  return url.toString();
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses an EMQX duration such as `"15s"`, `"10m"`, `"1h30m"` or `"infinity"`. */
+export function durationMs(text: string, what: string): number {
+  if (text === "infinity") return Number.POSITIVE_INFINITY;
+  const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) {
+    throw new Error(`EMQX stand-in: ${what}: "${text}" is not a duration like "15s" or "10m"`);
+  }
+  return parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * (UNIT_MS[unit as string] as number), 0);
+}

@@ -1,0 +1,83 @@
+import { parseArgs } from "node:util";
+import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
+import { DEFAULT_LOCAL } from "../settings.ts";
+import { formatReport, runSimulation } from "./run.ts";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const USAGE = `usage: npm run sim -- --devices N --punches M [--dup-rate R]
+  --devices N       simulated terminals, each a real MQTT client with a last will (default 20)
+  --punches M       punches per device (default 50)
+  --dup-rate R      share of punches sent twice, 0..1 (default 0.2)
+  --mqtt URL        broker (default ${DEFAULT_LOCAL.mqttUrl})
+  --dynamodb URL    DynamoDB endpoint to read back from (default ${DEFAULT_LOCAL.dynamodbEndpoint})
+  --sqs URL         SQS endpoint to read back from (default ${DEFAULT_LOCAL.sqsEndpoint})
+  --table NAME      (default ${DEFAULT_LOCAL.tableName})   --queue NAME (default ${DEFAULT_LOCAL.eventsQueue})
+Needs 'npm start' running in another terminal.`;
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      devices: { type: "string", default: "20" },
+      punches: { type: "string", default: "50" },
+      "dup-rate": { type: "string", default: "0.2" },
+      mqtt: { type: "string", default: DEFAULT_LOCAL.mqttUrl },
+      dynamodb: { type: "string", default: DEFAULT_LOCAL.dynamodbEndpoint },
+      sqs: { type: "string", default: DEFAULT_LOCAL.sqsEndpoint },
+      table: { type: "string", default: DEFAULT_LOCAL.tableName },
+      queue: { type: "string", default: DEFAULT_LOCAL.eventsQueue },
+      help: { type: "boolean", default: false },
+    },
+  });
+  const devices = Number(values.devices);
+  const punches = Number(values.punches);
+  const dupRate = Number(values["dup-rate"]);
+  if (values.help) return undefined;
+  if (!Number.isInteger(devices) || devices < 1 || devices > 10_000) throw new Error("--devices must be 1..10000");
+  if (!Number.isInteger(punches) || punches < 1 || punches > 100_000) throw new Error("--punches must be 1..100000");
+  if (!(dupRate >= 0 && dupRate <= 1)) throw new Error("--dup-rate must be between 0 and 1");
+  return { ...values, devices, punches, dupRate };
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!args) {
+    console.log(USAGE);
+    return 0;
+  }
+  const aws = { region: "us-east-1", credentials: LOCAL_CREDENTIALS, requestTimeoutMs: 10_000 };
+  const clients = {
+    dynamodb: createDynamoDbClient({ ...aws, endpoint: args.dynamodb }),
+    sqs: createSqsClient({ ...aws, endpoint: args.sqs }),
+  };
+  try {
+    const report = await runSimulation({
+      devices: args.devices,
+      punches: args.punches,
+      dupRate: args.dupRate,
+      mqttUrl: args.mqtt,
+      tableName: args.table,
+      eventsQueue: args.queue,
+      clients,
+    });
+    console.log(formatReport(report));
+    return report.stored === report.unique && report.fannedOut === report.unique ? 0 : 1;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`simulation failed: ${message}\nIs 'npm start' running? (${args.mqtt})`);
+    return 1;
+  } finally {
+    clients.dynamodb.destroy();
+    clients.sqs.destroy();
+  }
+}
+
+main().then((code) => process.exit(code));

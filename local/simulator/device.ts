@@ -1,0 +1,62 @@
+import mqtt, { type MqttClient } from "mqtt";
+import { deviceTopic } from "../../functions/core/topics.ts";
+
+export interface PunchPlan {
+  payload: string;
+  /** Published again as a device would after a lost PUBACK: a new PUBLISH, so EMQX gives it a new id. */
+  duplicated: boolean;
+}
+
+/** One simulated attendance terminal: a real MQTT client with a last will, speaking the device contract. */
+export class SimulatedDevice {
+  private client?: MqttClient;
+
+  constructor(
+    readonly sn: string,
+    private readonly mqttUrl: string,
+  ) {}
+
+  async connect(): Promise<void> {
+    this.client = await mqtt.connectAsync(this.mqttUrl, {
+      clientId: this.sn,
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: 0,
+      will: { topic: deviceTopic(this.sn, "st"), payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
+    });
+    await this.client.publishAsync(deviceTopic(this.sn, "st"), '{"online":true}', { qos: 1 });
+  }
+
+  /** Publishes at QoS 1 and resolves on the broker's PUBACK. */
+  async punch(plan: PunchPlan): Promise<number> {
+    const client = this.requireClient();
+    await client.publishAsync(deviceTopic(this.sn, "evt"), plan.payload, { qos: 1 });
+    if (!plan.duplicated) return 1;
+    await client.publishAsync(deviceTopic(this.sn, "evt"), plan.payload, { qos: 1 });
+    return 2;
+  }
+
+  /** A clean DISCONNECT: the broker drops the will. */
+  async disconnect(): Promise<void> {
+    await this.client?.endAsync();
+  }
+
+  private requireClient(): MqttClient {
+    if (!this.client) throw new Error(`device ${this.sn} is not connected`);
+    return this.client;
+  }
+}
+
+/** The punches of one device: distinct (user, time) pairs, some marked for a duplicate send. */
+export function planPunches(sn: string, count: number, dupRate: number, random = Math.random): PunchPlan[] {
+  const start = Date.UTC(2026, 10, 22, 0, 0, 0);
+  return Array.from({ length: count }, (_, i) => ({
+    payload: JSON.stringify({
+      user_id: String(1000 + (i % 97)),
+      att_time: new Date(start + i * 61_000).toISOString().replace(".000Z", "+00:00"),
+      att_state: i % 2,
+      device: sn,
+    }),
+    duplicated: random() < dupRate,
+  }));
+}
