@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { QueryCommand } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
@@ -52,17 +52,7 @@ export async function createTestResources() {
     config,
     deps: createIngestDeps(config),
     /** Every item of one partition. */
-    async partition(pk: string, skPrefix = ""): Promise<Record<string, unknown>[]> {
-      const { Items = [] } = await dynamodb.send(
-        new QueryCommand({
-          TableName: resources.tableName,
-          KeyConditionExpression: skPrefix ? "pk = :pk AND begins_with(sk, :sk)" : "pk = :pk",
-          ExpressionAttributeValues: { ":pk": { S: pk }, ...(skPrefix ? { ":sk": { S: skPrefix } } : {}) },
-          ConsistentRead: true,
-        }),
-      );
-      return Items.map((item) => unmarshall(item));
-    },
+    partition: (pk: string, skPrefix = "") => queryPartition(dynamodb, resources.tableName, pk, skPrefix),
     /** Takes every message now on the events queue (they are deleted, so calls do not see each other's). */
     async drainEvents(): Promise<FanoutMessage[]> {
       const out: FanoutMessage[] = [];
@@ -91,4 +81,22 @@ export async function createTestResources() {
     },
   };
 }
+/** Every item of one partition, read consistently. */
+export async function queryPartition(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  pk: string,
+  skPrefix = "",
+): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await dynamodb.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: skPrefix ? "pk = :pk AND begins_with(sk, :sk)" : "pk = :pk",
+      ExpressionAttributeValues: { ":pk": { S: pk }, ...(skPrefix ? { ":sk": { S: skPrefix } } : {}) },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => unmarshall(item));
+}
+
 export type TestResources = Awaited<ReturnType<typeof createTestResources>>;

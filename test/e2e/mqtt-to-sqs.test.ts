@@ -1,0 +1,113 @@
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
+import type { FanoutMessage } from "../../functions/core/fanout.ts";
+import type { LocalStack } from "../../local/stack.ts";
+import { eventually, startTestStack } from "../support/local-stack.ts";
+
+let stack: LocalStack;
+let dynamodb: ReturnType<typeof createDynamoDbClient>;
+let sqs: ReturnType<typeof createSqsClient>;
+const received: FanoutMessage[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const aws = { region: "us-east-1", credentials: LOCAL_CREDENTIALS };
+  dynamodb = createDynamoDbClient({ ...aws, endpoint: stack.endpoints.dynamodb });
+  sqs = createSqsClient({ ...aws, endpoint: stack.endpoints.sqs });
+});
+afterAll(async () => {
+  dynamodb.destroy();
+  sqs.destroy();
+  await stack.stop();
+});
+
+async function items(sn: string, prefix: string) {
+  const { Items = [] } = await dynamodb.send(
+    new QueryCommand({
+      TableName: stack.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": { S: `DEVICE#${sn}` }, ":p": { S: prefix } },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => unmarshall(item));
+}
+
+async function drain(): Promise<FanoutMessage[]> {
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.eventsQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    if (Messages.length === 0) return received;
+    received.push(...Messages.map((m) => JSON.parse(m.Body ?? "{}") as FanoutMessage));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: stack.eventsQueueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+}
+
+const connectDevice = (sn: string) =>
+  mqtt.connectAsync(stack.endpoints.mqtt, {
+    clientId: sn,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    will: { topic: `api/mqtt/v1/${sn}/st`, payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
+  });
+
+describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS", () => {
+  it("stores a punch once and fans it out once, though the device sends it twice", async () => {
+    const device = await connectDevice("E2E-1");
+    const punch = JSON.stringify({ user_id: "42", att_time: "2026-11-22 08:30:00", att_state: 0, temp: 36.6 });
+    await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
+    await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
+    await stack.emqx.idle();
+    const stored = await items("E2E-1", "ATT#");
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ userId: "42", attState: 0, extra: { temp: 36.6 }, transport: "mqtt" });
+    const events = await eventually(async () => {
+      const all = (await drain()).filter((e) => e.type === "attendance" && e.sn === "E2E-1");
+      return all.length ? all : undefined;
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]?.eventId).toBe(stored[0]?.eventId);
+    await device.endAsync();
+  });
+
+  it("tracks presence from the broker's events and the last will", async () => {
+    const device = await connectDevice("E2E-2");
+    await eventually(async () => ((await items("E2E-2", "STATE"))[0]?.online === true ? true : undefined));
+    // A dropped connection: the broker publishes the will and a disconnect event.
+    (device.stream as unknown as { destroy(): void }).destroy();
+    await eventually(async () => ((await items("E2E-2", "STATE"))[0]?.online === false ? true : undefined));
+    await stack.emqx.idle();
+    const presence = (await drain()).filter((e) => e.type === "presence" && e.sn === "E2E-2");
+    expect(presence.at(-1)?.data).toMatchObject({ online: false });
+    device.end(true);
+  });
+
+  it("does not forward bad device input to the queue and keeps it in the quarantine", async () => {
+    const device = await connectDevice("E2E-3");
+    await device.publishAsync("api/mqtt/v1/E2E-3/evt", "not json at all", { qos: 1 });
+    await stack.emqx.idle();
+    const day = new Date().toISOString().slice(0, 10);
+    const { Items = [] } = await dynamodb.send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: `REJECTED#${day}` } },
+      }),
+    );
+    const kept = Items.map((i) => unmarshall(i)).find((i) => i.sn === "E2E-3");
+    expect(kept).toMatchObject({ field: "payload", status: 400, ruleId: "bridge_attendance" });
+    expect(await items("E2E-3", "ATT#")).toHaveLength(0);
+    await device.endAsync();
+  });
+});

@@ -1,0 +1,46 @@
+import mqtt from "mqtt";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LocalStack } from "../../local/stack.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
+import { startTestStack } from "../support/local-stack.ts";
+import { queryPartition } from "../support/resources.ts";
+import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+
+let stack: LocalStack;
+let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(inject("dynamodbEndpoint"));
+  stack = await startTestStack({ dynamodbEndpoint: proxy.url });
+});
+afterAll(async () => {
+  await stack.stop();
+  await proxy.stop();
+});
+
+describe("a DynamoDB outage seen end to end", () => {
+  it("loses nothing: EMQX retries the 503s and every punch is stored once when DynamoDB is back", async () => {
+    const device = await mqtt.connectAsync(stack.endpoints.mqtt, { clientId: "OUT-1", reconnectPeriod: 0 });
+    proxy.set("refuse");
+    for (let i = 0; i < 5; i++) {
+      const punch = { user_id: String(i), att_time: "2026-11-22 07:00:00", att_state: 0 };
+      await device.publishAsync("api/mqtt/v1/OUT-1/evt", JSON.stringify(punch), { qos: 1 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(stack.emqx.metrics().retried).toBeGreaterThan(0);
+    proxy.set("up");
+    await stack.emqx.idle();
+    const dynamodb = createDynamoDbClient({
+      region: "us-east-1",
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: inject("dynamodbEndpoint"),
+    });
+    try {
+      expect(await queryPartition(dynamodb, stack.tableName, "DEVICE#OUT-1", "ATT#")).toHaveLength(5);
+    } finally {
+      dynamodb.destroy();
+    }
+    expect(stack.emqx.metrics().droppedExpired).toBe(0);
+    await device.endAsync();
+  });
+});
