@@ -58,7 +58,10 @@ export function connectedClients(b: Aedes): Client[] {
 }
 
 /** Stored QoS > 0 subscriptions of persistent sessions (online or not) matching a topic name. */
-export function persistentSubscriptions(b: Aedes, topic: string): Promise<Array<{ clientId: string; qos: number }>> {
+export function persistentSubscriptions(
+  b: Aedes,
+  topic: string,
+): Promise<Array<{ clientId: string; qos: number }>> {
   return broker(b).persistence.subscriptionsByTopic(topic);
 }
 
@@ -71,7 +74,10 @@ export interface Patch {
  * Wraps `registerClient`, which aedes calls once a CONNECT is accepted and which closes an existing client with
  * the same id: the only moment a takeover can be told apart from an ordinary close.
  */
-export function patchRegisterClient(b: Aedes, before: (incoming: Client, existing: Client | undefined) => void): Patch {
+export function patchRegisterClient(
+  b: Aedes,
+  before: (incoming: Client, existing: Client | undefined) => void,
+): Patch {
   const internals = broker(b);
   return patch(internals, "registerClient", (original) => (incoming: Client) => {
     const existing = internals.clients[incoming.id];

@@ -63,7 +63,11 @@ export function clientConnectedEvent(connection: Connection): RuleEvent {
 }
 
 /** `client.disconnected` for the connection that is closing (its own `connected_at`). */
-export function clientDisconnectedEvent(connection: Connection, reason: string, disconnectedAt: number): RuleEvent {
+export function clientDisconnectedEvent(
+  connection: Connection,
+  reason: string,
+  disconnectedAt: number,
+): RuleEvent {
   return event("client.disconnected", "$events/client_disconnected", {
     reason,
     clientid: connection.clientid,
@@ -106,7 +110,11 @@ export function deliveryEvent(
 }
 
 function event(name: EventName, source: string, columns: Record<string, unknown>): RuleEvent {
-  return { event: name, source, columns: { ...columns, event: name, timestamp: Date.now(), node: NODE_NAME } };
+  return {
+    event: name,
+    source,
+    columns: { ...columns, event: name, timestamp: Date.now(), node: NODE_NAME },
+  };
 }
 
 // jiffy's force_utf8 replaces invalid bytes with U+FFFD, which is what Node's decoder does too (§1.7).

@@ -100,7 +100,10 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
     patch(broker, "authorizePublish", (original) => (client, packet, callback) => {
       original.call(broker, client, packet, (error) => {
         if (!error && !isSysTopic(packet.topic) && isObject(packet.payload)) {
-          messages.set(packet.payload, newMessage(packet, client, client ? connections.get(client) : undefined));
+          messages.set(
+            packet.payload,
+            newMessage(packet, client, client ? connections.get(client) : undefined),
+          );
         }
         callback(error);
       });
@@ -170,7 +173,11 @@ function newConnection(client: Client, packet: ConnectPacket): Connection {
 }
 
 /** A message as EMQX records it on arrival: wills carry neither peer address (contract §1.6). */
-function newMessage(packet: PublishPacket, client: Client | null, connection: Connection | undefined): Message {
+function newMessage(
+  packet: PublishPacket,
+  client: Client | null,
+  connection: Connection | undefined,
+): Message {
   const will = client !== null && (client.closed || isWillOf(client, packet));
   return {
     id: newMessageId(),

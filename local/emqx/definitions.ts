@@ -74,7 +74,10 @@ const DEFAULT_HEALTH_CHECK_INTERVAL = "15s";
 
 /** Reads and checks the three files; throws with a message naming the file, rule or action at fault. */
 export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
-  const values = { [INGEST_URL_PLACEHOLDER]: options.ingestUrl, [INGEST_TOKEN_PLACEHOLDER]: options.ingestToken };
+  const values = {
+    [INGEST_URL_PLACEHOLDER]: options.ingestUrl,
+    [INGEST_TOKEN_PLACEHOLDER]: options.ingestToken,
+  };
   const read = async <T extends v.GenericSchema>(file: string, schema: T) =>
     parseFile(file, fillPlaceholders(await readJson(join(options.rulesDir, file)), values), schema);
   const connectors = await read("connectors.json", v.array(Connector));
@@ -92,7 +95,9 @@ export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
 
 async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`EMQX stand-in: cannot read ${path} (${error.code ?? error.message}); run npm run emqx:generate`);
+    throw new Error(
+      `EMQX stand-in: cannot read ${path} (${error.code ?? error.message}); run npm run emqx:generate`,
+    );
   });
   try {
     return JSON.parse(text);
@@ -135,13 +140,17 @@ function resolveActions(
   for (const action of actions) {
     const connector = byName.get(action.connector);
     if (!connector) {
-      throw new Error(`EMQX stand-in: action "${action.name}" uses connector "${action.connector}", which does not exist`);
+      throw new Error(
+        `EMQX stand-in: action "${action.name}" uses connector "${action.connector}", which does not exist`,
+      );
     }
     if (action.parameters.body !== undefined) {
-      throw new Error(`EMQX stand-in: action "${action.name}": the stand-in supports only an unset parameters.body`);
+      throw new Error(
+        `EMQX stand-in: action "${action.name}": the stand-in supports only an unset parameters.body`,
+      );
     }
     const enabled = action.enable && connector.enable;
-    if (!enabled) options.log(`emqx: action http:${action.name} is disabled; its rules' messages are dropped`);
+    if (!enabled) options.log(`emqx: action http:${action.name} is disabled; rules using it post nothing`);
     resolved.set(`http:${action.name}`, enabled ? resolveAction(connector, action, options) : undefined);
   }
   return resolved;
@@ -160,7 +169,7 @@ function resolveAction(connector: Connector, action: Action, options: LoadOption
     id: `http:${action.name}`,
     url: joinUrl(connector.url, action.parameters.path),
     method: action.parameters.method.toUpperCase(),
-    headers: { ...lowerKeys(connector.headers), ...lowerKeys(action.parameters.headers) },
+    headers: withoutHopByHop({ ...lowerKeys(connector.headers), ...lowerKeys(action.parameters.headers) }),
     requestTtlMs,
     // EMQX's buffer worker resumes after min(health_check_interval, request_ttl / 3) (contract §4).
     resumeIntervalMs: options.timing?.resumeIntervalMs ?? Math.min(healthCheckMs, requestTtlMs / 3),
@@ -173,9 +182,12 @@ function lookupAction(
   resolved: Map<string, ResolvedAction | undefined>,
 ): ResolvedAction | undefined {
   if (typeof ref !== "string" || !ref.startsWith("http:")) {
-    throw new Error(`EMQX stand-in: rule "${ruleId}": the stand-in supports only "http:<action>" actions, not ${JSON.stringify(ref)}`);
+    throw new Error(
+      `EMQX stand-in: rule "${ruleId}": the stand-in supports only "http:<action>" actions, not ${JSON.stringify(ref)}`,
+    );
   }
-  if (!resolved.has(ref)) throw new Error(`EMQX stand-in: rule "${ruleId}" uses action "${ref}", which does not exist`);
+  if (!resolved.has(ref))
+    throw new Error(`EMQX stand-in: rule "${ruleId}" uses action "${ref}", which does not exist`);
   return resolved.get(ref);
 }
 
@@ -184,6 +196,14 @@ function joinUrl(base: string, path: string): string {
   const url = new URL(base);
   url.pathname = `${url.pathname.replace(/\/$/, "")}${path.startsWith("/") || path === "" ? "" : "/"}${path}`;
   return url.toString();
+}
+
+// EMQX's default headers include `connection` and `keep-alive: timeout=5`; Node's fetch manages the connection
+// itself and refuses a keep-alive header, which would turn every request into a retried error.
+const HOP_BY_HOP = new Set(["connection", "keep-alive"]);
+
+function withoutHopByHop(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => !HOP_BY_HOP.has(key)));
 }
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
@@ -199,5 +219,8 @@ export function durationMs(text: string, what: string): number {
   if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) {
     throw new Error(`EMQX stand-in: ${what}: "${text}" is not a duration like "15s" or "10m"`);
   }
-  return parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * (UNIT_MS[unit as string] as number), 0);
+  return parts.reduce(
+    (sum, [, amount, unit]) => sum + Number(amount) * (UNIT_MS[unit as string] as number),
+    0,
+  );
 }

@@ -34,7 +34,8 @@ export function compileSql(ruleId: string, sql: string): CompiledSql {
   if (head[1]?.trim() !== "*") throw new UnsupportedSqlError(ruleId, `SELECT ${head[1]}`);
   const { sources, rest } = parseFrom(ruleId, sql.slice(head[0].length));
   const whereText = /^WHERE\s+(.+?)\s*;?\s*$/is.exec(rest);
-  if (rest.replace(/;\s*$/, "").trim() !== "" && !whereText) throw new UnsupportedSqlError(ruleId, rest.trim());
+  const trailing = rest.replace(/;\s*$/, "").trim();
+  if (trailing !== "" && !whereText) throw new UnsupportedSqlError(ruleId, trailing);
   const where = whereText ? parseWhere(ruleId, whereText[1] as string) : () => true;
   return { ...splitSources(ruleId, sources), where };
 }

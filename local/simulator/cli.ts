@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { DEFAULT_LOCAL } from "../settings.ts";
 import { formatReport, runSimulation } from "./run.ts";
@@ -35,8 +35,10 @@ function parse(argv: string[]) {
   const punches = Number(values.punches);
   const dupRate = Number(values["dup-rate"]);
   if (values.help) return undefined;
-  if (!Number.isInteger(devices) || devices < 1 || devices > 10_000) throw new Error("--devices must be 1..10000");
-  if (!Number.isInteger(punches) || punches < 1 || punches > 100_000) throw new Error("--punches must be 1..100000");
+  if (!Number.isInteger(devices) || devices < 1 || devices > 10_000)
+    throw new Error("--devices must be 1..10000");
+  if (!Number.isInteger(punches) || punches < 1 || punches > 100_000)
+    throw new Error("--punches must be 1..100000");
   if (!(dupRate >= 0 && dupRate <= 1)) throw new Error("--dup-rate must be between 0 and 1");
   return { ...values, devices, punches, dupRate };
 }

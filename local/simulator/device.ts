@@ -19,10 +19,15 @@ export class SimulatedDevice {
   async connect(): Promise<void> {
     this.client = await mqtt.connectAsync(this.mqttUrl, {
       clientId: this.sn,
-      protocolVersion: 5,
+      protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
       clean: true,
       reconnectPeriod: 0,
-      will: { topic: deviceTopic(this.sn, "st"), payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
+      will: {
+        topic: deviceTopic(this.sn, "st"),
+        payload: Buffer.from('{"online":false}'),
+        qos: 1,
+        retain: false,
+      },
     });
     await this.client.publishAsync(deviceTopic(this.sn, "st"), '{"online":true}', { qos: 1 });
   }

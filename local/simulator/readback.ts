@@ -8,7 +8,11 @@ import {
 import { mapWithConcurrency } from "../../functions/core/concurrency.ts";
 
 /** How many punches of these devices DynamoDB holds. */
-export async function countStored(dynamodb: DynamoDBClient, tableName: string, sns: string[]): Promise<number> {
+export async function countStored(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  sns: string[],
+): Promise<number> {
   const counts = await mapWithConcurrency(sns, 8, async (sn) => {
     let total = 0;
     let start: Record<string, never> | undefined;
@@ -40,7 +44,12 @@ export async function countFannedOut(sqs: SQSClient, queueName: string, sns: Set
   const handles: string[] = [];
   for (;;) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0 }),
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 0,
+      }),
     );
     if (Messages.length === 0) break;
     for (const message of Messages) {
@@ -53,7 +62,9 @@ export async function countFannedOut(sqs: SQSClient, queueName: string, sns: Set
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl,
-        Entries: handles.slice(i, i + 10).map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: 0 })),
+        Entries: handles
+          .slice(i, i + 10)
+          .map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: 0 })),
       }),
     );
   }

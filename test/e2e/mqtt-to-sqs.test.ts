@@ -3,7 +3,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/clien
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { LocalStack } from "../../local/stack.ts";
@@ -57,7 +57,7 @@ async function drain(): Promise<FanoutMessage[]> {
 const connectDevice = (sn: string) =>
   mqtt.connectAsync(stack.endpoints.mqtt, {
     clientId: sn,
-    protocolVersion: 5,
+    protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
     reconnectPeriod: 0,
     will: { topic: `api/mqtt/v1/${sn}/st`, payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
   });
@@ -65,7 +65,12 @@ const connectDevice = (sn: string) =>
 describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS", () => {
   it("stores a punch once and fans it out once, though the device sends it twice", async () => {
     const device = await connectDevice("E2E-1");
-    const punch = JSON.stringify({ user_id: "42", att_time: "2026-11-22 08:30:00", att_state: 0, temp: 36.6 });
+    const punch = JSON.stringify({
+      user_id: "42",
+      att_time: "2026-11-22 08:30:00",
+      att_state: 0,
+      temp: 36.6,
+    });
     await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
     await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
     await stack.emqx.idle();

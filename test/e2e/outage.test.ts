@@ -1,10 +1,10 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { startTestStack } from "../support/local-stack.ts";
 import { queryPartition } from "../support/resources.ts";
-import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
 
 let stack: LocalStack;
 let proxy: Awaited<ReturnType<typeof startFaultProxy>>;

@@ -15,7 +15,11 @@ beforeAll(async () => {
   env = await createTestResources();
   dynamoProxy = await startFaultProxy(env.dynamodbEndpoint);
   sqsProxy = await startFaultProxy(env.sqsEndpoint);
-  const deps = createIngestDeps({ ...env.config, DYNAMODB_ENDPOINT: dynamoProxy.url, SQS_ENDPOINT: sqsProxy.url });
+  const deps = createIngestDeps({
+    ...env.config,
+    DYNAMODB_ENDPOINT: dynamoProxy.url,
+    SQS_ENDPOINT: sqsProxy.url,
+  });
   ingest = await startIngest(deps, { deadlineMs: 1_500 });
 });
 afterAll(async () => {
@@ -81,7 +85,9 @@ describe("outages", () => {
 
   it("answers 503 while DynamoDB throttles", async () => {
     const deps = createIngestDeps(env.config);
-    const client = (deps.attendance as unknown as { client: import("@aws-sdk/client-dynamodb").DynamoDBClient }).client;
+    const client = (
+      deps.attendance as unknown as { client: import("@aws-sdk/client-dynamodb").DynamoDBClient }
+    ).client;
     // Throttling cannot be produced on DynamoDB Local, so it is injected at the SDK boundary.
     client.middlewareStack.add(
       () => async () => {

@@ -40,7 +40,9 @@ describe("presence over the EMQX rule endpoint", () => {
   it("keeps a device online through a takeover and its will, and marks it offline on a real drop", async () => {
     await ingest.post(connectedBody("SN-P3", 1_000_000));
     await ingest.post(disconnectedBody("SN-P3", 1_000_000, 5_000_000, "takenover"));
-    await ingest.post(publishBody("api/mqtt/v1/SN-P3/st", '{"online":false}', { publish_received_at: 5_000_200 }));
+    await ingest.post(
+      publishBody("api/mqtt/v1/SN-P3/st", '{"online":false}', { publish_received_at: 5_000_200 }),
+    );
     await ingest.post(connectedBody("SN-P3", 5_000_000));
     expect(await state("SN-P3")).toMatchObject({ online: true });
     await ingest.post(disconnectedBody("SN-P3", 5_000_000, 9_000_000, "tcp_closed"));

@@ -19,10 +19,14 @@ describe("normalizeAttTime", () => {
     expect(normalizeAttTime("2026-11-22T08:00:00+08:00")).toBe(normalizeAttTime("2026-11-22T00:00:00Z"));
   });
 
-  it.each(["", "yesterday", "2026-13-01 00:00:00", "2026-02-29 00:00:00", "2026-11-22 24:00:00", "2026-11-22"])(
-    "refuses %j",
-    (raw) => {
-      expect(normalizeAttTime(raw)).toBeUndefined();
-    },
-  );
+  it.each([
+    "",
+    "yesterday",
+    "2026-13-01 00:00:00",
+    "2026-02-29 00:00:00",
+    "2026-11-22 24:00:00",
+    "2026-11-22",
+  ])("refuses %j", (raw) => {
+    expect(normalizeAttTime(raw)).toBeUndefined();
+  });
 });

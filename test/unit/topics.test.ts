@@ -15,7 +15,8 @@ describe("device topics", () => {
   );
 
   it("never builds a topic from a serial number that could inject levels or wildcards", () => {
-    for (const sn of ["a/b", "+", "#", "a b", "x".repeat(65)]) expect(() => deviceTopic(sn, "cmd")).toThrow(/sn/);
+    for (const sn of ["a/b", "+", "#", "a b", "x".repeat(65)])
+      expect(() => deviceTopic(sn, "cmd")).toThrow(/sn/);
     expect(deviceTopic("SN1", "cmd")).toBe("api/mqtt/v1/SN1/cmd");
   });
 });
