@@ -74,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : await started(stops, startDynamoDbLocal(ports.dynamodb));
     const sqs = options.sqsEndpoint
       ? { endpoint: options.sqsEndpoint }
-      : await started(stops, startSqsLocal(ports.sqs));
+      : await started(stops, startSqsLocal(ports.sqs, host));
     const clients = {
       dynamodb: createDynamoDbClient({
         endpoint: dynamodb.endpoint,

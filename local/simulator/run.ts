@@ -48,7 +48,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let sent = 0;
   await mapWithConcurrency(devices, 50, async (device) => {
     for (const plan of plans.get(device.sn) ?? []) {
-      sent += await device.punch(plan);
+      const published = await device.punch(plan);
+      sent += published;
       publishProgress(++done);
     }
   });
