@@ -1,29 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { type AwsClientOptions, awsClientConfig } from "../aws-client-config.ts";
 
-export interface AwsClientOptions {
-  region?: string;
-  /** Set for DynamoDB Local or another stand-in; unset on Lambda. */
-  endpoint?: string;
-  /** Per-attempt budget; short, so an outage becomes a 503 long before the function times out. */
-  requestTimeoutMs?: number;
-  /** Only for stand-ins; on Lambda the SDK takes the function role's credentials. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-/** Credentials stand-ins accept; they check none. */
-export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+export { type AwsClientOptions, LOCAL_CREDENTIALS } from "../aws-client-config.ts";
 
 /** A DynamoDB client tuned for request handlers: few retries, short timeouts. */
 export function createDynamoDbClient(options: AwsClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 1_000,
-      requestTimeout: options.requestTimeoutMs ?? 2_500,
-    }),
-  });
+  return new DynamoDBClient(awsClientConfig(options));
 }
