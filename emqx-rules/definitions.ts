@@ -103,6 +103,18 @@ const RULE_SPECS = {
     description: "Client connect/disconnect events -> ingest (presence)",
     from: ["$events/client_connected", "$events/client_disconnected"],
   },
+  commandDelivered: {
+    id: "bridge_command_delivered",
+    description: "A device PUBACKed a command (QoS 1) -> ingest (status delivered)",
+    from: ["$events/message_acked"],
+    // message_acked fires for every QoS 1 delivery; only command topics matter here.
+    where: `topic =~ '${channelFilter("cmd")}'`,
+  },
+  commandReply: {
+    id: "bridge_command_reply",
+    description: "A device answered a command on its ack topic -> ingest (status acked/failed)",
+    from: [channelFilter("ack")],
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleKey = keyof typeof RULE_SPECS;

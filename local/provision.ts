@@ -5,13 +5,20 @@ import { ensureTable } from "../functions/adapters/dynamodb/table.ts";
 export interface ResourceNames {
   tableName: string;
   eventsQueue: string;
+  /** Without the `.fifo` suffix, which is added. */
+  commandsQueue: string;
 }
 
 export interface ProvisionedResources {
   tableName: string;
   eventsQueueUrl: string;
   eventsDlqUrl: string;
+  commandsQueueUrl: string;
+  commandsDlqUrl: string;
 }
+
+/** Receives before a command message goes to the DLQ: EMQX down for that many visibility timeouts. */
+const COMMAND_MAX_RECEIVES = 10;
 
 /** Creates the table and queues the stack needs (idempotent), as the CDK stack does in AWS. */
 export async function provision(
@@ -19,14 +26,40 @@ export async function provision(
   names: ResourceNames,
 ): Promise<ProvisionedResources> {
   await ensureTable(clients.dynamodb, names.tableName);
-  const eventsDlqUrl = await createQueue(clients.sqs, `${names.eventsQueue}-dlq`);
-  const eventsQueueUrl = await createQueue(clients.sqs, names.eventsQueue, {
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: await queueArn(clients.sqs, eventsDlqUrl),
-      maxReceiveCount: 5,
-    }),
+  const events = await queueWithDlq(clients.sqs, names.eventsQueue, {}, 5);
+  const commands = await queueWithDlq(
+    clients.sqs,
+    names.commandsQueue,
+    { FifoQueue: "true", VisibilityTimeout: "30" },
+    COMMAND_MAX_RECEIVES,
+    ".fifo",
+  );
+  return {
+    tableName: names.tableName,
+    eventsQueueUrl: events.url,
+    eventsDlqUrl: events.dlqUrl,
+    commandsQueueUrl: commands.url,
+    commandsDlqUrl: commands.dlqUrl,
+  };
+}
+
+async function queueWithDlq(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+  maxReceiveCount: number,
+  suffix = "",
+) {
+  const dlqUrl = await createQueue(
+    sqs,
+    `${name}-dlq${suffix}`,
+    attributes.FifoQueue ? { FifoQueue: "true" } : {},
+  );
+  const url = await createQueue(sqs, `${name}${suffix}`, {
+    ...attributes,
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, dlqUrl), maxReceiveCount }),
   });
-  return { tableName: names.tableName, eventsQueueUrl, eventsDlqUrl };
+  return { url, dlqUrl };
 }
 
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}) {

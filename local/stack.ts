@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { createIngestDeps } from "../functions/adapters/aws-deps.ts";
+import { createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
@@ -24,6 +24,7 @@ export interface LocalStackOptions {
   sqsEndpoint?: string;
   tableName?: string;
   eventsQueue?: string;
+  commandsQueue?: string;
   ingestTokens?: string[];
   emqxApiKey?: string;
   emqxApiSecret?: string;
@@ -45,6 +46,8 @@ export interface LocalStack {
   tableName: string;
   eventsQueueUrl: string;
   eventsDlqUrl: string;
+  commandsQueueUrl: string;
+  commandsDlqUrl: string;
   ingestTokens: string[];
   emqxApiKey: string;
   emqxApiSecret: string;
@@ -86,18 +89,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const resources = await provision(clients, {
       tableName: options.tableName ?? "bridge",
       eventsQueue: options.eventsQueue ?? "bridge-events",
+      commandsQueue: options.commandsQueue ?? "bridge-commands",
     });
     const ingestTokens = options.ingestTokens ?? [randomSecret()];
-    const deps = createIngestDeps({
+    const deps = createAwsDeps({
       TABLE_NAME: resources.tableName,
       EVENTS_QUEUE_URL: resources.eventsQueueUrl,
-      INGEST_TOKENS: ingestTokens,
+      COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
       AWS_REGION: "us-east-1",
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       SQS_ENDPOINT: sqs.endpoint,
-      INGEST_DEADLINE_MS: 8_000,
-      MAX_BODY_BYTES: 256 * 1024,
-      QUARANTINE_RETENTION_DAYS: 30,
     });
     const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });
     const app = createIngestApp(deps, {

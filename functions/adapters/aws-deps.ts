@@ -1,21 +1,32 @@
 import { systemClock } from "../core/ports.ts";
-import type { IngestConfig } from "./config.ts";
+import type { BaseConfig } from "./config.ts";
 import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
 import { createDynamoDbClient } from "./dynamodb/client.ts";
+import { DynamoDbCommandStore } from "./dynamodb/command-store.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
 import { createSqsClient } from "./sqs/client.ts";
+import { SqsCommandQueue } from "./sqs/command-queue.ts";
 import { SqsEventQueue } from "./sqs/event-queue.ts";
 
-/** The ingest's ports on AWS (or on DynamoDB Local and the SQS stand-in when endpoints are set). */
-export function createIngestDeps(config: IngestConfig) {
+/**
+ * Every port on AWS (or on DynamoDB Local and the SQS stand-in when endpoints are set). Clients are made
+ * lazily by the SDK on first use, so a function pays only for what it touches.
+ */
+export function createAwsDeps(config: BaseConfig & { QUARANTINE_RETENTION_DAYS?: number }) {
   const dynamodb = createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
   const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
   return {
     attendance: new DynamoDbAttendanceStore(dynamodb, config.TABLE_NAME),
     presence: new DynamoDbPresenceStore(dynamodb, config.TABLE_NAME),
-    quarantine: new DynamoDbQuarantineStore(dynamodb, config.TABLE_NAME, config.QUARANTINE_RETENTION_DAYS),
+    quarantine: new DynamoDbQuarantineStore(
+      dynamodb,
+      config.TABLE_NAME,
+      config.QUARANTINE_RETENTION_DAYS ?? 30,
+    ),
+    commands: new DynamoDbCommandStore(dynamodb, config.TABLE_NAME),
     events: new SqsEventQueue(sqs, config.EVENTS_QUEUE_URL),
+    queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
     clock: systemClock,
   };
 }

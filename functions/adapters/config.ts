@@ -20,21 +20,50 @@ const TokenList = v.pipe(
   ),
 );
 
-/** The ingest function's settings, all from environment variables. */
-export const IngestConfig = v.object({
+const Url = v.pipe(v.string("is required"), v.url("must be a URL"));
+
+/** What every function needs: where the table and queues are. */
+const BaseEntries = {
   TABLE_NAME: v.pipe(v.string("is required"), v.minLength(1)),
-  EVENTS_QUEUE_URL: v.pipe(v.string("is required"), v.url("must be a URL")),
-  /** Comma-separated bearer tokens; several at once so one can be rotated without downtime. */
-  INGEST_TOKENS: v.pipe(v.string("is required"), TokenList),
+  EVENTS_QUEUE_URL: Url,
+  COMMANDS_QUEUE_URL: Url,
   AWS_REGION: v.optional(v.string(), "us-east-1"),
   DYNAMODB_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
   SQS_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
+};
+export const BaseConfig = v.object(BaseEntries);
+export type BaseConfig = v.InferOutput<typeof BaseConfig>;
+
+/** The ingest function's settings, all from environment variables. */
+export const IngestConfig = v.object({
+  ...BaseEntries,
+  /** Comma-separated bearer tokens; several at once so one can be rotated without downtime. */
+  INGEST_TOKENS: v.pipe(v.string("is required"), TokenList),
   /** Answer 503 after this long, well before the function's own timeout. */
   INGEST_DEADLINE_MS: Integer(8_000),
   MAX_BODY_BYTES: Integer(256 * 1024),
   QUARANTINE_RETENTION_DAYS: Integer(30),
 });
 export type IngestConfig = v.InferOutput<typeof IngestConfig>;
+
+/** The API function's settings. */
+export const ApiConfig = v.object({
+  ...BaseEntries,
+  /** Comma-separated API keys (bearer), several at once for rotation. */
+  API_KEYS: v.pipe(v.string("is required"), TokenList),
+});
+export type ApiConfig = v.InferOutput<typeof ApiConfig>;
+
+/** The publisher function's settings: EMQX's management API and an API key allowed to publish. */
+export const PublisherConfig = v.object({
+  ...BaseEntries,
+  /** e.g. `https://emqx.example.com:18083/api/v5` */
+  EMQX_API_URL: Url,
+  EMQX_API_KEY: v.pipe(v.string("is required"), v.minLength(1, "is required")),
+  EMQX_API_SECRET: v.pipe(v.string("is required"), v.minLength(1, "is required")),
+  EMQX_TIMEOUT_MS: Integer(5_000),
+});
+export type PublisherConfig = v.InferOutput<typeof PublisherConfig>;
 
 /** Reads a config schema from `env`, failing with every bad variable named (values are never echoed). */
 export function readConfig<S extends v.GenericSchema>(schema: S, env: Record<string, string | undefined>) {

@@ -27,6 +27,8 @@ export async function recordPresence(
   deps: PresenceDeps,
   sn: string,
   signal: PresenceSignal,
+  /** Runs when the derived presence changed, before the change is announced. */
+  onChange?: (view: PresenceView) => Promise<void>,
 ): Promise<PresenceView | undefined> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await deps.presence.get(sn);
@@ -39,6 +41,7 @@ export async function recordPresence(
       continue;
     }
     if (!(await deps.presence.save(sn, merged, version))) continue;
+    await onChange?.(view);
     await deps.events.send([presenceMessage(sn, view)]);
     await deps.presence.save(sn, { ...merged, announced: view }, version + 1);
     return view;

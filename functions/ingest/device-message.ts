@@ -1,13 +1,16 @@
 import * as v from "valibot";
 import { recordAttendance } from "../core/attendance.ts";
+import { requeuePending } from "../core/commands/requeue-pending.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import type { Transport } from "../core/ports.ts";
+import type { PresenceSignal } from "../core/presence.ts";
 import { quarantine, type Rejection } from "../core/quarantine.ts";
 import { recordPresence } from "../core/record-presence.ts";
 import { AttendancePayload, AttendanceRecord } from "../core/schemas/attendance.ts";
 import { StatusPayload } from "../core/schemas/status.ts";
 import type { DeviceChannel } from "../core/topics.ts";
 import { fieldPath, issueMessage, parseJson, parseOrReject } from "../core/validation.ts";
+import { ingestCommandReply } from "./command-events.ts";
 import type { IngestDeps, IngestResult, RecordRejection } from "./types.ts";
 
 /** A message from a device, whichever transport carried it (EMQX rule or HTTP device endpoint). */
@@ -26,6 +29,7 @@ export interface DeviceMessage {
 export async function ingestDeviceMessage(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
   if (message.channel === "evt") return ingestAttendance(deps, message);
   if (message.channel === "st") return ingestStatus(deps, message);
+  if (message.channel === "ack") return ingestCommandReply(deps, message.sn, message.payload);
   throw new InvalidInputError(
     422,
     "topic",
@@ -35,7 +39,7 @@ export async function ingestDeviceMessage(deps: IngestDeps, message: DeviceMessa
 
 async function ingestStatus(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
   const status = parseOrReject(StatusPayload, parseJson(message.payload, "payload"), "payload");
-  const view = await recordPresence(deps, message.sn, {
+  const view = await recordPresenceAndRequeue(deps, message.sn, {
     kind: "status",
     online: status.online,
     at: message.receivedAt,
@@ -91,6 +95,16 @@ async function quarantineRecord(
   };
   const entry = await quarantine(deps, rejection);
   return { index: bad.index, field: bad.field, message: bad.message, quarantineId: entry.id };
+}
+
+/**
+ * Merges a presence signal; when it brings the device online, its pending commands are queued again
+ * before the change is announced, so a failure here is retried with the signal.
+ */
+export function recordPresenceAndRequeue(deps: IngestDeps, sn: string, signal: PresenceSignal) {
+  return recordPresence(deps, sn, signal, async (view) => {
+    if (view.online) await requeuePending(deps, sn, String(view.since));
+  });
 }
 
 export function presenceResult(

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
-import { createIngestDeps } from "../adapters/aws-deps.ts";
+import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { IngestConfig, readConfig } from "../adapters/config.ts";
 import { createIngestApp } from "./app.ts";
 
@@ -9,7 +9,7 @@ const logger = new Logger({ serviceName: "bridge-ingest" });
 
 /** Lambda entry (Function URL / API Gateway v2): the same app `npm start` serves locally. */
 export const handler = handle(
-  createIngestApp(createIngestDeps(config), {
+  createIngestApp(createAwsDeps(config), {
     tokens: config.INGEST_TOKENS,
     deadlineMs: config.INGEST_DEADLINE_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,

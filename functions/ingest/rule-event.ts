@@ -1,10 +1,10 @@
 import * as v from "valibot";
 import { InvalidInputError } from "../core/errors.ts";
-import { recordPresence } from "../core/record-presence.ts";
 import { SerialNumber } from "../core/schemas/common.ts";
 import type { EmqxClientConnected, EmqxClientDisconnected, EmqxRuleEvent } from "../core/schemas/emqx.ts";
 import { parseDeviceTopic } from "../core/topics.ts";
-import { ingestDeviceMessage, presenceResult } from "./device-message.ts";
+import { ingestCommandAcked } from "./command-events.ts";
+import { ingestDeviceMessage, presenceResult, recordPresenceAndRequeue } from "./device-message.ts";
 import type { IngestDeps, IngestResult } from "./types.ts";
 
 /** Routes one EMQX rule event (already validated) to the domain. */
@@ -24,6 +24,7 @@ export async function ingestRuleEvent(deps: IngestDeps, event: EmqxRuleEvent): P
       ...(event.metadata?.rule_id ? { ruleId: event.metadata.rule_id } : {}),
     });
   }
+  if (event.event === "message.acked") return ingestCommandAcked(deps, event);
   return ingestLifecycle(deps, event);
 }
 
@@ -44,5 +45,5 @@ async function ingestLifecycle(
           disconnectedAt: event.disconnected_at,
           reason: event.reason,
         };
-  return presenceResult(event.clientid, await recordPresence(deps, event.clientid, signal));
+  return presenceResult(event.clientid, await recordPresenceAndRequeue(deps, event.clientid, signal));
 }

@@ -1,6 +1,6 @@
 import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIngestDeps } from "../../functions/adapters/aws-deps.ts";
+import { createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import { publishBody } from "../support/emqx-bodies.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { startIngest } from "../support/ingest-server.ts";
@@ -15,7 +15,7 @@ beforeAll(async () => {
   env = await createTestResources();
   dynamoProxy = await startFaultProxy(env.dynamodbEndpoint);
   sqsProxy = await startFaultProxy(env.sqsEndpoint);
-  const deps = createIngestDeps({
+  const deps = createAwsDeps({
     ...env.config,
     DYNAMODB_ENDPOINT: dynamoProxy.url,
     SQS_ENDPOINT: sqsProxy.url,
@@ -84,7 +84,7 @@ describe("outages", () => {
   });
 
   it("answers 503 while DynamoDB throttles", async () => {
-    const deps = createIngestDeps(env.config);
+    const deps = createAwsDeps(env.config);
     const client = (
       deps.attendance as unknown as { client: import("@aws-sdk/client-dynamodb").DynamoDBClient }
     ).client;

@@ -4,7 +4,7 @@ import { type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
-import { createIngestDeps } from "../../functions/adapters/aws-deps.ts";
+import { createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import type { IngestConfig } from "../../functions/adapters/config.ts";
 import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
@@ -30,11 +30,16 @@ export async function createTestResources() {
   const sqs = createSqsClient({ endpoint: sqsEndpoint, region: "us-east-1", requestTimeoutMs: 10_000 });
   const resources = await provision(
     { dynamodb, sqs },
-    { tableName: uniqueName("bridge"), eventsQueue: uniqueName("events") },
+    {
+      tableName: uniqueName("bridge"),
+      eventsQueue: uniqueName("events"),
+      commandsQueue: uniqueName("commands"),
+    },
   );
   const config: IngestConfig = {
     TABLE_NAME: resources.tableName,
     EVENTS_QUEUE_URL: resources.eventsQueueUrl,
+    COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
     INGEST_TOKENS: ["test-token-0123456789abcdef"],
     AWS_REGION: "us-east-1",
     DYNAMODB_ENDPOINT: dynamodbEndpoint,
@@ -50,7 +55,7 @@ export async function createTestResources() {
     dynamodb,
     sqs,
     config,
-    deps: createIngestDeps(config),
+    deps: createAwsDeps(config),
     /** Every item of one partition. */
     partition: (pk: string, skPrefix = "") => queryPartition(dynamodb, resources.tableName, pk, skPrefix),
     /** Takes every message now on the events queue (they are deleted, so calls do not see each other's). */

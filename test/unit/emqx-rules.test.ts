@@ -52,17 +52,21 @@ describe("generated files", () => {
 });
 
 describe("definitions", () => {
-  it("have the three rules, each SELECT * into the ingest action", () => {
+  it("have the uplink, presence and command-tracking rules, each SELECT * into the ingest action", () => {
     expect(RULE_ID).toEqual({
       attendance: "bridge_attendance",
       status: "bridge_status",
       lifecycle: "bridge_lifecycle",
+      commandDelivered: "bridge_command_delivered",
+      commandReply: "bridge_command_reply",
     });
     const sqlById = Object.fromEntries(DEFINITIONS.rules.map((rule) => [rule.id, rule.sql]));
     expect(sqlById).toEqual({
       bridge_attendance: 'SELECT * FROM "api/mqtt/v1/+/evt"',
       bridge_status: 'SELECT * FROM "api/mqtt/v1/+/st"',
       bridge_lifecycle: 'SELECT * FROM "$events/client_connected", "$events/client_disconnected"',
+      bridge_command_delivered: `SELECT * FROM "$events/message_acked" WHERE topic =~ 'api/mqtt/v1/+/cmd'`,
+      bridge_command_reply: 'SELECT * FROM "api/mqtt/v1/+/ack"',
     });
     for (const rule of DEFINITIONS.rules) expect(rule.actions).toEqual([ACTION_ID]);
   });

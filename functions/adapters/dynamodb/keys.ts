@@ -6,6 +6,8 @@ export const keys = {
     `ATT#${attTimeNormalized}#${userId}#${attState}`,
   user: (userId: string) => `USER#${userId}`,
   userAttendance: (attTimeNormalized: string, sn: string) => `${attTimeNormalized}#${sn}`,
+  command: (id: string) => `CMD#${id}`,
+  commandsByStatus: (sn: string, status: string) => `CMDSTATUS#${sn}#${status}`,
   quarantineDay: (day: string) => `REJECTED#${day}`,
   quarantineEntry: (receivedAt: string, id: string) => `${receivedAt}#${id}`,
 } as const;

@@ -45,12 +45,31 @@ export const EmqxClientDisconnected = v.looseObject({
 });
 export type EmqxClientDisconnected = v.InferOutput<typeof EmqxClientDisconnected>;
 
-export const EMQX_RULE_EVENTS = ["message.publish", "client.connected", "client.disconnected"] as const;
+/** Body of a `message.acked` rule event: a subscriber PUBACKed a QoS 1 message (EMQX-CONTRACT §1.5). */
+export const EmqxMessageAcked = v.looseObject({
+  event: v.literal("message.acked"),
+  id: v.pipe(v.string("id must be a string"), v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters")),
+  clientid: v.string("clientid must be a string"),
+  from_clientid: v.optional(v.string()),
+  topic: v.string("topic must be a string"),
+  payload: v.string("payload must be a string"),
+  pub_props: v.optional(v.looseObject({ "User-Property": v.optional(v.record(v.string(), v.unknown())) })),
+  timestamp: v.optional(v.number()),
+  metadata: Metadata,
+});
+export type EmqxMessageAcked = v.InferOutput<typeof EmqxMessageAcked>;
+
+export const EMQX_RULE_EVENTS = [
+  "message.publish",
+  "message.acked",
+  "client.connected",
+  "client.disconnected",
+] as const;
 
 /** Everything a bridge rule may POST, told apart by `event`. */
 export const EmqxRuleEvent = v.variant(
   "event",
-  [EmqxMessagePublish, EmqxClientConnected, EmqxClientDisconnected],
+  [EmqxMessagePublish, EmqxMessageAcked, EmqxClientConnected, EmqxClientDisconnected],
   `event must be one of ${EMQX_RULE_EVENTS.join(", ")}`,
 );
 export type EmqxRuleEvent = v.InferOutput<typeof EmqxRuleEvent>;

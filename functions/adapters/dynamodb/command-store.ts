@@ -1,0 +1,210 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import type { CommandPage, CommandStore, CreateCommandResult } from "../../core/commands/ports.ts";
+import { STATUS_RANK } from "../../core/commands/status.ts";
+import type { Command, TransitionFields } from "../../core/commands/types.ts";
+import type { CommandStatus } from "../../core/schemas/command.ts";
+import { toDomainError } from "../aws-errors.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { GSI1, keys } from "./keys.ts";
+
+const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: true };
+
+/**
+ * Commands in DynamoDB: `DEVICE#{sn}` / `CMD#{id}`, indexed by (device, status) in creation order, with a
+ * numeric `statusRank` so a status change is one conditional update that can only move forward.
+ */
+export class DynamoDbCommandStore implements CommandStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(command: Command): Promise<CreateCommandResult> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(toItem(command), MARSHALL),
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { created: false, existing: fromItem(unmarshall(error.Item)) };
+      }
+      throw toDomainError("DynamoDB PutItem (command)", error);
+    }
+  }
+
+  async get(sn: string, id: string): Promise<Command | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(sn, id)),
+          ConsistentRead: true,
+        }),
+      );
+      return Item ? fromItem(unmarshall(Item)) : undefined;
+    } catch (error) {
+      throw toDomainError("DynamoDB GetItem (command)", error);
+    }
+  }
+
+  async transition(
+    sn: string,
+    id: string,
+    to: CommandStatus,
+    at: string,
+    fields: TransitionFields = {},
+  ): Promise<Command | undefined> {
+    const values: Record<string, unknown> = {
+      ":to": to,
+      ":rank": STATUS_RANK[to],
+      ":at": at,
+      ":g": statusKey(sn, to),
+    };
+    const names: Record<string, string> = { "#status": "status" };
+    const sets = ["#status = :to", "statusRank = :rank", "updatedAt = :at", "gsi1pk = :g"];
+    // Names go through placeholders: `result` and `reason` may be DynamoDB reserved words.
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      sets.push(`#${name} = :${name}`);
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+    }
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(sn, id)),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(pk) AND statusRank < :rank",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: marshall(values, MARSHALL),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes ? fromItem(unmarshall(Attributes)) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw toDomainError("DynamoDB UpdateItem (command status)", error);
+    }
+  }
+
+  markEnqueued(sn: string, id: string, at: string): Promise<void> {
+    return this.set(sn, id, "enqueuedAt = if_not_exists(enqueuedAt, :v)", at);
+  }
+
+  markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void> {
+    // Only record an announcement of the status the command still has; a newer one is announced by its mover.
+    return this.set(sn, id, "announcedStatus = :v", status, "#status = :v");
+  }
+
+  listByStatus(sn: string, status: CommandStatus, limit: number, cursor?: string): Promise<CommandPage> {
+    const pk = statusKey(sn, status);
+    return this.query(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: marshall({ ":pk": pk }),
+      },
+      limit,
+      cursor,
+      { attribute: "gsi1pk", value: pk },
+    );
+  }
+
+  listByDevice(sn: string, limit: number, cursor?: string): Promise<CommandPage> {
+    const pk = keys.device(sn);
+    return this.query(
+      {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :cmd)",
+        ExpressionAttributeValues: marshall({ ":pk": pk, ":cmd": "CMD#" }),
+      },
+      limit,
+      cursor,
+      { attribute: "pk", value: pk },
+    );
+  }
+
+  private async query(
+    input: Omit<QueryCommandInput, "TableName">,
+    limit: number,
+    cursor: string | undefined,
+    partition: { attribute: string; value: string },
+  ): Promise<CommandPage> {
+    const start = decodeCursor(cursor, partition);
+    try {
+      const page = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          Limit: limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      const next = encodeCursor(page.LastEvaluatedKey);
+      return {
+        items: (page.Items ?? []).map((item) => fromItem(unmarshall(item))),
+        ...(next ? { cursor: next } : {}),
+      };
+    } catch (error) {
+      throw toDomainError("DynamoDB Query (commands)", error);
+    }
+  }
+
+  private async set(
+    sn: string,
+    id: string,
+    update: string,
+    value: string,
+    condition?: string,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(sn, id)),
+          UpdateExpression: `SET ${update}`,
+          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : "attribute_exists(pk)",
+          ...(condition?.includes("#status") ? { ExpressionAttributeNames: { "#status": "status" } } : {}),
+          ExpressionAttributeValues: marshall({ ":v": value }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw toDomainError("DynamoDB UpdateItem (command)", error);
+    }
+  }
+}
+
+const primaryKey = (sn: string, id: string) => ({ pk: keys.device(sn), sk: keys.command(id) });
+const statusKey = (sn: string, status: CommandStatus) => keys.commandsByStatus(sn, status);
+
+function toItem(command: Command): Record<string, unknown> {
+  return {
+    ...primaryKey(command.sn, command.id),
+    gsi1pk: statusKey(command.sn, command.status),
+    gsi1sk: `${command.createdAt}#${command.id}`,
+    type: "command",
+    statusRank: STATUS_RANK[command.status],
+    ...command,
+  };
+}
+
+function fromItem(item: Record<string, unknown>): Command {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, type: _t, statusRank: _r, ...command } = item;
+  return command as unknown as Command;
+}

@@ -1,0 +1,45 @@
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { CommandQueue } from "../../core/commands/ports.ts";
+import type { CommandQueueMessage } from "../../core/commands/types.ts";
+import { TransientError } from "../../core/errors.ts";
+import { toDomainError } from "../aws-errors.ts";
+
+/**
+ * The commands FIFO queue: `MessageGroupId` = serial number (per-device order, devices in parallel),
+ * `MessageDeduplicationId` from the caller (the command id, or id + occasion for a re-queue).
+ */
+export class SqsCommandQueue implements CommandQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(messages: Array<CommandQueueMessage & { dedupeId: string }>): Promise<void> {
+    // Sequential batches: a device's commands must enter its group in order.
+    for (let i = 0; i < messages.length; i += 10) await this.sendBatch(messages.slice(i, i + 10));
+  }
+
+  private async sendBatch(batch: Array<CommandQueueMessage & { dedupeId: string }>): Promise<void> {
+    try {
+      const result = await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((message, index) => ({
+            Id: String(index),
+            MessageBody: JSON.stringify({ sn: message.sn, id: message.id }),
+            MessageGroupId: message.sn,
+            MessageDeduplicationId: message.dedupeId,
+          })),
+        }),
+      );
+      if (result.Failed?.length) {
+        throw new TransientError(
+          `SQS refused ${result.Failed.length} command(s): ${result.Failed[0]?.Message}`,
+        );
+      }
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
+      throw toDomainError("SQS SendMessageBatch (commands)", error);
+    }
+  }
+}

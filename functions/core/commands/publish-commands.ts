@@ -1,0 +1,187 @@
+import type { Clock } from "../ports.ts";
+import { type AnnounceDeps, announceStatus } from "./announce.ts";
+import { isExpired, toPublishRequest } from "./envelope.ts";
+import type { CommandStore, DevicePublisher, PublishItemResult, PublishRequest } from "./ports.ts";
+import { isFinal, wasPublished } from "./status.ts";
+import type { Command, CommandQueueMessage } from "./types.ts";
+
+export interface PublishDeps extends AnnounceDeps {
+  commands: CommandStore;
+  publisher: DevicePublisher;
+  clock: Clock;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** One queue message to publish; `messageId` identifies it in the batch failure report. */
+export interface QueuedCommand extends CommandQueueMessage {
+  messageId: string;
+}
+
+export interface PublishReport {
+  /** Queue messages to retry (SQS redelivers them, in order, with backoff). */
+  failed: string[];
+  /** EMQX requests made for this batch (1, more when a 400 made us split it). */
+  emqxCalls: number;
+  outcomes: Record<string, "sent" | "pending" | "failed" | "expired" | "skipped" | "retry">;
+}
+
+interface Candidate {
+  queued: QueuedCommand;
+  command: Command;
+  request: PublishRequest;
+}
+
+/**
+ * Publishes a batch of queued commands with one bulk request to EMQX (split only if EMQX refuses it).
+ * Commands already published, final or expired are not published; a device's later commands wait
+ * whenever an earlier one of the same device must be retried, so per-device order holds.
+ */
+export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[]): Promise<PublishReport> {
+  const report: PublishReport = { failed: [], emqxCalls: 0, outcomes: {} };
+  const blocked = new Set<string>();
+  const retry = (queued: QueuedCommand) => {
+    blocked.add(queued.sn);
+    report.failed.push(queued.messageId);
+    report.outcomes[queued.messageId] = "retry";
+  };
+  const candidates: Candidate[] = [];
+  for (const queued of batch) {
+    if (blocked.has(queued.sn)) {
+      retry(queued);
+      continue;
+    }
+    try {
+      const candidate = await prepare(deps, queued, report);
+      if (candidate) candidates.push(candidate);
+    } catch (error) {
+      deps.log?.("could not prepare command; will retry", {
+        sn: queued.sn,
+        id: queued.id,
+        error: String(error),
+      });
+      retry(queued);
+    }
+  }
+  if (candidates.length === 0) return report;
+  let results: Map<Candidate, PublishItemResult>;
+  try {
+    results = await publishSplittingOnRejection(deps, candidates, report);
+  } catch (error) {
+    deps.log?.("EMQX publish failed; the batch will be retried", {
+      error: String(error),
+      commands: candidates.length,
+    });
+    for (const c of candidates) retry(c.queued);
+    return report;
+  }
+  // Everything EMQX took is recorded as such, even after a failed one of the same device: retrying
+  // a published command would deliver it twice.
+  for (const candidate of candidates) {
+    try {
+      await settle(deps, candidate, results.get(candidate), report);
+    } catch (error) {
+      deps.log?.("could not record publish result; will retry", {
+        id: candidate.command.id,
+        error: String(error),
+      });
+      retry(candidate.queued);
+    }
+  }
+  return report;
+}
+
+async function prepare(
+  deps: PublishDeps,
+  queued: QueuedCommand,
+  report: PublishReport,
+): Promise<Candidate | undefined> {
+  const now = deps.clock.now();
+  const command = await deps.commands.get(queued.sn, queued.id);
+  if (!command) {
+    report.outcomes[queued.messageId] = "skipped";
+    return undefined;
+  }
+  if (wasPublished(command.status) || isFinal(command.status)) {
+    // A replayed or duplicate queue message: never publish twice, but finish an interrupted announcement.
+    await announceStatus(deps, command);
+    report.outcomes[queued.messageId] = "skipped";
+    return undefined;
+  }
+  if (isExpired(command, now)) {
+    await finish(deps, command, "expired", { reason: "its TTL passed before it could be published" });
+    report.outcomes[queued.messageId] = "expired";
+    return undefined;
+  }
+  const request = toPublishRequest(command, now);
+  if ("invalid" in request) {
+    await finish(deps, command, "failed", { reason: request.invalid });
+    report.outcomes[queued.messageId] = "failed";
+    return undefined;
+  }
+  return { queued, command, request };
+}
+
+/** One bulk call; when EMQX refuses the whole batch (one bad item does that) it is halved until the bad one is alone. */
+async function publishSplittingOnRejection(
+  deps: PublishDeps,
+  candidates: Candidate[],
+  report: PublishReport,
+): Promise<Map<Candidate, PublishItemResult>> {
+  report.emqxCalls++;
+  const answer = await deps.publisher.publishBulk(candidates.map((c) => c.request));
+  if (!answer.rejected) return new Map(candidates.map((c, i) => [c, answer.results[i] ?? missing()]));
+  if (candidates.length === 1) {
+    return new Map([[candidates[0] as Candidate, { ok: false, reasonCode: 400, message: answer.message }]]);
+  }
+  const middle = Math.ceil(candidates.length / 2);
+  const first = await publishSplittingOnRejection(deps, candidates.slice(0, middle), report);
+  const second = await publishSplittingOnRejection(deps, candidates.slice(middle), report);
+  return new Map([...first, ...second]);
+}
+
+const missing = (): PublishItemResult => ({ ok: false, reasonCode: 131, message: "no result for this item" });
+
+/** EMQX reason codes that mean "try again later", not "this command is wrong". */
+const RETRYABLE_REASON_CODES = new Set([131]);
+
+async function settle(
+  deps: PublishDeps,
+  candidate: Candidate,
+  result: PublishItemResult | undefined,
+  report: PublishReport,
+): Promise<void> {
+  const { command, queued } = candidate;
+  if (!result) throw new Error("no publish result");
+  if (result.ok) {
+    await finish(deps, command, "sent", { messageId: result.messageId });
+    report.outcomes[queued.messageId] = "sent";
+    return;
+  }
+  if (result.reasonCode === 16) {
+    await finish(deps, command, "pending", {
+      reason: "no_matching_subscribers: kept until the device is online",
+    });
+    report.outcomes[queued.messageId] = "pending";
+    return;
+  }
+  if (RETRYABLE_REASON_CODES.has(result.reasonCode))
+    throw new Error(`EMQX could not dispatch: ${result.message}`);
+  await finish(deps, command, "failed", { reason: `EMQX refused it: ${result.message}` });
+  report.outcomes[queued.messageId] = "failed";
+}
+
+async function finish(
+  deps: PublishDeps,
+  command: Command,
+  status: "sent" | "pending" | "failed" | "expired",
+  fields: { messageId?: string; reason?: string },
+): Promise<void> {
+  const changed = await deps.commands.transition(
+    command.sn,
+    command.id,
+    status,
+    deps.clock.now().toISOString(),
+    fields,
+  );
+  if (changed) await announceStatus(deps, changed);
+}

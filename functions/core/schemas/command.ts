@@ -1,0 +1,55 @@
+import * as v from "valibot";
+
+const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+/** A command id: given by the client for idempotency, or generated. Also an SQS deduplication id. */
+export const CommandId = v.pipe(
+  v.string("id must be a string"),
+  v.regex(/^[A-Za-z0-9_-]{1,64}$/, "id must be 1-64 characters of A-Z, a-z, 0-9, _ or -"),
+);
+
+/** What an application asks for: `POST /v1/devices/{sn}/commands`. */
+export const CommandRequest = v.strictObject(
+  {
+    op: v.pipe(
+      v.string("op must be a string"),
+      v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "op must be 1-64 characters of A-Z, a-z, 0-9, _, . or -"),
+    ),
+    data: v.optional(v.record(v.string(), v.unknown(), "data must be an object")),
+    id: v.optional(CommandId),
+    ttlSeconds: v.optional(
+      v.pipe(
+        v.number("ttlSeconds must be a number"),
+        v.integer("ttlSeconds must be a whole number"),
+        v.minValue(1, "ttlSeconds must be at least 1"),
+        v.maxValue(MAX_TTL_SECONDS, `ttlSeconds must be at most ${MAX_TTL_SECONDS} (7 days)`),
+      ),
+    ),
+  },
+  (issue) => `unknown field '${String(issue.input === undefined ? "" : issue.expected)}'`,
+);
+export type CommandRequest = v.InferOutput<typeof CommandRequest>;
+
+/** A device's answer on `api/mqtt/v1/{sn}/ack`. */
+export const CommandAck = v.looseObject({
+  id: CommandId,
+  ok: v.boolean("ok must be true or false"),
+  result: v.optional(v.unknown()),
+  error: v.optional(v.string("error must be a string")),
+});
+export type CommandAck = v.InferOutput<typeof CommandAck>;
+
+export const COMMAND_STATUSES = [
+  "queued",
+  "pending",
+  "sent",
+  "delivered",
+  "acked",
+  "failed",
+  "expired",
+] as const;
+export const CommandStatus = v.picklist(
+  COMMAND_STATUSES,
+  `status must be one of ${COMMAND_STATUSES.join(", ")}`,
+);
+export type CommandStatus = v.InferOutput<typeof CommandStatus>;
