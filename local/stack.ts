@@ -2,15 +2,19 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
+import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
+import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
 import { provision } from "./provision.ts";
 import { type MqttBroker, startBroker } from "./services/broker.ts";
 import { startDynamoDbLocal } from "./services/dynamodb-local.ts";
 import { serveApp } from "./services/http-server.ts";
+import { startQueuePoller } from "./services/queue-poller.ts";
 import { startSqsLocal } from "./services/sqs-local.ts";
 
 export const RULES_DIR = fileURLToPath(new URL("../emqx-rules/generated/", import.meta.url));
@@ -123,6 +127,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.log ? { log: options.log } : {}),
       }),
     );
+    const publisher = startPublisher(
+      deps,
+      clients.sqs,
+      resources.commandsQueueUrl,
+      {
+        baseUrl: emqx.apiUrl ?? "",
+        apiKey: emqxApiKey,
+        apiSecret: emqxApiSecret,
+      },
+      logger,
+    );
+    stops.push(() => publisher.stop());
     stops.push(async () => {
       clients.dynamodb.destroy();
       clients.sqs.destroy();
@@ -148,6 +164,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stop();
     throw error;
   }
+}
+
+/** The publisher Lambda's handler, fed by a long-poll loop as the SQS event source mapping would. */
+function startPublisher(
+  deps: ReturnType<typeof createAwsDeps>,
+  sqs: SQSClient,
+  queueUrl: string,
+  emqxApi: EmqxApiOptions,
+  logger: Logger,
+) {
+  const publisherDeps = { ...deps, publisher: new EmqxPublishClient(emqxApi) };
+  const publisherLogger = logger.createChild({ serviceName: "bridge-publisher" });
+  return startQueuePoller({
+    sqs,
+    queueUrl,
+    handler: (event) => handleCommandBatch(publisherDeps, event, publisherLogger),
+    onError: (error) => publisherLogger.error("command poller failed", { error }),
+  });
 }
 
 async function started<T extends { stop(): Promise<void> }>(

@@ -1,6 +1,9 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { deviceTopic } from "../../functions/core/topics.ts";
 
+/** Operations a simulated terminal knows; anything else is answered `ok: false`. */
+export const KNOWN_OPS = new Set(["sync_user", "delete_user", "reboot", "ping", "set_time"]);
+
 export interface PunchPlan {
   payload: string;
   /** Published again as a device would after a lost PUBACK: a new PUBLISH, so EMQX gives it a new id. */
@@ -29,7 +32,30 @@ export class SimulatedDevice {
         retain: false,
       },
     });
+    // Subscribe before saying "online": the bridge re-sends pending commands when it sees the device online.
+    this.client.on("message", (topic, payload) => void this.onCommand(topic, payload));
+    await this.client.subscribeAsync(deviceTopic(this.sn, "cmd"), { qos: 1 });
     await this.client.publishAsync(deviceTopic(this.sn, "st"), '{"online":true}', { qos: 1 });
+  }
+
+  /** Commands this device has received, in order (ids). */
+  readonly received: string[] = [];
+
+  private async onCommand(topic: string, payload: Buffer): Promise<void> {
+    if (topic !== deviceTopic(this.sn, "cmd")) return;
+    let envelope: { id?: unknown; op?: unknown; data?: unknown };
+    try {
+      envelope = JSON.parse(payload.toString());
+    } catch {
+      return;
+    }
+    if (typeof envelope.id !== "string" || typeof envelope.op !== "string") return;
+    this.received.push(envelope.id);
+    // Unknown ops are not executed (the device contract), but the answer says so.
+    const reply = KNOWN_OPS.has(envelope.op)
+      ? { id: envelope.id, ok: true, result: { op: envelope.op, at: new Date().toISOString() } }
+      : { id: envelope.id, ok: false, error: `unknown op '${envelope.op}'` };
+    await this.client?.publishAsync(deviceTopic(this.sn, "ack"), JSON.stringify(reply), { qos: 1 });
   }
 
   /** Publishes at QoS 1 and resolves on the broker's PUBACK. */

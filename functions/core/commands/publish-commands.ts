@@ -9,7 +9,8 @@ export interface PublishDeps extends AnnounceDeps {
   commands: CommandStore;
   publisher: DevicePublisher;
   clock: Clock;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Told about every failure that makes a message retry; `error` is the original error. */
+  log?: (message: string, fields: { error: unknown } & Record<string, unknown>) => void;
 }
 
 /** One queue message to publish; `messageId` identifies it in the batch failure report. */

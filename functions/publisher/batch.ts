@@ -1,0 +1,53 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import * as v from "valibot";
+import { EmqxAuthError } from "../core/commands/errors.ts";
+import { type PublishDeps, publishCommands, type QueuedCommand } from "../core/commands/publish-commands.ts";
+import { CommandId } from "../core/schemas/command.ts";
+import { SerialNumber } from "../core/schemas/common.ts";
+
+const QueueBody = v.object({ sn: SerialNumber, id: CommandId });
+
+/**
+ * The publisher: one SQS batch from the commands FIFO queue → one EMQX bulk publish. Answers with a
+ * partial batch failure report (`ReportBatchItemFailures`), so only the messages to retry come back,
+ * and a device's later commands come back with them, in order.
+ */
+export async function handleCommandBatch(
+  deps: Omit<PublishDeps, "log">,
+  event: SQSEvent,
+  logger: Logger,
+): Promise<SQSBatchResponse> {
+  const queued = event.Records.flatMap((record) => toQueued(record, logger));
+  const report = await publishCommands({ ...deps, log: (message, fields) => logFailure(logger, message, fields) }, queued);
+  logger.info("published command batch", {
+    messages: event.Records.length,
+    emqxCalls: report.emqxCalls,
+    retried: report.failed.length,
+    outcomes: report.outcomes,
+  });
+  return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function toQueued(record: SQSRecord, logger: Logger): QueuedCommand[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = v.safeParse(QueueBody, body);
+  if (parsed.success) return [{ messageId: record.messageId, ...parsed.output }];
+  // Only the API writes this queue; a message it could not have written is dropped, not retried forever.
+  logger.error("dropping a commands-queue message that is not {sn, id}", { messageId: record.messageId });
+  return [];
+}
+
+function logFailure(logger: Logger, message: string, fields: { error: unknown } & Record<string, unknown>) {
+  const { error, ...rest } = fields;
+  if (error instanceof EmqxAuthError) {
+    logger.error(`CONFIGURATION ERROR: ${error.message}`, rest);
+    return;
+  }
+  logger.warn(message, { ...rest, error: error instanceof Error ? error.message : String(error) });
+}
