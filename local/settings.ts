@@ -19,9 +19,12 @@ export const LocalSettings = v.object({
   MQTT_PORT: Port(1883),
   MQTT_WS_PORT: Port(8083),
   INGEST_PORT: Port(3000),
+  API_PORT: Port(3001),
   EMQX_API_PORT: Port(18083),
   /** Comma-separated; random per start when unset. */
   INGEST_TOKENS: v.optional(v.string()),
+  /** Comma-separated command API keys; random per start when unset. */
+  API_KEYS: v.optional(v.string()),
   EMQX_API_KEY: v.optional(v.string()),
   EMQX_API_SECRET: v.optional(v.string()),
   LOG_LEVEL: v.optional(v.picklist(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]), "INFO"),

@@ -7,6 +7,7 @@ import { createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
+import { createApiApp } from "../functions/api/app.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
 import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
@@ -22,7 +23,7 @@ export const RULES_DIR = fileURLToPath(new URL("../emqx-rules/generated/", impor
 export interface LocalStackOptions {
   host?: string;
   /** 0 (the default) picks a free port; `npm start` passes fixed ones from the environment. */
-  ports?: Partial<Record<"dynamodb" | "sqs" | "mqtt" | "mqttWs" | "ingest" | "emqxApi", number>>;
+  ports?: Partial<Record<"dynamodb" | "sqs" | "mqtt" | "mqttWs" | "ingest" | "api" | "emqxApi", number>>;
   /** Reuse running stand-ins instead of starting new ones (tests share one DynamoDB Local). */
   dynamodbEndpoint?: string;
   sqsEndpoint?: string;
@@ -30,6 +31,7 @@ export interface LocalStackOptions {
   eventsQueue?: string;
   commandsQueue?: string;
   ingestTokens?: string[];
+  apiKeys?: string[];
   emqxApiKey?: string;
   emqxApiSecret?: string;
   /** EMQX retry timing; tests compress it. */
@@ -45,6 +47,7 @@ export interface LocalStack {
     mqtt: string;
     mqttWs: string;
     ingest: string;
+    api: string;
     emqxApi: string;
   };
   tableName: string;
@@ -53,6 +56,7 @@ export interface LocalStack {
   commandsQueueUrl: string;
   commandsDlqUrl: string;
   ingestTokens: string[];
+  apiKeys: string[];
   emqxApiKey: string;
   emqxApiSecret: string;
   broker: MqttBroker;
@@ -64,7 +68,8 @@ const randomSecret = () => randomBytes(24).toString("base64url");
 
 /**
  * The whole system on one machine: DynamoDB Local, the SQS stand-in, an aedes broker, the EMQX stand-in
- * driven by `emqx-rules/generated/`, and the ingest app on @hono/node-server. Everything binds to loopback.
+ * driven by `emqx-rules/generated/`, the ingest and API apps on @hono/node-server, and the publisher fed
+ * by a long-poll loop on the commands queue. Everything binds to loopback.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   process.env.AWS_ACCESS_KEY_ID ??= "local";
@@ -112,6 +117,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger,
     });
     const ingest = await started(stops, serveApp(app.fetch, { host, port: ports.ingest }));
+    const apiKeys = options.apiKeys ?? [randomSecret()];
+    const apiApp = createApiApp(deps, { apiKeys, logger: logger.createChild({ serviceName: "bridge-api" }) });
+    const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
     const broker = await started(stops, startBroker({ host, port: ports.mqtt, wsPort: ports.mqttWs }));
     const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
     const emqxApiSecret = options.emqxApiSecret ?? randomSecret();
@@ -150,10 +158,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         mqtt: broker.mqttUrl,
         mqttWs: broker.wsUrl,
         ingest: ingest.url,
+        api: api.url,
         emqxApi: emqx.apiUrl ?? "",
       },
       ...resources,
       ingestTokens,
+      apiKeys,
       emqxApiKey,
       emqxApiSecret,
       broker,

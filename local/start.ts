@@ -1,4 +1,5 @@
 import { readConfig } from "../functions/adapters/config.ts";
+import { removeSession, writeSession } from "./session-file.ts";
 import { LocalSettings } from "./settings.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
 
@@ -16,13 +17,24 @@ async function main(): Promise<void> {
       mqtt: settings.MQTT_PORT,
       mqttWs: settings.MQTT_WS_PORT,
       ingest: settings.INGEST_PORT,
+      api: settings.API_PORT,
       emqxApi: settings.EMQX_API_PORT,
     },
     ...(settings.INGEST_TOKENS ? { ingestTokens: settings.INGEST_TOKENS.split(",") } : {}),
+    ...(settings.API_KEYS ? { apiKeys: settings.API_KEYS.split(",") } : {}),
     ...(settings.EMQX_API_KEY ? { emqxApiKey: settings.EMQX_API_KEY } : {}),
     ...(settings.EMQX_API_SECRET ? { emqxApiSecret: settings.EMQX_API_SECRET } : {}),
     logLevel: settings.LOG_LEVEL,
     log: (line) => console.log(`[emqx] ${line}`),
+  });
+  await writeSession({
+    apiUrl: stack.endpoints.api,
+    apiKey: stack.apiKeys[0] as string,
+    mqttUrl: stack.endpoints.mqtt,
+    dynamodbEndpoint: stack.endpoints.dynamodb,
+    sqsEndpoint: stack.endpoints.sqs,
+    tableName: stack.tableName,
+    eventsQueue: stack.eventsQueueUrl.split("/").pop() ?? "bridge-events",
   });
   console.log(banner(stack));
   let stopping = false;
@@ -31,6 +43,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping...`);
     await stack.stop();
+    await removeSession();
     console.log("stopped.");
     process.exit(0);
   };
@@ -59,6 +72,8 @@ emqx-serverless-bridge is running locally
   MQTT broker (aedes)      ${e.mqtt}   websocket ${e.mqttWs}
   EMQX stand-in API        ${e.emqxApi}   (Basic ${stack.emqxApiKey}:${stack.emqxApiSecret})
   ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer ${token})
+  command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer ${stack.apiKeys[0]})
+  publisher                polling ${stack.commandsQueueUrl.split("/").pop()} → EMQX stand-in /publish/bulk
   DynamoDB Local           ${e.dynamodb}   table ${stack.tableName}
   SQS stand-in (fauxqs)    ${e.sqs}
     events queue           ${stack.eventsQueueUrl}
@@ -68,7 +83,9 @@ Try it:
   npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
   curl -s -X POST ${e.ingest}/emqx/rule-events -H 'authorization: Bearer ${token}' \\
        -H 'content-type: application/json' -d '${body}'
-  npm run sim -- --devices 20 --punches 50 --dup-rate 0.2
+  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\
+       -H 'content-type: application/json' -d '{"op":"sync_user","data":{"user_id":"1001"},"ttlSeconds":300}'
+  npm run sim -- --devices 20 --punches 50 --dup-rate 0.2 --commands 3
 
 Ctrl-C stops everything (all data is in memory).`;
 }

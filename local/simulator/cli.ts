@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
+import { readSession } from "../session-file.ts";
 import { DEFAULT_LOCAL } from "../settings.ts";
 import { formatReport, runSimulation } from "./run.ts";
 
@@ -10,6 +11,10 @@ const USAGE = `usage: npm run sim -- --devices N --punches M [--dup-rate R]
   --devices N       simulated terminals, each a real MQTT client with a last will (default 20)
   --punches M       punches per device (default 50)
   --dup-rate R      share of punches sent twice, 0..1 (default 0.2)
+  --commands K      also send K commands per device through the command API (the last one an unknown op)
+                    and follow each to its final status (default 0)
+  --api URL         command API (default: from the running 'npm start')
+  --api-key KEY     command API key (default: from the running 'npm start')
   --mqtt URL        broker (default ${DEFAULT_LOCAL.mqttUrl})
   --dynamodb URL    DynamoDB endpoint to read back from (default ${DEFAULT_LOCAL.dynamodbEndpoint})
   --sqs URL         SQS endpoint to read back from (default ${DEFAULT_LOCAL.sqsEndpoint})
@@ -28,6 +33,9 @@ function parse(argv: string[]) {
       sqs: { type: "string", default: DEFAULT_LOCAL.sqsEndpoint },
       table: { type: "string", default: DEFAULT_LOCAL.tableName },
       queue: { type: "string", default: DEFAULT_LOCAL.eventsQueue },
+      commands: { type: "string", default: "0" },
+      api: { type: "string" },
+      "api-key": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -40,7 +48,9 @@ function parse(argv: string[]) {
   if (!Number.isInteger(punches) || punches < 1 || punches > 100_000)
     throw new Error("--punches must be 1..100000");
   if (!(dupRate >= 0 && dupRate <= 1)) throw new Error("--dup-rate must be between 0 and 1");
-  return { ...values, devices, punches, dupRate };
+  const commands = Number(values.commands);
+  if (!Number.isInteger(commands) || commands < 0 || commands > 100) throw new Error("--commands must be 0..100");
+  return { ...values, devices, punches, dupRate, commands };
 }
 
 async function main(): Promise<number> {
@@ -61,7 +71,9 @@ async function main(): Promise<number> {
     sqs: createSqsClient({ ...aws, endpoint: args.sqs }),
   };
   try {
+    const api = await commandApi(args);
     const report = await runSimulation({
+      ...(args.commands > 0 ? { commands: { perDevice: args.commands, api } } : {}),
       devices: args.devices,
       punches: args.punches,
       dupRate: args.dupRate,
@@ -71,7 +83,8 @@ async function main(): Promise<number> {
       clients,
     });
     console.log(formatReport(report));
-    return report.stored === report.unique && report.fannedOut === report.unique ? 0 : 1;
+    const commandsDone = !report.commands || report.commands.byStatus["not final"] === undefined;
+    return report.stored === report.unique && report.fannedOut === report.unique && commandsDone ? 0 : 1;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`simulation failed: ${message}\nIs 'npm start' running? (${args.mqtt})`);
@@ -80,6 +93,15 @@ async function main(): Promise<number> {
     clients.dynamodb.destroy();
     clients.sqs.destroy();
   }
+}
+
+async function commandApi(args: { api?: string; "api-key"?: string; commands: number }) {
+  if (args.commands === 0) return { url: "", key: "" };
+  const session = await readSession();
+  const url = args.api ?? session?.apiUrl;
+  const key = args["api-key"] ?? session?.apiKey;
+  if (!url || !key) throw new Error("--commands needs --api and --api-key, or a running 'npm start'");
+  return { url, key };
 }
 
 main().then((code) => process.exit(code));

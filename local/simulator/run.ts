@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { mapWithConcurrency } from "../../functions/core/concurrency.ts";
+import { type CommandRun, percentiles, runCommands } from "./commands.ts";
 import { planPunches, SimulatedDevice } from "./device.ts";
 import { progressBar } from "./progress.ts";
 import { countFannedOut, countStored } from "./readback.ts";
@@ -17,6 +18,8 @@ export interface SimulationOptions {
   /** How long to wait for the pipeline to catch up after the last PUBACK. */
   settleTimeoutMs?: number;
   quiet?: boolean;
+  /** Also send this many commands per device through the command API and follow them to the end. */
+  commands?: { perDevice: number; api: { url: string; key: string } };
 }
 
 export interface SimulationReport {
@@ -29,6 +32,7 @@ export interface SimulationReport {
   fannedOut: number;
   publishSeconds: number;
   settleSeconds: number;
+  commands?: CommandRun;
 }
 
 /** Runs a fleet of simulated terminals against a running stack and reads the outcome back. */
@@ -58,6 +62,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const sns = devices.map((d) => d.sn);
   const stored = await waitForStored(options, sns, unique);
   const fannedOut = await countFannedOut(options.clients.sqs, options.eventsQueue, new Set(sns));
+  const settleSeconds = (Date.now() - settled) / 1000;
+  const commands = options.commands
+    ? await runCommands(
+        options.commands.api,
+        devices,
+        options.commands.perDevice,
+        60_000,
+        options.quiet ? undefined : progressBar("commands  ", devices.length * options.commands.perDevice),
+      )
+    : undefined;
   await mapWithConcurrency(devices, 50, (device) => device.disconnect());
   return {
     runId,
@@ -68,7 +82,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     stored,
     fannedOut,
     publishSeconds,
-    settleSeconds: (Date.now() - settled) / 1000,
+    settleSeconds,
+    ...(commands ? { commands } : {}),
   };
 }
 
@@ -100,11 +115,25 @@ export function formatReport(report: SimulationReport): string {
     ["publish rate (msg/s)", (report.sent / Math.max(report.publishSeconds, 0.001)).toFixed(0)],
     ["settle time (s)", report.settleSeconds.toFixed(2)],
   ];
+  if (report.commands) rows.push(...commandRows(report.commands));
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `| ${k.padEnd(width)} | ${String(v).padStart(10)} |`);
   const rule = `|${"-".repeat(width + 2)}|${"-".repeat(12)}|`;
-  const verdict = ok
+  const commandsOk = !report.commands || report.commands.byStatus["not final"] === undefined;
+  const verdict = ok && commandsOk
     ? "OK: stored = fanned out = unique punches sent"
-    : "MISMATCH: stored, fanned out and unique punches differ";
+    : "MISMATCH: stored, fanned out and unique punches differ, or a command did not finish";
   return [rule, ...lines, rule, verdict].join("\n");
+}
+
+function commandRows(run: CommandRun): Array<[string, string | number]> {
+  const { p50, p95, max } = percentiles(run.latenciesMs);
+  return [
+    ["commands sent (API)", run.sent],
+    ...Object.entries(run.byStatus).map(([status, n]) => [`commands ${status}`, n] as [string, number]),
+    ["devices that got commands in order", run.inOrder],
+    ["command latency p50 (ms)", p50],
+    ["command latency p95 (ms)", p95],
+    ["command latency max (ms)", max],
+  ];
 }

@@ -75,3 +75,27 @@ export function disconnectedBody(
     metadata: { rule_id: "bridge_lifecycle" },
   };
 }
+
+export function messageAckedBody(sn: string, commandId: string, envelope: Record<string, unknown>) {
+  const now = Date.now();
+  return {
+    id: emqxId(),
+    from_clientid: "http_api",
+    from_username: "undefined",
+    clientid: sn,
+    username: "undefined",
+    payload: JSON.stringify(envelope),
+    peerhost: "127.0.0.1",
+    peername: "127.0.0.1:51544",
+    topic: `api/mqtt/v1/${sn}/cmd`,
+    qos: 1,
+    flags: { retain: false },
+    pub_props: { "User-Property": { command_id: commandId }, "User-Property-Pairs": [{ key: "command_id", value: commandId }] },
+    puback_props: { "User-Property": {} },
+    publish_received_at: now,
+    event: "message.acked",
+    timestamp: now + 40,
+    node: "emqx@127.0.0.1",
+    metadata: { rule_id: "bridge_command_delivered" },
+  };
+}

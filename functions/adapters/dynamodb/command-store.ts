@@ -84,12 +84,15 @@ export class DynamoDbCommandStore implements CommandStore {
       names[`#${name}`] = name;
       values[`:${name}`] = value;
     }
+    // A reason explains a pending, failed or expired command; it is stale once the command moves on.
+    const clearReason = fields.reason === undefined && !["pending", "failed", "expired"].includes(to);
+    if (clearReason) names["#reason"] = "reason";
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall(primaryKey(sn, id)),
-          UpdateExpression: `SET ${sets.join(", ")}`,
+          UpdateExpression: `SET ${sets.join(", ")}${clearReason ? " REMOVE #reason" : ""}`,
           ConditionExpression: "attribute_exists(pk) AND statusRank < :rank",
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: marshall(values, MARSHALL),
@@ -122,7 +125,7 @@ export class DynamoDbCommandStore implements CommandStore {
       },
       limit,
       cursor,
-      { attribute: "gsi1pk", value: pk },
+      { attribute: "gsi1pk", value: pk, keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"] },
     );
   }
 
@@ -135,7 +138,7 @@ export class DynamoDbCommandStore implements CommandStore {
       },
       limit,
       cursor,
-      { attribute: "pk", value: pk },
+      { attribute: "pk", value: pk, keyAttributes: ["pk", "sk"] },
     );
   }
 
@@ -143,7 +146,7 @@ export class DynamoDbCommandStore implements CommandStore {
     input: Omit<QueryCommandInput, "TableName">,
     limit: number,
     cursor: string | undefined,
-    partition: { attribute: string; value: string },
+    partition: { attribute: string; value: string; keyAttributes: readonly string[] },
   ): Promise<CommandPage> {
     const start = decodeCursor(cursor, partition);
     try {

@@ -12,7 +12,7 @@ export function encodeCursor(key: Record<string, AttributeValue> | undefined): s
  */
 export function decodeCursor(
   cursor: string | undefined,
-  partition: { attribute: string; value: string },
+  partition: { attribute: string; value: string; keyAttributes: readonly string[] },
 ): Record<string, AttributeValue> | undefined {
   if (!cursor) return undefined;
   let key: unknown;
@@ -24,6 +24,7 @@ export function decodeCursor(
   const valid =
     !!key &&
     typeof key === "object" &&
+    Object.keys(key).sort().join() === [...partition.keyAttributes].sort().join() &&
     Object.values(key).every(
       (v) => v && typeof v === "object" && typeof (v as { S?: unknown }).S === "string",
     ) &&

@@ -13,5 +13,6 @@ export const keys = {
 } as const;
 
 /** Name of the attribute DynamoDB's TTL deletes items by (epoch seconds). */
-export const TTL_ATTRIBUTE = "expiresAt";
+// Not `expiresAt`: commands keep an ISO `expiresAt` of their own, which DynamoDB must never take for a TTL.
+export const TTL_ATTRIBUTE = "ttlEpochSeconds";
 export const GSI1 = "gsi1";

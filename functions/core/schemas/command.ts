@@ -15,7 +15,13 @@ export const CommandRequest = v.strictObject(
       v.string("op must be a string"),
       v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "op must be 1-64 characters of A-Z, a-z, 0-9, _, . or -"),
     ),
-    data: v.optional(v.record(v.string(), v.unknown(), "data must be an object")),
+    data: v.optional(
+      v.pipe(
+        v.record(v.string(), v.unknown(), "data must be an object"),
+        // valibot's record lets an array through (as {"0": ...}); a command's data is an object.
+        v.check((data) => !Array.isArray(data), "data must be an object"),
+      ),
+    ),
     id: v.optional(CommandId),
     ttlSeconds: v.optional(
       v.pipe(
@@ -26,7 +32,7 @@ export const CommandRequest = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown field '${String(issue.input === undefined ? "" : issue.expected)}'`,
+  "is not a known field",
 );
 export type CommandRequest = v.InferOutput<typeof CommandRequest>;
 

@@ -1,0 +1,11 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { handle } from "hono/aws-lambda";
+import { createAwsDeps } from "../adapters/aws-deps.ts";
+import { ApiConfig, readConfig } from "../adapters/config.ts";
+import { createApiApp } from "./app.ts";
+
+const config = readConfig(ApiConfig, process.env);
+const logger = new Logger({ serviceName: "bridge-api" });
+
+/** Lambda entry (Function URL / API Gateway v2): the same app the tests serve over a socket. */
+export const handler = handle(createApiApp(createAwsDeps(config), { apiKeys: config.API_KEYS, logger }));
