@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimulatedDevice } from "../../local/simulator/device.ts";
+import type { LocalStack } from "../../local/stack.ts";
+import { eventually, startTestStack } from "../support/local-stack.ts";
+
+let stack: LocalStack;
+const devices: SimulatedDevice[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack({ apiKeys: ["e2e-api-key-0123456789abcdef"] });
+});
+afterAll(async () => {
+  for (const device of devices) await device.disconnect().catch(() => undefined);
+  await stack.stop();
+});
+
+async function online(sn: string) {
+  const device = new SimulatedDevice(sn, stack.endpoints.mqtt);
+  devices.push(device);
+  await device.connect();
+  return device;
+}
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${stack.endpoints.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.apiKeys[0]}`, "content-type": "application/json" },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as { command: Record<string, unknown> } };
+}
+
+const statusOf = async (sn: string, id: string) => (await api("GET", `/v1/devices/${sn}/commands/${id}`)).body.command;
+const reaches = (sn: string, id: string, status: string, timeoutMs = 10_000) =>
+  eventually(async () => {
+    const command = await statusOf(sn, id);
+    return command?.status === status ? command : undefined;
+  }, timeoutMs);
+
+describe("commands: API → FIFO queue → publisher → EMQX → device → ack", () => {
+  it("reaches an online device and ends acked with the device's result", async () => {
+    const device = await online("CMD-1");
+    const created = await api("POST", "/v1/devices/CMD-1/commands", { id: "k1", op: "sync_user", data: { u: 1 } });
+    expect(created.status).toBe(202);
+    const acked = await reaches("CMD-1", "k1", "acked");
+    expect(acked.result).toMatchObject({ op: "sync_user" });
+    expect(device.received).toEqual(["k1"]);
+  });
+
+  it("keeps a command for an offline device pending, then delivers it when the device connects", async () => {
+    await api("POST", "/v1/devices/CMD-2/commands", { id: "k2", op: "reboot", ttlSeconds: 300 });
+    await reaches("CMD-2", "k2", "pending");
+    const device = await online("CMD-2");
+    await reaches("CMD-2", "k2", "acked");
+    expect(device.received).toEqual(["k2"]);
+  });
+
+  it("expires a command whose TTL passes while the device is offline, and never publishes it", async () => {
+    await api("POST", "/v1/devices/CMD-3/commands", { id: "k3", op: "reboot", ttlSeconds: 1 });
+    await reaches("CMD-3", "k3", "pending");
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const device = await online("CMD-3");
+    await reaches("CMD-3", "k3", "expired");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(device.received).toEqual([]);
+  });
+
+  it("reports an unknown op as failed with the device's answer", async () => {
+    await online("CMD-4");
+    await api("POST", "/v1/devices/CMD-4/commands", { id: "k4", op: "frobnicate" });
+    const failed = await reaches("CMD-4", "k4", "failed");
+    expect(failed.reason).toContain("unknown op");
+  });
+
+  it("keeps per-device order across a burst", async () => {
+    const device = await online("CMD-5");
+    const ids = Array.from({ length: 12 }, (_, i) => `o${String(i).padStart(2, "0")}`);
+    for (const id of ids) await api("POST", "/v1/devices/CMD-5/commands", { id, op: "ping" });
+    await reaches("CMD-5", ids.at(-1) as string, "acked");
+    expect(device.received).toEqual(ids);
+  });
+
+  it("never marks a command sent while EMQX answers 503, and delivers it once EMQX is back", async () => {
+    const device = await online("CMD-6");
+    stack.emqx.setPublishFailure(503);
+    await api("POST", "/v1/devices/CMD-6/commands", { id: "k6", op: "ping" });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await statusOf("CMD-6", "k6")).status).toBe("queued");
+    stack.emqx.setPublishFailure(null);
+    await reaches("CMD-6", "k6", "acked", 20_000);
+    expect(device.received).toEqual(["k6"]);
+  });
+});
