@@ -8,6 +8,7 @@ import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../functions/api/app.ts";
+import type { DevicePublisher } from "../functions/core/commands/ports.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
 import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
@@ -61,6 +62,7 @@ export interface LocalStack {
   emqxApiSecret: string;
   broker: MqttBroker;
   emqx: EmqxStandIn;
+  publisherStats: PublisherStats;
   stop(): Promise<void>;
 }
 
@@ -168,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       emqxApiSecret,
       broker,
       emqx,
+      publisherStats: publisher.stats,
       stop,
     };
   } catch (error) {
@@ -184,14 +187,34 @@ function startPublisher(
   emqxApi: EmqxApiOptions,
   logger: Logger,
 ) {
-  const publisherDeps = { ...deps, publisher: new EmqxPublishClient(emqxApi) };
+  const client = new EmqxPublishClient(emqxApi);
+  const stats: PublisherStats = { batches: 0, messages: 0, emqxCalls: 0 };
+  const counting: DevicePublisher = {
+    publishBulk: (requests) => {
+      stats.emqxCalls++;
+      return client.publishBulk(requests);
+    },
+  };
+  const publisherDeps = { ...deps, publisher: counting };
   const publisherLogger = logger.createChild({ serviceName: "bridge-publisher" });
-  return startQueuePoller({
+  const poller = startQueuePoller({
     sqs,
     queueUrl,
-    handler: (event) => handleCommandBatch(publisherDeps, event, publisherLogger),
+    handler: (event) => {
+      stats.batches++;
+      stats.messages += event.Records.length;
+      return handleCommandBatch(publisherDeps, event, publisherLogger);
+    },
     onError: (error) => publisherLogger.error("command poller failed", { error }),
   });
+  return { stats, stop: () => poller.stop() };
+}
+
+/** What the local publisher did, for benchmarks: SQS batches, messages in them, EMQX bulk calls. */
+export interface PublisherStats {
+  batches: number;
+  messages: number;
+  emqxCalls: number;
 }
 
 async function started<T extends { stop(): Promise<void> }>(

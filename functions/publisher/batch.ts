@@ -19,7 +19,10 @@ export async function handleCommandBatch(
   logger: Logger,
 ): Promise<SQSBatchResponse> {
   const queued = event.Records.flatMap((record) => toQueued(record, logger));
-  const report = await publishCommands({ ...deps, log: (message, fields) => logFailure(logger, message, fields) }, queued);
+  const report = await publishCommands(
+    { ...deps, log: (message, fields) => logFailure(logger, message, fields) },
+    queued,
+  );
   logger.info("published command batch", {
     messages: event.Records.length,
     emqxCalls: report.emqxCalls,

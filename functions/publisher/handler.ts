@@ -18,4 +18,5 @@ const deps = {
 };
 
 /** Lambda entry for the commands FIFO queue's event source mapping (with ReportBatchItemFailures). */
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => handleCommandBatch(deps, event, logger);
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  handleCommandBatch(deps, event, logger);

@@ -49,7 +49,8 @@ function parse(argv: string[]) {
     throw new Error("--punches must be 1..100000");
   if (!(dupRate >= 0 && dupRate <= 1)) throw new Error("--dup-rate must be between 0 and 1");
   const commands = Number(values.commands);
-  if (!Number.isInteger(commands) || commands < 0 || commands > 100) throw new Error("--commands must be 0..100");
+  if (!Number.isInteger(commands) || commands < 0 || commands > 100)
+    throw new Error("--commands must be 0..100");
   return { ...values, devices, punches, dupRate, commands };
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { SimulatedDevice } from "./device.ts";
 
 export interface CommandRun {
@@ -24,11 +25,12 @@ export async function runCommands(
 ): Promise<CommandRun> {
   const started = new Map<string, number>();
   const expected = new Map<string, string[]>();
+  const run = randomBytes(3).toString("hex");
   for (const device of devices) {
     const ids: string[] = [];
     for (let i = 0; i < perDevice; i++) {
       const op = i === perDevice - 1 && perDevice > 1 ? "frobnicate" : "sync_user";
-      const id = `${device.sn}-c${i}`;
+      const id = `${device.sn}-${run}-c${i}`;
       await postCommand(api, device.sn, { id, op, data: { n: i }, ttlSeconds: 300 });
       started.set(`${device.sn}/${id}`, Date.now());
       ids.push(id);
@@ -53,7 +55,12 @@ export async function runCommands(
     byStatus[status] = (byStatus[status] ?? 0) + 1;
   }
   const latenciesMs = [...finished.entries()].map(([key, f]) => f.at - (started.get(key) ?? f.at));
-  const inOrder = devices.filter((d) => sameOrder(d.received, expected.get(d.sn) ?? [])).length;
+  const inOrder = devices.filter((d) =>
+    sameOrder(
+      d.received.filter((id) => id.includes(`-${run}-`)),
+      expected.get(d.sn) ?? [],
+    ),
+  ).length;
   return { sent: started.size, byStatus, latenciesMs, inOrder };
 }
 
@@ -68,7 +75,8 @@ async function postCommand(api: { url: string; key: string }, sn: string, body: 
     headers: { authorization: `Bearer ${api.key}`, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  if (response.status !== 202) throw new Error(`command API answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 202)
+    throw new Error(`command API answered ${response.status}: ${await response.text()}`);
 }
 
 async function getCommand(api: { url: string; key: string }, sn: string, id: string) {

@@ -120,9 +120,10 @@ export function formatReport(report: SimulationReport): string {
   const lines = rows.map(([k, v]) => `| ${k.padEnd(width)} | ${String(v).padStart(10)} |`);
   const rule = `|${"-".repeat(width + 2)}|${"-".repeat(12)}|`;
   const commandsOk = !report.commands || report.commands.byStatus["not final"] === undefined;
-  const verdict = ok && commandsOk
-    ? "OK: stored = fanned out = unique punches sent"
-    : "MISMATCH: stored, fanned out and unique punches differ, or a command did not finish";
+  const verdict =
+    ok && commandsOk
+      ? "OK: stored = fanned out = unique punches sent"
+      : "MISMATCH: stored, fanned out and unique punches differ, or a command did not finish";
   return [rule, ...lines, rule, verdict].join("\n");
 }
 

@@ -30,7 +30,8 @@ async function api(method: string, path: string, body?: unknown) {
   return { status: response.status, body: (await response.json()) as { command: Record<string, unknown> } };
 }
 
-const statusOf = async (sn: string, id: string) => (await api("GET", `/v1/devices/${sn}/commands/${id}`)).body.command;
+const statusOf = async (sn: string, id: string) =>
+  (await api("GET", `/v1/devices/${sn}/commands/${id}`)).body.command;
 const reaches = (sn: string, id: string, status: string, timeoutMs = 10_000) =>
   eventually(async () => {
     const command = await statusOf(sn, id);
@@ -40,7 +41,11 @@ const reaches = (sn: string, id: string, status: string, timeoutMs = 10_000) =>
 describe("commands: API → FIFO queue → publisher → EMQX → device → ack", () => {
   it("reaches an online device and ends acked with the device's result", async () => {
     const device = await online("CMD-1");
-    const created = await api("POST", "/v1/devices/CMD-1/commands", { id: "k1", op: "sync_user", data: { u: 1 } });
+    const created = await api("POST", "/v1/devices/CMD-1/commands", {
+      id: "k1",
+      op: "sync_user",
+      data: { u: 1 },
+    });
     expect(created.status).toBe(202);
     const acked = await reaches("CMD-1", "k1", "acked");
     expect(acked.result).toMatchObject({ op: "sync_user" });

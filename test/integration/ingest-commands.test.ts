@@ -45,7 +45,9 @@ async function takeCommandMessages(sn: string) {
 }
 
 const statuses = async (sn: string) =>
-  (await env.drainEvents()).filter((e) => e.type === "command_status" && e.sn === sn).map((e) => e.data.status);
+  (await env.drainEvents())
+    .filter((e) => e.type === "command_status" && e.sn === sn)
+    .map((e) => e.data.status);
 
 describe("command delivery tracking through the ingest", () => {
   it("moves a command to delivered on the device's PUBACK and to acked on its answer", async () => {
@@ -53,9 +55,15 @@ describe("command delivery tracking through the ingest", () => {
     const envelope = { id: "c1", op: "sync_user", data: {} };
     const acked = await ingest.post(messageAckedBody("SN-K1", "c1", envelope));
     expect(acked.body).toMatchObject({ result: "command", id: "c1", status: "delivered", changed: true });
-    const reply = publishBody("api/mqtt/v1/SN-K1/ack", JSON.stringify({ id: "c1", ok: true, result: { users: 1 } }));
+    const reply = publishBody(
+      "api/mqtt/v1/SN-K1/ack",
+      JSON.stringify({ id: "c1", ok: true, result: { users: 1 } }),
+    );
     expect((await ingest.post(reply)).body).toMatchObject({ status: "acked", changed: true });
-    expect(await env.deps.commands.get("SN-K1", "c1")).toMatchObject({ status: "acked", result: { users: 1 } });
+    expect(await env.deps.commands.get("SN-K1", "c1")).toMatchObject({
+      status: "acked",
+      result: { users: 1 },
+    });
     // `sent` was set straight in the store above, so only the ingest's changes are announced here.
     expect(await statuses("SN-K1")).toEqual(["queued", "delivered", "acked"]);
   });
@@ -65,7 +73,9 @@ describe("command delivery tracking through the ingest", () => {
     await ingest.post(publishBody("api/mqtt/v1/SN-K2/ack", JSON.stringify({ id: "c2", ok: true })));
     const late = await ingest.post(messageAckedBody("SN-K2", "c2", { id: "c2", op: "sync_user" }));
     expect(late.body).toMatchObject({ status: "acked", changed: false });
-    const again = await ingest.post(publishBody("api/mqtt/v1/SN-K2/ack", JSON.stringify({ id: "c2", ok: false })));
+    const again = await ingest.post(
+      publishBody("api/mqtt/v1/SN-K2/ack", JSON.stringify({ id: "c2", ok: false })),
+    );
     expect(again.body).toMatchObject({ status: "acked", changed: false });
     expect(await statuses("SN-K2")).toEqual(["queued", "acked"]);
   });
@@ -83,7 +93,10 @@ describe("command delivery tracking through the ingest", () => {
 
   it("finds the command id in the envelope when the PUBACK event has no user property", async () => {
     await sentCommand("SN-K4", "c4");
-    const body = { ...messageAckedBody("SN-K4", "c4", { id: "c4", op: "ping" }), pub_props: { "User-Property": {} } };
+    const body = {
+      ...messageAckedBody("SN-K4", "c4", { id: "c4", op: "ping" }),
+      pub_props: { "User-Property": {} },
+    };
     expect((await ingest.post(body)).body).toMatchObject({ status: "delivered" });
     await env.drainEvents();
   });
@@ -97,7 +110,11 @@ describe("command delivery tracking through the ingest", () => {
 
 describe("pending commands when a device comes online", () => {
   it("queues them again in their original order, once per connection, and expires stale ones", async () => {
-    for (const [id, ttl] of [["p1", undefined], ["p2", 1], ["p3", undefined]] as const) {
+    for (const [id, ttl] of [
+      ["p1", undefined],
+      ["p2", 1],
+      ["p3", undefined],
+    ] as const) {
       await createCommand(env.deps, "SN-K6", { op: "ping", id, ...(ttl ? { ttlSeconds: ttl } : {}) });
       await env.deps.commands.transition("SN-K6", id, "pending", new Date().toISOString());
     }

@@ -90,7 +90,10 @@ export function messageAckedBody(sn: string, commandId: string, envelope: Record
     topic: `api/mqtt/v1/${sn}/cmd`,
     qos: 1,
     flags: { retain: false },
-    pub_props: { "User-Property": { command_id: commandId }, "User-Property-Pairs": [{ key: "command_id", value: commandId }] },
+    pub_props: {
+      "User-Property": { command_id: commandId },
+      "User-Property-Pairs": [{ key: "command_id", value: commandId }],
+    },
     puback_props: { "User-Property": {} },
     publish_received_at: now,
     event: "message.acked",

@@ -58,23 +58,13 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
       deps.log?.("could not prepare command; will retry", {
         sn: queued.sn,
         id: queued.id,
-        error: String(error),
+        error,
       });
       retry(queued);
     }
   }
   if (candidates.length === 0) return report;
-  let results: Map<Candidate, PublishItemResult>;
-  try {
-    results = await publishSplittingOnRejection(deps, candidates, report);
-  } catch (error) {
-    deps.log?.("EMQX publish failed; the batch will be retried", {
-      error: String(error),
-      commands: candidates.length,
-    });
-    for (const c of candidates) retry(c.queued);
-    return report;
-  }
+  const results = await publishSplittingOnRejection(deps, candidates, report);
   // Everything EMQX took is recorded as such, even after a failed one of the same device: retrying
   // a published command would deliver it twice.
   for (const candidate of candidates) {
@@ -83,7 +73,7 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
     } catch (error) {
       deps.log?.("could not record publish result; will retry", {
         id: candidate.command.id,
-        error: String(error),
+        error,
       });
       retry(candidate.queued);
     }
@@ -122,14 +112,24 @@ async function prepare(
   return { queued, command, request };
 }
 
-/** One bulk call; when EMQX refuses the whole batch (one bad item does that) it is halved until the bad one is alone. */
+/**
+ * One bulk call; when EMQX refuses the whole batch (one bad item does that) it is halved until the bad
+ * one is alone. A call that fails outright (EMQX down, 5xx, timeout, 401) marks only its own commands
+ * for a retry: what an earlier call of the same split delivered stays recorded, never sent twice.
+ */
 async function publishSplittingOnRejection(
   deps: PublishDeps,
   candidates: Candidate[],
   report: PublishReport,
 ): Promise<Map<Candidate, PublishItemResult>> {
   report.emqxCalls++;
-  const answer = await deps.publisher.publishBulk(candidates.map((c) => c.request));
+  let answer: Awaited<ReturnType<DevicePublisher["publishBulk"]>>;
+  try {
+    answer = await deps.publisher.publishBulk(candidates.map((c) => c.request));
+  } catch (error) {
+    deps.log?.("EMQX publish failed; these commands will be retried", { error, commands: candidates.length });
+    return new Map(candidates.map((c) => [c, RETRY]));
+  }
   if (!answer.rejected) return new Map(candidates.map((c, i) => [c, answer.results[i] ?? missing()]));
   if (candidates.length === 1) {
     return new Map([[candidates[0] as Candidate, { ok: false, reasonCode: 400, message: answer.message }]]);
@@ -139,6 +139,9 @@ async function publishSplittingOnRejection(
   const second = await publishSplittingOnRejection(deps, candidates.slice(middle), report);
   return new Map([...first, ...second]);
 }
+
+/** Stands for "this command's call failed as a whole"; settled as a retry, already logged. */
+const RETRY: PublishItemResult = { ok: false, reasonCode: -1, message: "EMQX call failed" };
 
 const missing = (): PublishItemResult => ({ ok: false, reasonCode: 131, message: "no result for this item" });
 
@@ -153,6 +156,11 @@ async function settle(
 ): Promise<void> {
   const { command, queued } = candidate;
   if (!result) throw new Error("no publish result");
+  if (result === RETRY) {
+    report.failed.push(queued.messageId);
+    report.outcomes[queued.messageId] = "retry";
+    return;
+  }
   if (result.ok) {
     await finish(deps, command, "sent", { messageId: result.messageId });
     report.outcomes[queued.messageId] = "sent";
