@@ -1,4 +1,4 @@
-import { LOCAL_CREDENTIALS, createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
+import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { mapWithConcurrency } from "../functions/core/concurrency.ts";
 import { percentiles, runCommands } from "../local/simulator/commands.ts";
@@ -34,11 +34,18 @@ async function main(): Promise<void> {
       clients,
     });
     console.log(`\n## Ingest (MQTT → EMQX stand-in → ingest → DynamoDB + SQS)\n${formatReport(ingest)}`);
-    console.log(`ratio stored / unique: ${(ingest.stored / ingest.unique).toFixed(3)}  (1.000 = exactly once)`);
-    console.log(`end-to-end rate: ${(ingest.unique / (ingest.publishSeconds + ingest.settleSeconds)).toFixed(0)} punches/s`);
+    console.log(
+      `ratio stored / unique: ${(ingest.stored / ingest.unique).toFixed(3)}  (1.000 = exactly once)`,
+    );
+    console.log(
+      `end-to-end rate: ${(ingest.unique / (ingest.publishSeconds + ingest.settleSeconds)).toFixed(0)} punches/s`,
+    );
 
     console.error("\n2/3 commands: 20 online devices x 10 commands");
-    const devices = Array.from({ length: 20 }, (_, i) => new SimulatedDevice(`BENCH-${i}`, stack.endpoints.mqtt));
+    const devices = Array.from(
+      { length: 20 },
+      (_, i) => new SimulatedDevice(`BENCH-${i}`, stack.endpoints.mqtt),
+    );
     await mapWithConcurrency(devices, 20, (d) => d.connect());
     const api = { url: stack.endpoints.api, key: stack.apiKeys[0] as string };
     const before = { ...stack.publisherStats };
@@ -47,28 +54,32 @@ async function main(): Promise<void> {
     const batches = stack.publisherStats.batches - before.batches;
     const messages = stack.publisherStats.messages - before.messages;
     console.log("\n## Commands, burst (API → FIFO → publisher → EMQX bulk → device → ack)");
-    console.log(table([
-      ["commands", burst.sent],
-      ...Object.entries(burst.byStatus).map(([k, v]) => [`  ${k}`, v] as [string, number]),
-      ["devices with commands in order", `${burst.inOrder}/${devices.length}`],
-      ["latency enqueue → final p50 (ms)", percentiles(burst.latenciesMs).p50],
-      ["latency enqueue → final p95 (ms)", percentiles(burst.latenciesMs).p95],
-      ["SQS batches", batches],
-      ["messages per batch", (messages / Math.max(batches, 1)).toFixed(2)],
-      ["EMQX bulk calls", calls],
-      ["EMQX calls per batch", (calls / Math.max(batches, 1)).toFixed(2)],
-      ["EMQX calls per command", (calls / Math.max(burst.sent, 1)).toFixed(3)],
-    ]));
+    console.log(
+      table([
+        ["commands", burst.sent],
+        ...Object.entries(burst.byStatus).map(([k, v]) => [`  ${k}`, v] as [string, number]),
+        ["devices with commands in order", `${burst.inOrder}/${devices.length}`],
+        ["latency enqueue → final p50 (ms)", percentiles(burst.latenciesMs).p50],
+        ["latency enqueue → final p95 (ms)", percentiles(burst.latenciesMs).p95],
+        ["SQS batches", batches],
+        ["messages per batch", (messages / Math.max(batches, 1)).toFixed(2)],
+        ["EMQX bulk calls", calls],
+        ["EMQX calls per batch", (calls / Math.max(batches, 1)).toFixed(2)],
+        ["EMQX calls per command", (calls / Math.max(burst.sent, 1)).toFixed(3)],
+      ]),
+    );
 
     console.error("\n3/3 commands: one at a time to one device");
     const single = await runCommandsOneByOne(api, devices[0] as SimulatedDevice, 20);
     console.log("\n## Commands, one at a time (latency enqueue → acked)");
-    console.log(table([
-      ["commands", single.length],
-      ["p50 (ms)", percentiles(single).p50],
-      ["p95 (ms)", percentiles(single).p95],
-      ["max (ms)", percentiles(single).max],
-    ]));
+    console.log(
+      table([
+        ["commands", single.length],
+        ["p50 (ms)", percentiles(single).p50],
+        ["p95 (ms)", percentiles(single).p95],
+        ["max (ms)", percentiles(single).max],
+      ]),
+    );
     await mapWithConcurrency(devices, 20, (d) => d.disconnect());
     console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
@@ -78,7 +89,11 @@ async function main(): Promise<void> {
   }
 }
 
-async function runCommandsOneByOne(api: { url: string; key: string }, device: SimulatedDevice, count: number) {
+async function runCommandsOneByOne(
+  api: { url: string; key: string },
+  device: SimulatedDevice,
+  count: number,
+) {
   const latencies: number[] = [];
   const progress = progressBar("one-by-one", count);
   for (let i = 0; i < count; i++) {
@@ -92,7 +107,9 @@ async function runCommandsOneByOne(api: { url: string; key: string }, device: Si
 function table(rows: Array<[string, string | number]>): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const rule = `|${"-".repeat(width + 2)}|${"-".repeat(12)}|`;
-  return [rule, ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${String(v).padStart(10)} |`), rule].join("\n");
+  return [rule, ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${String(v).padStart(10)} |`), rule].join(
+    "\n",
+  );
 }
 
 main().catch((error) => {
