@@ -43,6 +43,15 @@ export const IngestConfig = v.object({
   INGEST_DEADLINE_MS: Integer(8_000),
   MAX_BODY_BYTES: Integer(256 * 1024),
   QUARANTINE_RETENTION_DAYS: Integer(30),
+  /** Comma-separated secrets HTTP devices' tokens are derived from; empty = HTTP devices disabled. */
+  DEVICE_TOKEN_SECRETS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((value) => value.split(",").map((s) => s.trim()).filter(Boolean)),
+      v.check((secrets) => secrets.every((s) => s.length >= 32), "every secret must be at least 32 characters"),
+    ),
+    "",
+  ),
 });
 export type IngestConfig = v.InferOutput<typeof IngestConfig>;
 
