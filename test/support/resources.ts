@@ -47,6 +47,7 @@ export async function createTestResources() {
     INGEST_DEADLINE_MS: 8_000,
     MAX_BODY_BYTES: 256 * 1024,
     QUARANTINE_RETENTION_DAYS: 30,
+    DEVICE_TOKEN_SECRETS: ["test-device-secret-0123456789abcdef0123"],
   };
   return {
     ...resources,
