@@ -1,10 +1,13 @@
+import { firstOf, StaticApiKeyStore } from "../core/api-keys.ts";
 import { systemClock } from "../core/ports.ts";
-import type { BaseConfig } from "./config.ts";
+import type { ApiConfig, BaseConfig } from "./config.ts";
+import { DynamoDbApiKeyStore } from "./dynamodb/api-key-store.ts";
 import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
 import { createDynamoDbClient } from "./dynamodb/client.ts";
 import { DynamoDbCommandStore } from "./dynamodb/command-store.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
+import { DynamoDbReaders } from "./dynamodb/readers.ts";
 import { createSqsClient } from "./sqs/client.ts";
 import { SqsCommandQueue } from "./sqs/command-queue.ts";
 import { SqsEventQueue } from "./sqs/event-queue.ts";
@@ -28,5 +31,19 @@ export function createAwsDeps(config: BaseConfig & { QUARANTINE_RETENTION_DAYS?:
     events: new SqsEventQueue(sqs, config.EVENTS_QUEUE_URL),
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
     clock: systemClock,
+  };
+}
+
+/** The API's ports: the command path, the readers, and API keys (bootstrap keys from config, then the table). */
+export function createApiDeps(config: ApiConfig) {
+  const deps = createAwsDeps(config);
+  const dynamodb = createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+  const bootstrap = new StaticApiKeyStore(
+    config.API_KEYS.map((key, i) => ({ name: `bootstrap-${i + 1}`, key, scopes: ["admin"] })),
+  );
+  return {
+    ...deps,
+    keys: firstOf(bootstrap, new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME)),
+    reader: new DynamoDbReaders(dynamodb, config.TABLE_NAME),
   };
 }

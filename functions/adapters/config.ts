@@ -47,8 +47,16 @@ export const IngestConfig = v.object({
   DEVICE_TOKEN_SECRETS: v.optional(
     v.pipe(
       v.string(),
-      v.transform((value) => value.split(",").map((s) => s.trim()).filter(Boolean)),
-      v.check((secrets) => secrets.every((s) => s.length >= 32), "every secret must be at least 32 characters"),
+      v.transform((value) =>
+        value
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+      v.check(
+        (secrets) => secrets.every((s) => s.length >= 32),
+        "every secret must be at least 32 characters",
+      ),
     ),
     "",
   ),
@@ -58,8 +66,23 @@ export type IngestConfig = v.InferOutput<typeof IngestConfig>;
 /** The API function's settings. */
 export const ApiConfig = v.object({
   ...BaseEntries,
-  /** Comma-separated API keys (bearer), several at once for rotation. */
-  API_KEYS: v.pipe(v.string("is required"), TokenList),
+  /**
+   * Optional bootstrap keys (comma-separated, scope `admin`), e.g. from a secret, to create the first
+   * stored keys with; day-to-day keys live hashed in the table (`npm run api-key`).
+   */
+  API_KEYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((value) =>
+        value
+          .split(",")
+          .map((key) => key.trim())
+          .filter(Boolean),
+      ),
+      v.check((keys) => keys.every((key) => key.length >= 16), "every key must be at least 16 characters"),
+    ),
+    "",
+  ),
 });
 export type ApiConfig = v.InferOutput<typeof ApiConfig>;
 

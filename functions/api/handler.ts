@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
-import { createAwsDeps } from "../adapters/aws-deps.ts";
+import { createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
 import { createApiApp } from "./app.ts";
 
@@ -8,4 +8,4 @@ const config = readConfig(ApiConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-api" });
 
 /** Lambda entry (Function URL / API Gateway v2): the same app the tests serve over a socket. */
-export const handler = handle(createApiApp(createAwsDeps(config), { apiKeys: config.API_KEYS, logger }));
+export const handler = handle(createApiApp(createApiDeps(config), { logger }));

@@ -1,27 +1,12 @@
 import { MAX_COMMAND_PAYLOAD_BYTES } from "../core/commands/envelope.ts";
 import { InvalidInputError } from "../core/errors.ts";
-import { CommandId, CommandRequest, CommandStatus } from "../core/schemas/command.ts";
-import { SerialNumber } from "../core/schemas/common.ts";
+import { CommandId, CommandRequest } from "../core/schemas/command.ts";
 import { parseJson, parseOrReject } from "../core/validation.ts";
 
 /** Largest request body: the publisher fails any command whose MQTT payload is larger anyway. */
 export const MAX_BODY_BYTES = MAX_COMMAND_PAYLOAD_BYTES;
 
-export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 100;
-
 const REQUEST_FIELDS = Object.keys(CommandRequest.entries);
-
-/**
- * A path's serial number, or a 400 naming `sn`. Hono has already percent-decoded it, so `a%2Fb` arrives
- * as `a/b` and is refused here before it can reach a topic or a key.
- *
- * @example
- * parseSn(c.req.param("sn")) // "SN0001", or throws InvalidInputError(400, "sn", ...)
- */
-export function parseSn(value: string | undefined): string {
-  return parseOrReject(SerialNumber, value, "sn", 400);
-}
 
 /** A path's command id, or a 400 naming `id`. */
 export function parseCommandId(value: string | undefined): string {
@@ -63,36 +48,4 @@ export function parseCommandRequest(raw: string): CommandRequest {
   const data = (body as { data?: unknown }).data;
   if (Array.isArray(data)) throw new InvalidInputError(422, "data", "data: data must be an object");
   return parseOrReject(CommandRequest, body, "");
-}
-
-export interface ListQuery {
-  status?: CommandStatus;
-  limit: number;
-  cursor?: string;
-}
-
-/**
- * `?status=&limit=&cursor=` of the list route; 400 naming the parameter. The cursor is only checked by
- * the store, which alone knows what it encodes.
- *
- * @example
- * parseListQuery({ status: "queued", limit: "10" }) // { status: "queued", limit: 10 }
- */
-export function parseListQuery(query: Record<string, string | undefined>): ListQuery {
-  const status =
-    query.status === undefined ? undefined : parseOrReject(CommandStatus, query.status, "status", 400);
-  return {
-    ...(status ? { status } : {}),
-    limit: parseLimit(query.limit),
-    ...(query.cursor ? { cursor: query.cursor } : {}),
-  };
-}
-
-function parseLimit(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_LIMIT;
-  const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
-    throw new InvalidInputError(400, "limit", `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-  }
-  return limit;
 }

@@ -1,16 +1,23 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { LambdaContext } from "hono/aws-lambda";
+import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { CreateCommandDeps } from "../core/commands/create-command.ts";
+import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/queries.ts";
+import type { ApiKeyVariables } from "../http/api-key-auth.ts";
 
 /**
- * What the API needs from the outside world: exactly what `createCommand` needs (the command store, the
- * commands FIFO queue, the events queue, a clock). `createAwsDeps(config)` satisfies it.
+ * What the API needs from the outside world: the command path (`createCommand`'s ports), readers for
+ * attendance, devices and the quarantine, and the API key store. `createApiDeps(config)` wires them on AWS.
  */
-export type ApiDeps = CreateCommandDeps;
+export type ApiDeps = CreateCommandDeps & {
+  keys: ApiKeyStore;
+  reader: AttendanceReader & DeviceReader & QuarantineReader;
+};
 
 export interface ApiOptions {
-  /** Valid bearer keys; more than one while a key is being rotated. */
-  apiKeys: string[];
   logger: Logger;
   /** Answer 503 after this long (default 8000 ms), and always 1 s before Lambda's own timeout. */
   deadlineMs?: number;
 }
+
+export type ApiEnv = { Bindings: { lambdaContext?: LambdaContext }; Variables: ApiKeyVariables };

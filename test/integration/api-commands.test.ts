@@ -391,7 +391,7 @@ describe("failures", () => {
   });
 
   it("answers 503 before its deadline when the store hangs", async () => {
-    const hanging: ApiDeps = {
+    const hanging = {
       ...env.deps,
       commands: withStore({ get: () => new Promise(() => {}) }),
     };
@@ -408,7 +408,7 @@ describe("failures", () => {
   it("answers 503, not 500, to a bug, and logs it as an error", async () => {
     const logger = silentLogger();
     const logged = vi.spyOn(logger, "error");
-    const buggy: ApiDeps = {
+    const buggy = {
       ...env.deps,
       commands: withStore({
         get: async () => {

@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { createApiApp } from "../../functions/api/app.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
+import { type ApiKeyStore, StaticApiKeyStore } from "../../functions/core/api-keys.ts";
 import { serveApp } from "../../local/services/http-server.ts";
 import { silentLogger } from "./resources.ts";
 
@@ -14,9 +15,19 @@ export interface ApiAnswer {
 }
 
 /** The commands API over a real socket, the way an application reaches it. */
-export async function startApi(deps: ApiDeps, options: { logger?: Logger; deadlineMs?: number } = {}) {
-  const app = createApiApp(deps, {
-    apiKeys: [API_KEY, SECOND_API_KEY],
+export async function startApi(
+  deps: Omit<ApiDeps, "keys" | "reader"> & Partial<Pick<ApiDeps, "keys" | "reader">>,
+  options: { logger?: Logger; deadlineMs?: number; keys?: ApiKeyStore } = {},
+) {
+  const keys =
+    options.keys ??
+    deps.keys ??
+    new StaticApiKeyStore([
+      { name: "test", key: API_KEY, scopes: ["admin"] },
+      { name: "rotated", key: SECOND_API_KEY, scopes: ["admin"] },
+    ]);
+  const reader = deps.reader ?? unreachableReader();
+  const app = createApiApp({ ...deps, keys, reader } as ApiDeps, {
     logger: options.logger ?? silentLogger(),
     ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
   });
@@ -42,4 +53,10 @@ export async function startApi(deps: ApiDeps, options: { logger?: Logger; deadli
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : {} };
   };
   return { ...server, request };
+}
+
+/** For tests of the command routes only: any read of devices or attendance is a test bug. */
+function unreachableReader(): ApiDeps["reader"] {
+  const fail = () => Promise.reject(new Error("this test gave the API no reader"));
+  return { byDevice: fail, byUser: fail, all: fail, list: fail, get: fail, byDay: fail };
 }

@@ -12,7 +12,7 @@ export function encodeCursor(key: Record<string, AttributeValue> | undefined): s
  */
 export function decodeCursor(
   cursor: string | undefined,
-  partition: { attribute: string; value: string; keyAttributes: readonly string[] },
+  partition: { attribute: string; value?: string; prefix?: string; keyAttributes: readonly string[] },
 ): Record<string, AttributeValue> | undefined {
   if (!cursor) return undefined;
   let key: unknown;
@@ -28,8 +28,14 @@ export function decodeCursor(
     Object.values(key).every(
       (v) => v && typeof v === "object" && typeof (v as { S?: unknown }).S === "string",
     ) &&
-    (key as Record<string, { S: string }>)[partition.attribute]?.S === partition.value;
+    matches((key as Record<string, { S: string }>)[partition.attribute]?.S, partition);
   if (!valid)
     throw new InvalidInputError(400, "cursor", "cursor is not one this API returned for this query");
   return key as Record<string, AttributeValue>;
+}
+
+function matches(value: string | undefined, expected: { value?: string; prefix?: string }): boolean {
+  if (value === undefined) return false;
+  if (expected.value !== undefined) return value === expected.value;
+  return expected.prefix === undefined || value.startsWith(expected.prefix);
 }

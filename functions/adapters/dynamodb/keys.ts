@@ -16,3 +16,6 @@ export const keys = {
 // Not `expiresAt`: commands keep an ISO `expiresAt` of their own, which DynamoDB must never take for a TTL.
 export const TTL_ATTRIBUTE = "ttlEpochSeconds";
 export const GSI1 = "gsi1";
+
+/** GSI1 partition listing every device's presence item, sorted by serial number. */
+export const DEVICES_INDEX_KEY = "DEVICES";

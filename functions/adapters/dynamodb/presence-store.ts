@@ -8,7 +8,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
 import { toDomainError } from "../aws-errors.ts";
-import { keys } from "./keys.ts";
+import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
 export class DynamoDbPresenceStore implements PresenceStore {
@@ -40,6 +40,8 @@ export class DynamoDbPresenceStore implements PresenceStore {
       pk: keys.device(sn),
       sk: keys.presence(),
       type: "presence",
+      gsi1pk: DEVICES_INDEX_KEY,
+      gsi1sk: sn,
       sn,
       version: expectedVersion + 1,
       state,

@@ -26,6 +26,7 @@ export interface CommandStore {
   /** A device's commands in one status, oldest first. */
   listByStatus(sn: string, status: CommandStatus, limit: number, cursor?: string): Promise<CommandPage>;
   listByDevice(sn: string, limit: number, cursor?: string): Promise<CommandPage>;
+  countByStatus(sn: string, status: CommandStatus): Promise<number>;
 }
 
 /** The commands FIFO queue: one message group per device, deduplicated by `dedupeId`. */

@@ -1,4 +1,38 @@
 import type { Command } from "../core/commands/types.ts";
+import type { StoredAttendance } from "../core/ports.ts";
+import { derivePresence } from "../core/presence.ts";
+import type { QuarantineEntry } from "../core/quarantine.ts";
+import type { DevicePresence } from "../core/queries.ts";
+
+/** A stored punch as the API shows it (the same fields the fan-out carries). */
+export function publicAttendance(record: StoredAttendance) {
+  return {
+    eventId: record.eventId,
+    sn: record.sn,
+    user_id: record.userId,
+    att_time: record.attTime,
+    att_time_normalized: record.attTimeNormalized,
+    att_state: record.attState,
+    received_at: record.receivedAt,
+    transport: record.transport,
+    extra: record.extra,
+  };
+}
+
+/** A device's presence as the API shows it. */
+export function publicDevice(device: DevicePresence) {
+  const view = device.state ? derivePresence(device.state) : undefined;
+  return {
+    sn: device.sn,
+    ...(view ? { online: view.online, since: new Date(view.since).toISOString(), reason: view.reason } : {}),
+    ...(view?.connectedAt ? { connectedAt: new Date(view.connectedAt).toISOString() } : {}),
+    ...(device.lastSeenAt ? { lastSeenAt: device.lastSeenAt } : {}),
+  };
+}
+
+export function publicQuarantine(entry: QuarantineEntry) {
+  return entry;
+}
 
 /** A command as the API shows it. */
 export interface PublicCommand {

@@ -1,0 +1,87 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import type { ApiKey, ApiKeyStore } from "../../core/api-keys.ts";
+import { toDomainError } from "../aws-errors.ts";
+
+const PARTITION = "APIKEY";
+const CACHE_MS = 30_000;
+
+/**
+ * API keys in the table, `APIKEY` / `{sha256}`. Lookups are cached for 30 s per warm function, so a
+ * revoked key stops working within that time and a busy API does not read the table on every request.
+ */
+export class DynamoDbApiKeyStore implements ApiKeyStore {
+  private readonly cache = new Map<string, { key: ApiKey | undefined; until: number }>();
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async find(hash: string): Promise<ApiKey | undefined> {
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > Date.now()) return cached.key;
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: PARTITION, sk: hash }) }),
+      );
+      const found = Item ? toKey(unmarshall(Item)) : undefined;
+      const key = found && !found.revokedAt ? found : undefined;
+      this.cache.set(hash, { key, until: Date.now() + CACHE_MS });
+      return key;
+    } catch (error) {
+      throw toDomainError("DynamoDB GetItem (api key)", error);
+    }
+  }
+
+  async put(key: ApiKey): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall(
+          { pk: PARTITION, sk: key.hash, type: "apikey", ...key },
+          { removeUndefinedValues: true },
+        ),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async list(): Promise<ApiKey[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: marshall({ ":pk": PARTITION }),
+      }),
+    );
+    return Items.map((item) => toKey(unmarshall(item)));
+  }
+
+  /** Revokes every key with this name; returns how many. */
+  async revoke(name: string, at = new Date()): Promise<number> {
+    const keys = (await this.list()).filter((k) => k.name === name && !k.revokedAt);
+    for (const key of keys) {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: PARTITION, sk: key.hash }),
+          UpdateExpression: "SET revokedAt = :at",
+          ExpressionAttributeValues: marshall({ ":at": at.toISOString() }),
+        }),
+      );
+    }
+    return keys.length;
+  }
+}
+
+function toKey(item: Record<string, unknown>): ApiKey {
+  const { pk: _pk, sk: _sk, type: _t, ...key } = item;
+  return key as unknown as ApiKey;
+}

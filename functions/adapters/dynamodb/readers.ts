@@ -1,0 +1,180 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import type { StoredAttendance } from "../../core/ports.ts";
+import type { QuarantineEntry } from "../../core/quarantine.ts";
+import type {
+  AttendanceReader,
+  DevicePresence,
+  DeviceReader,
+  Page,
+  PageRequest,
+  QuarantineReader,
+} from "../../core/queries.ts";
+import type { TimeWindow } from "../../core/time-window.ts";
+import { toDomainError } from "../aws-errors.ts";
+import { fromItem as attendanceFromItem } from "./attendance-store.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
+
+const TABLE_KEYS = ["pk", "sk"] as const;
+const GSI1_KEYS = ["pk", "sk", "gsi1pk", "gsi1sk"] as const;
+
+/** Attendance, devices and the quarantine, read back for the operations API. */
+export class DynamoDbReaders implements AttendanceReader, DeviceReader, QuarantineReader {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  byDevice(sn: string, window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
+    const pk = keys.device(sn);
+    return this.query(
+      {
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: marshall({
+          ":pk": pk,
+          ":from": `ATT#${window.from}`,
+          ":to": `ATT#${window.to}~`,
+        }),
+      },
+      page,
+      { attribute: "pk", value: pk, keyAttributes: TABLE_KEYS },
+      attendanceFromItem,
+    );
+  }
+
+  byUser(userId: string, window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
+    const pk = keys.user(userId);
+    return this.query(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: marshall({ ":pk": pk, ":from": window.from, ":to": `${window.to}~` }),
+      },
+      page,
+      { attribute: "gsi1pk", value: pk, keyAttributes: GSI1_KEYS },
+      attendanceFromItem,
+    );
+  }
+
+  async all(window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
+    // A scan may stop on any item, so a cursor is only checked for its shape; the route is admin-only.
+    const start = decodeCursor(page.cursor, { attribute: "pk", prefix: "", keyAttributes: TABLE_KEYS });
+    try {
+      const result = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: "#type = :t AND attTimeNormalized BETWEEN :from AND :to",
+          ExpressionAttributeNames: { "#type": "type" },
+          ExpressionAttributeValues: marshall({
+            ":t": "attendance",
+            ":from": window.from,
+            ":to": `${window.to}~`,
+          }),
+          Limit: page.limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      return toPage(result.Items, result.LastEvaluatedKey, attendanceFromItem);
+    } catch (error) {
+      throw toDomainError("DynamoDB Scan (attendance)", error);
+    }
+  }
+
+  list(filter: { online?: boolean }, page: PageRequest): Promise<Page<DevicePresence>> {
+    return this.query(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ...(filter.online === undefined ? {} : { FilterExpression: "online = :online" }),
+        ExpressionAttributeValues: marshall({
+          ":pk": DEVICES_INDEX_KEY,
+          ...(filter.online === undefined ? {} : { ":online": filter.online }),
+        }),
+      },
+      page,
+      { attribute: "gsi1pk", value: DEVICES_INDEX_KEY, keyAttributes: GSI1_KEYS },
+      presenceFromItem,
+    );
+  }
+
+  async get(sn: string): Promise<DevicePresence | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: keys.device(sn), sk: keys.presence() }),
+        }),
+      );
+      return Item ? presenceFromItem(unmarshall(Item)) : undefined;
+    } catch (error) {
+      throw toDomainError("DynamoDB GetItem (presence)", error);
+    }
+  }
+
+  byDay(day: string, page: PageRequest): Promise<Page<QuarantineEntry>> {
+    const pk = keys.quarantineDay(day);
+    return this.query(
+      {
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: marshall({ ":pk": pk }),
+        ScanIndexForward: false,
+      },
+      page,
+      { attribute: "pk", value: pk, keyAttributes: TABLE_KEYS },
+      quarantineFromItem,
+    );
+  }
+
+  private async query<T>(
+    input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
+    page: PageRequest,
+    partition: { attribute: string; value: string; keyAttributes: readonly string[] },
+    map: (item: Record<string, unknown>) => T,
+  ): Promise<Page<T>> {
+    const start = decodeCursor(page.cursor, partition);
+    try {
+      const result = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          Limit: page.limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      return toPage(result.Items, result.LastEvaluatedKey, map);
+    } catch (error) {
+      throw toDomainError("DynamoDB Query", error);
+    }
+  }
+}
+
+function toPage<T>(
+  items: Array<Record<string, import("@aws-sdk/client-dynamodb").AttributeValue>> | undefined,
+  last: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined,
+  map: (item: Record<string, unknown>) => T,
+): Page<T> {
+  const cursor = encodeCursor(last);
+  return { items: (items ?? []).map((item) => map(unmarshall(item))), ...(cursor ? { cursor } : {}) };
+}
+
+function presenceFromItem(item: Record<string, unknown>): DevicePresence {
+  return {
+    sn: item.sn as string,
+    state: item.state as DevicePresence["state"],
+    ...(typeof item.online === "boolean" ? { online: item.online } : {}),
+    ...(typeof item.since === "string" ? { since: item.since } : {}),
+    ...(typeof item.lastSeenAt === "string" ? { lastSeenAt: item.lastSeenAt } : {}),
+  };
+}
+
+function quarantineFromItem(item: Record<string, unknown>): QuarantineEntry {
+  const { pk: _pk, sk: _sk, type: _t, ttlEpochSeconds: _ttl, ...entry } = item;
+  return entry as unknown as QuarantineEntry;
+}

@@ -1,0 +1,134 @@
+import type { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { InvalidInputError } from "../../core/errors.ts";
+import { parseWindow } from "../../core/time-window.ts";
+import { requireScope } from "../../http/api-key-auth.ts";
+import { notFound } from "../answers.ts";
+import {
+  guard,
+  jsonContent,
+  page,
+  pagingParams,
+  param,
+  parseLimit,
+  parseSn,
+  problems,
+} from "../route-kit.ts";
+import { AttendancePage, DeviceDetail, DevicePage } from "../schemas.ts";
+import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
+import { publicAttendance, publicDevice } from "../views.ts";
+
+const windowParams = [
+  param("from", "query", "date (YYYY-MM-DD) or ISO 8601 time; compared with the normalized att_time"),
+  param("to", "query", "date (whole day) or ISO 8601 time, inclusive"),
+];
+
+/** Devices and attendance, scope `read`. */
+export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
+  const guarded = guard(options);
+  const read = requireScope(deps.keys, "read");
+
+  app.get(
+    "/v1/devices",
+    describeRoute({
+      tags: ["devices"],
+      summary: "Every device's presence, by serial number",
+      parameters: [param("online", "query", "true or false"), ...pagingParams],
+      responses: {
+        "200": { description: "A page of devices", content: jsonContent(DevicePage) },
+        ...problems(400),
+      },
+    }),
+    read,
+    (c) =>
+      guarded(c, async () => {
+        const query = c.req.query();
+        const online = parseOnline(query.online);
+        const result = await deps.reader.list(online === undefined ? {} : { online }, {
+          limit: parseLimit(query.limit),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+        return c.json(page(result.items.map(publicDevice), result.cursor), 200);
+      }),
+  );
+
+  app.get(
+    "/v1/devices/:sn",
+    describeRoute({
+      tags: ["devices"],
+      summary: "One device: presence, last seen, session, pending commands",
+      parameters: [param("sn", "path", "device serial number")],
+      responses: {
+        "200": { description: "The device", content: jsonContent(DeviceDetail) },
+        ...problems(400, 404),
+      },
+    }),
+    read,
+    (c) =>
+      guarded(c, async () => {
+        const sn = parseSn(c.req.param("sn"));
+        const [device, pendingCommands] = await Promise.all([
+          deps.reader.get(sn),
+          deps.commands.countByStatus(sn, "pending"),
+        ]);
+        if (!device && pendingCommands === 0) return notFound(c, `no device '${sn}' has been seen`);
+        return c.json({ device: { ...(device ? publicDevice(device) : { sn }), pendingCommands } }, 200);
+      }),
+  );
+
+  app.get(
+    "/v1/devices/:sn/attendance",
+    describeRoute({
+      tags: ["attendance"],
+      summary: "A device's attendance in time order",
+      parameters: [param("sn", "path", "device serial number"), ...windowParams, ...pagingParams],
+      responses: {
+        "200": { description: "A page of punches", content: jsonContent(AttendancePage) },
+        ...problems(400),
+      },
+    }),
+    read,
+    (c) =>
+      guarded(c, async () => {
+        const sn = parseSn(c.req.param("sn"));
+        const query = c.req.query();
+        const result = await deps.reader.byDevice(sn, parseWindow(query.from, query.to), {
+          limit: parseLimit(query.limit),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+        return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
+      }),
+  );
+
+  app.get(
+    "/v1/users/:userId/attendance",
+    describeRoute({
+      tags: ["attendance"],
+      summary: "A user's attendance on every device, in time order",
+      parameters: [param("userId", "path", "user_id as devices send it"), ...windowParams, ...pagingParams],
+      responses: {
+        "200": { description: "A page of punches", content: jsonContent(AttendancePage) },
+        ...problems(400),
+      },
+    }),
+    read,
+    (c) =>
+      guarded(c, async () => {
+        const userId = c.req.param("userId");
+        if (!/^[^#\s]{1,64}$/.test(userId))
+          throw new InvalidInputError(400, "userId", "userId must be 1-64 characters, no '#' or spaces");
+        const query = c.req.query();
+        const result = await deps.reader.byUser(userId, parseWindow(query.from, query.to), {
+          limit: parseLimit(query.limit),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+        return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
+      }),
+  );
+}
+
+function parseOnline(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  throw new InvalidInputError(400, "online", "online must be true or false");
+}

@@ -1,0 +1,71 @@
+import { createHash, randomBytes } from "node:crypto";
+
+export const SCOPES = ["read", "commands", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** An API key as stored: never the key itself, only its SHA-256. */
+export interface ApiKey {
+  name: string;
+  /** Hex SHA-256 of the key. */
+  hash: string;
+  scopes: Scope[];
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** Looks keys up by hash; the key itself is never stored. */
+export interface ApiKeyStore {
+  find(hash: string): Promise<ApiKey | undefined>;
+}
+
+/** A key is long random bytes, so a plain SHA-256 is enough (no slow hash needed against guessing). */
+export const hashApiKey = (key: string) => createHash("sha256").update(key).digest("hex");
+
+/**
+ * A new key and the record to store for it; the key is shown once and never kept.
+ *
+ * @example
+ * const { key, record } = newApiKey("ops-dashboard", ["read"]);
+ */
+export function newApiKey(name: string, scopes: Scope[], now = new Date()): { key: string; record: ApiKey } {
+  const key = `bk_${randomBytes(32).toString("base64url")}`;
+  return { key, record: { name, hash: hashApiKey(key), scopes, createdAt: now.toISOString() } };
+}
+
+/** `admin` may do everything; `commands` may also read commands. */
+export function allows(key: ApiKey, needed: Scope): boolean {
+  if (key.scopes.includes("admin")) return true;
+  return key.scopes.includes(needed);
+}
+
+/** Keys given in configuration (hashed on load, so only hashes stay in memory). */
+export class StaticApiKeyStore implements ApiKeyStore {
+  private readonly byHash: Map<string, ApiKey>;
+
+  constructor(keys: Array<{ name: string; key: string; scopes: Scope[] }>) {
+    const createdAt = new Date(0).toISOString();
+    this.byHash = new Map(
+      keys.map(({ name, key, scopes }) => [
+        hashApiKey(key),
+        { name, hash: hashApiKey(key), scopes, createdAt },
+      ]),
+    );
+  }
+
+  async find(hash: string): Promise<ApiKey | undefined> {
+    return this.byHash.get(hash);
+  }
+}
+
+/** Tries each store in turn: configuration keys first, then the table. */
+export function firstOf(...stores: ApiKeyStore[]): ApiKeyStore {
+  return {
+    async find(hash) {
+      for (const store of stores) {
+        const found = await store.find(hash);
+        if (found) return found;
+      }
+      return undefined;
+    },
+  };
+}

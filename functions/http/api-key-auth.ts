@@ -1,0 +1,44 @@
+import type { MiddlewareHandler } from "hono";
+import { type ApiKey, type ApiKeyStore, allows, hashApiKey, type Scope } from "../core/api-keys.ts";
+import { TransientError } from "../core/errors.ts";
+import { problem, problemResponse } from "./problems.ts";
+
+export type ApiKeyVariables = { apiKey: ApiKey };
+
+/**
+ * Requires `Authorization: Bearer <api key>` with `scope` (or `admin`): 401 for no or an unknown key,
+ * 403 for a key without the scope, 503 when the key store cannot be read. Keys are looked up by their
+ * SHA-256, so the stored form never equals what a client sends.
+ */
+export function requireScope(
+  keys: ApiKeyStore,
+  scope: Scope | readonly Scope[],
+): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+  const accepted: readonly Scope[] = typeof scope === "string" ? [scope] : scope;
+  return async (c, next) => {
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const challenge = { "www-authenticate": 'Bearer realm="bridge-api"' };
+    if (!presented) {
+      return problemResponse(
+        c,
+        problem(401, "unauthorized", "an 'Authorization: Bearer <api key>' header is required"),
+        challenge,
+      );
+    }
+    let key: ApiKey | undefined;
+    try {
+      key = await keys.find(hashApiKey(presented));
+    } catch (error) {
+      const detail = error instanceof TransientError ? error.message : "the key store is unavailable";
+      return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
+    }
+    if (!key) return problemResponse(c, problem(401, "unauthorized", "the API key is not valid"), challenge);
+    if (!accepted.some((needed) => allows(key, needed))) {
+      const needs = accepted.map((name) => `'${name}'`).join(" or ");
+      const detail = `this route needs the ${needs} scope; key '${key.name}' has ${key.scopes.join(", ")}`;
+      return problemResponse(c, problem(403, "forbidden", detail));
+    }
+    c.set("apiKey", key);
+    return next();
+  };
+}
