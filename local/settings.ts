@@ -23,6 +23,8 @@ export const LocalSettings = v.object({
   EMQX_API_PORT: Port(18083),
   /** Comma-separated; random per start when unset. */
   INGEST_TOKENS: v.optional(v.string()),
+  /** Comma-separated secrets HTTP devices' tokens are derived from (≥ 32 characters); random per start when unset. */
+  DEVICE_TOKEN_SECRETS: v.optional(v.string()),
   /** Comma-separated command API keys; random per start when unset. */
   API_KEYS: v.optional(v.string()),
   EMQX_API_KEY: v.optional(v.string()),

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { createAwsDeps } from "../functions/adapters/aws-deps.ts";
+import { createApiDeps, createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
@@ -32,6 +32,8 @@ export interface LocalStackOptions {
   eventsQueue?: string;
   commandsQueue?: string;
   ingestTokens?: string[];
+  /** Secrets HTTP devices' tokens are derived from; one random secret when unset, `[]` disables HTTP devices. */
+  deviceTokenSecrets?: string[];
   apiKeys?: string[];
   emqxApiKey?: string;
   emqxApiSecret?: string;
@@ -57,6 +59,8 @@ export interface LocalStack {
   commandsQueueUrl: string;
   commandsDlqUrl: string;
   ingestTokens: string[];
+  /** Derive a device's token with `deriveDeviceToken(deviceTokenSecrets[0], sn)` (or `npm run device-token`). */
+  deviceTokenSecrets: string[];
   apiKeys: string[];
   emqxApiKey: string;
   emqxApiSecret: string;
@@ -103,24 +107,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       commandsQueue: options.commandsQueue ?? "bridge-commands",
     });
     const ingestTokens = options.ingestTokens ?? [randomSecret()];
-    const deps = createAwsDeps({
+    const deviceTokenSecrets = options.deviceTokenSecrets ?? [randomSecret()];
+    const baseConfig = {
       TABLE_NAME: resources.tableName,
       EVENTS_QUEUE_URL: resources.eventsQueueUrl,
       COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
       AWS_REGION: "us-east-1",
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       SQS_ENDPOINT: sqs.endpoint,
-    });
+    };
+    const deps = createAwsDeps(baseConfig);
     const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });
     const app = createIngestApp(deps, {
       tokens: ingestTokens,
+      deviceTokenSecrets,
       deadlineMs: 8_000,
       maxBodyBytes: 256 * 1024,
       logger,
     });
     const ingest = await started(stops, serveApp(app.fetch, { host, port: ports.ingest }));
     const apiKeys = options.apiKeys ?? [randomSecret()];
-    const apiApp = createApiApp(deps, { apiKeys, logger: logger.createChild({ serviceName: "bridge-api" }) });
+    // The given keys are bootstrap keys (scope admin); more can be made with `npm run api-key`.
+    const apiDeps = createApiDeps({ ...baseConfig, API_KEYS: apiKeys });
+    const apiApp = createApiApp(apiDeps, { logger: logger.createChild({ serviceName: "bridge-api" }) });
     const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
     const broker = await started(stops, startBroker({ host, port: ports.mqtt, wsPort: ports.mqttWs }));
     const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
@@ -165,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       ...resources,
       ingestTokens,
+      deviceTokenSecrets,
       apiKeys,
       emqxApiKey,
       emqxApiSecret,

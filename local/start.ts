@@ -1,4 +1,5 @@
 import { readConfig } from "../functions/adapters/config.ts";
+import { deriveDeviceToken } from "../functions/core/device-token.ts";
 import { removeSession, writeSession } from "./session-file.ts";
 import { LocalSettings } from "./settings.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
@@ -9,6 +10,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 async function main(): Promise<void> {
   const settings = readConfig(LocalSettings, process.env);
   console.log("Starting the local bridge (DynamoDB Local takes a few seconds)...");
+  const deviceSecrets = (settings.DEVICE_TOKEN_SECRETS ?? "")
+    .split(",")
+    .map((secret) => secret.trim())
+    .filter(Boolean);
   const stack = await startLocalStack({
     host: settings.BRIDGE_HOST,
     ports: {
@@ -21,6 +26,7 @@ async function main(): Promise<void> {
       emqxApi: settings.EMQX_API_PORT,
     },
     ...(settings.INGEST_TOKENS ? { ingestTokens: settings.INGEST_TOKENS.split(",") } : {}),
+    ...(deviceSecrets.length ? { deviceTokenSecrets: deviceSecrets } : {}),
     ...(settings.API_KEYS ? { apiKeys: settings.API_KEYS.split(",") } : {}),
     ...(settings.EMQX_API_KEY ? { emqxApiKey: settings.EMQX_API_KEY } : {}),
     ...(settings.EMQX_API_SECRET ? { emqxApiSecret: settings.EMQX_API_SECRET } : {}),
@@ -67,11 +73,15 @@ function banner(stack: LocalStack): string {
     publish_received_at: Date.now(),
     metadata: { rule_id: "bridge_attendance" },
   });
+  const secret = stack.deviceTokenSecrets[0] as string;
+  const httpSn = "SN0002";
   return `
 emqx-serverless-bridge is running locally
   MQTT broker (aedes)      ${e.mqtt}   websocket ${e.mqttWs}
   EMQX stand-in API        ${e.emqxApi}   (Basic ${stack.emqxApiKey}:${stack.emqxApiSecret})
   ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer ${token})
+  HTTP devices             ${e.ingest}/v1/devices/{sn}/evt|st|ack   (Bearer: the device's own token)
+                           npm run -s device-token -- --sn {sn} --secret ${secret}
   command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer ${stack.apiKeys[0]})
   publisher                polling ${stack.commandsQueueUrl.split("/").pop()} → EMQX stand-in /publish/bulk
   DynamoDB Local           ${e.dynamodb}   table ${stack.tableName}
@@ -83,6 +93,8 @@ Try it:
   npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
   curl -s -X POST ${e.ingest}/emqx/rule-events -H 'authorization: Bearer ${token}' \\
        -H 'content-type: application/json' -d '${body}'
+  curl -s -X POST ${e.ingest}/v1/devices/${httpSn}/evt -H 'authorization: Bearer ${deriveDeviceToken(secret, httpSn)}' \\
+       -H 'content-type: application/json' -d '${punch}'
   curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\
        -H 'content-type: application/json' -d '{"op":"sync_user","data":{"user_id":"1001"},"ttlSeconds":300}'
   npm run sim -- --devices 20 --punches 50 --dup-rate 0.2 --commands 3

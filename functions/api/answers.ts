@@ -11,7 +11,7 @@ const INVALID_INPUT_TYPES: Record<InvalidInputError["status"], string> = {
   400: "invalid_request",
   413: "body_too_large",
   415: "unsupported_media_type",
-  422: "invalid_command",
+  422: "invalid_field",
 };
 
 /**

@@ -13,6 +13,7 @@ export const handler = handle(
     tokens: config.INGEST_TOKENS,
     deadlineMs: config.INGEST_DEADLINE_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
     logger,
   }),
 );

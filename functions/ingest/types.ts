@@ -1,4 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { LambdaContext } from "hono/aws-lambda";
 import type { AttendanceDeps } from "../core/attendance.ts";
 import type { RequeueDeps } from "../core/commands/requeue-pending.ts";
 import type { QuarantineStore } from "../core/ports.ts";
@@ -8,12 +9,20 @@ import type { PresenceDeps } from "../core/record-presence.ts";
 export type IngestDeps = AttendanceDeps & PresenceDeps & RequeueDeps & { quarantine: QuarantineStore };
 
 export interface IngestOptions {
-  /** Valid bearer tokens; more than one while a token is being rotated. */
+  /** EMQX's valid bearer tokens (on `/emqx/*` only); more than one while a token is being rotated. */
   tokens: string[];
+  /**
+   * Secrets HTTP devices' tokens are derived from (see `functions/core/device-token.ts`); more than one
+   * while a secret is being rotated. Empty: the `/v1/devices/*` routes answer 404.
+   */
+  deviceTokenSecrets: string[];
   deadlineMs: number;
   maxBodyBytes: number;
   logger: Logger;
 }
+
+/** Hono's environment of the ingest app: on Lambda, the invocation's context (for its remaining time). */
+export type IngestEnv = { Bindings: { lambdaContext?: LambdaContext } };
 
 /** What a processed message came to; the body of a 200. */
 export type IngestResult =

@@ -13,7 +13,7 @@ import { STATUS_RANK } from "../../core/commands/status.ts";
 import type { Command, TransitionFields } from "../../core/commands/types.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { toDomainError } from "../aws-errors.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { GSI1, keys } from "./keys.ts";
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: true };
@@ -125,7 +125,11 @@ export class DynamoDbCommandStore implements CommandStore {
       },
       limit,
       cursor,
-      { attribute: "gsi1pk", value: pk, keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"] },
+      {
+        query: `commands-by-status|${pk}`,
+        keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"],
+        accept: (k) => k.gsi1pk === pk && k.pk === keys.device(sn) && (k.sk ?? "").startsWith("CMD#"),
+      },
     );
   }
 
@@ -138,7 +142,11 @@ export class DynamoDbCommandStore implements CommandStore {
       },
       limit,
       cursor,
-      { attribute: "pk", value: pk, keyAttributes: ["pk", "sk"] },
+      {
+        query: `commands|${pk}`,
+        keyAttributes: ["pk", "sk"],
+        accept: (k) => k.pk === pk && (k.sk ?? "").startsWith("CMD#"),
+      },
     );
   }
 
@@ -170,9 +178,9 @@ export class DynamoDbCommandStore implements CommandStore {
     input: Omit<QueryCommandInput, "TableName">,
     limit: number,
     cursor: string | undefined,
-    partition: { attribute: string; value: string; keyAttributes: readonly string[] },
+    rule: CursorRule,
   ): Promise<CommandPage> {
-    const start = decodeCursor(cursor, partition);
+    const start = decodeCursor(cursor, rule);
     try {
       const page = await this.client.send(
         new QueryCommand({
@@ -182,7 +190,7 @@ export class DynamoDbCommandStore implements CommandStore {
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      const next = encodeCursor(page.LastEvaluatedKey);
+      const next = encodeCursor(page.LastEvaluatedKey, rule.query);
       return {
         items: (page.Items ?? []).map((item) => fromItem(unmarshall(item))),
         ...(next ? { cursor: next } : {}),

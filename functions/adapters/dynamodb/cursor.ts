@@ -1,41 +1,70 @@
+import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { InvalidInputError } from "../../core/errors.ts";
 
-/** DynamoDB's LastEvaluatedKey as an opaque cursor. */
-export function encodeCursor(key: Record<string, AttributeValue> | undefined): string | undefined {
-  return key ? Buffer.from(JSON.stringify(key)).toString("base64url") : undefined;
+/** What a cursor must match: the query it came from, its key's attributes, and where the key may lie. */
+export interface CursorRule {
+  /** Identifies the query (route and parameters); a cursor from any other query is refused. */
+  query: string;
+  keyAttributes: readonly string[];
+  /** Whether the decoded key (string values) lies where this query reads. */
+  accept: (key: Record<string, string>) => boolean;
+}
+
+const queryTag = (query: string) => createHash("sha256").update(query).digest("base64url").slice(0, 16);
+
+/** DynamoDB's LastEvaluatedKey as an opaque cursor, bound to the query that produced it. */
+export function encodeCursor(
+  key: Record<string, AttributeValue> | undefined,
+  query: string,
+): string | undefined {
+  if (!key) return undefined;
+  return Buffer.from(JSON.stringify({ q: queryTag(query), k: key })).toString("base64url");
 }
 
 /**
- * Decodes a cursor and checks it belongs to the partition being read, so a forged cursor is a 400,
- * never a 500 nor a way into another device's data.
+ * Decodes a cursor and checks it belongs to this query and that its key lies where the query reads, so a
+ * forged or misplaced cursor is a 400 naming `cursor`: never a 500, a retry-forever 503, or a way into
+ * another device's data.
  */
 export function decodeCursor(
   cursor: string | undefined,
-  partition: { attribute: string; value?: string; prefix?: string; keyAttributes: readonly string[] },
+  rule: CursorRule,
 ): Record<string, AttributeValue> | undefined {
   if (!cursor) return undefined;
-  let key: unknown;
+  const refused = new InvalidInputError(400, "cursor", "cursor is not one this API returned for this query");
+  let parsed: { q?: unknown; k?: unknown };
   try {
-    key = JSON.parse(Buffer.from(cursor, "base64url").toString());
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString());
   } catch {
-    throw new InvalidInputError(400, "cursor", "cursor is not one this API returned");
+    throw refused;
   }
-  const valid =
-    !!key &&
-    typeof key === "object" &&
-    Object.keys(key).sort().join() === [...partition.keyAttributes].sort().join() &&
-    Object.values(key).every(
-      (v) => v && typeof v === "object" && typeof (v as { S?: unknown }).S === "string",
-    ) &&
-    matches((key as Record<string, { S: string }>)[partition.attribute]?.S, partition);
-  if (!valid)
-    throw new InvalidInputError(400, "cursor", "cursor is not one this API returned for this query");
-  return key as Record<string, AttributeValue>;
+  if (!parsed || parsed.q !== queryTag(rule.query)) throw refused;
+  const key = stringKey(parsed.k, rule.keyAttributes);
+  if (!key || !rule.accept(key)) throw refused;
+  return Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
 }
 
-function matches(value: string | undefined, expected: { value?: string; prefix?: string }): boolean {
-  if (value === undefined) return false;
-  if (expected.value !== undefined) return value === expected.value;
-  return expected.prefix === undefined || value.startsWith(expected.prefix);
+/** The key's string values if it has exactly these attributes, each exactly one non-empty string. */
+function stringKey(key: unknown, attributes: readonly string[]): Record<string, string> | undefined {
+  if (!key || typeof key !== "object" || Array.isArray(key)) return undefined;
+  const entries = Object.entries(key as Record<string, unknown>);
+  if (
+    entries
+      .map(([name]) => name)
+      .sort()
+      .join() !== [...attributes].sort().join()
+  )
+    return undefined;
+  const values: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    if (!value || typeof value !== "object" || Object.keys(value).join() !== "S") return undefined;
+    const text = (value as { S: unknown }).S;
+    if (typeof text !== "string" || text.length === 0 || text.length > 1024) return undefined;
+    values[name] = text;
+  }
+  return values;
 }
+
+export const between = (value: string | undefined, low: string, high: string) =>
+  value !== undefined && value >= low && value <= high;

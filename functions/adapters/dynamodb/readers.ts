@@ -19,7 +19,7 @@ import type {
 import type { TimeWindow } from "../../core/time-window.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { fromItem as attendanceFromItem } from "./attendance-store.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { between, type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
 
 const TABLE_KEYS = ["pk", "sk"] as const;
@@ -44,7 +44,11 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
         }),
       },
       page,
-      { attribute: "pk", value: pk, keyAttributes: TABLE_KEYS },
+      {
+        query: `attendance-device|${pk}|${window.from}|${window.to}`,
+        keyAttributes: TABLE_KEYS,
+        accept: (k) => k.pk === pk && between(k.sk, `ATT#${window.from}`, `ATT#${window.to}~`),
+      },
       attendanceFromItem,
     );
   }
@@ -58,14 +62,23 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
         ExpressionAttributeValues: marshall({ ":pk": pk, ":from": window.from, ":to": `${window.to}~` }),
       },
       page,
-      { attribute: "gsi1pk", value: pk, keyAttributes: GSI1_KEYS },
+      {
+        query: `attendance-user|${pk}|${window.from}|${window.to}`,
+        keyAttributes: GSI1_KEYS,
+        accept: (k) =>
+          k.gsi1pk === pk &&
+          between(k.gsi1sk, window.from, `${window.to}~`) &&
+          (k.pk ?? "").startsWith("DEVICE#") &&
+          (k.sk ?? "").startsWith("ATT#"),
+      },
       attendanceFromItem,
     );
   }
 
   async all(window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
-    // A scan may stop on any item, so a cursor is only checked for its shape; the route is admin-only.
-    const start = decodeCursor(page.cursor, { attribute: "pk", prefix: "", keyAttributes: TABLE_KEYS });
+    const query = `attendance-all|${window.from}|${window.to}`;
+    // A scan may stop on any item, so only the query and the key's shape are checked; the route is admin-only.
+    const start = decodeCursor(page.cursor, { query, keyAttributes: TABLE_KEYS, accept: () => true });
     try {
       const result = await this.client.send(
         new ScanCommand({
@@ -81,7 +94,7 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      return toPage(result.Items, result.LastEvaluatedKey, attendanceFromItem);
+      return toPage(result.Items, result.LastEvaluatedKey, query, attendanceFromItem);
     } catch (error) {
       throw toDomainError("DynamoDB Scan (attendance)", error);
     }
@@ -92,14 +105,22 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
       {
         IndexName: GSI1,
         KeyConditionExpression: "gsi1pk = :pk",
-        ...(filter.online === undefined ? {} : { FilterExpression: "online = :online" }),
+        // `online` is a DynamoDB reserved word, hence the placeholder.
+        ...(filter.online === undefined
+          ? {}
+          : { FilterExpression: "#online = :online", ExpressionAttributeNames: { "#online": "online" } }),
         ExpressionAttributeValues: marshall({
           ":pk": DEVICES_INDEX_KEY,
           ...(filter.online === undefined ? {} : { ":online": filter.online }),
         }),
       },
       page,
-      { attribute: "gsi1pk", value: DEVICES_INDEX_KEY, keyAttributes: GSI1_KEYS },
+      {
+        query: `devices|${filter.online ?? "all"}`,
+        keyAttributes: GSI1_KEYS,
+        accept: (k) =>
+          k.gsi1pk === DEVICES_INDEX_KEY && k.pk === keys.device(k.gsi1sk ?? "") && k.sk === keys.presence(),
+      },
       presenceFromItem,
     );
   }
@@ -127,7 +148,7 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
         ScanIndexForward: false,
       },
       page,
-      { attribute: "pk", value: pk, keyAttributes: TABLE_KEYS },
+      { query: `quarantine|${pk}`, keyAttributes: TABLE_KEYS, accept: (k) => k.pk === pk },
       quarantineFromItem,
     );
   }
@@ -135,10 +156,10 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
   private async query<T>(
     input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
     page: PageRequest,
-    partition: { attribute: string; value: string; keyAttributes: readonly string[] },
+    rule: CursorRule,
     map: (item: Record<string, unknown>) => T,
   ): Promise<Page<T>> {
-    const start = decodeCursor(page.cursor, partition);
+    const start = decodeCursor(page.cursor, rule);
     try {
       const result = await this.client.send(
         new QueryCommand({
@@ -148,7 +169,7 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      return toPage(result.Items, result.LastEvaluatedKey, map);
+      return toPage(result.Items, result.LastEvaluatedKey, rule.query, map);
     } catch (error) {
       throw toDomainError("DynamoDB Query", error);
     }
@@ -158,9 +179,10 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
 function toPage<T>(
   items: Array<Record<string, import("@aws-sdk/client-dynamodb").AttributeValue>> | undefined,
   last: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined,
+  query: string,
   map: (item: Record<string, unknown>) => T,
 ): Page<T> {
-  const cursor = encodeCursor(last);
+  const cursor = encodeCursor(last, query);
   return { items: (items ?? []).map((item) => map(unmarshall(item))), ...(cursor ? { cursor } : {}) };
 }
 

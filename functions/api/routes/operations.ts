@@ -60,7 +60,11 @@ export function registerOperationRoutes(app: Hono<ApiEnv>, deps: ApiDeps, option
     admin,
     (c) =>
       guarded(c, async () => {
-        const body = parseOrReject(ReplayRequestSchema, parseJson(await c.req.text(), "body"), "", 422);
+        const json = parseJson(await c.req.text(), "body");
+        if (!json || typeof json !== "object" || Array.isArray(json)) {
+          throw new InvalidInputError(400, "body", "body must be a JSON object");
+        }
+        const body = parseOrReject(ReplayRequestSchema, json, "", 422);
         const sn = body.sn === undefined ? undefined : parseOrReject(SerialNumber, body.sn, "sn", 422);
         const progress = await replayAttendance(
           { reader: deps.reader, events: deps.events },

@@ -1,0 +1,154 @@
+import type { Context } from "hono";
+import type { LambdaContext } from "hono/aws-lambda";
+import { StoreRejectedError } from "../adapters/aws-errors.ts";
+import { withDeadline } from "../core/deadline.ts";
+import { InvalidInputError, TransientError } from "../core/errors.ts";
+import type { Transport } from "../core/ports.ts";
+import { quarantine } from "../core/quarantine.ts";
+import { problem, problemResponse } from "../http/problems.ts";
+import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "./types.ts";
+
+/** Time kept back from Lambda's remaining time to write the answer. */
+const ANSWER_MARGIN_MS = 1_000;
+
+/** What is known of a request before it is processed: for logs and the quarantine. */
+export interface Ids {
+  emqxId?: string;
+  ruleId?: string;
+  sn?: string;
+}
+
+/** One request to the ingest, whichever route it came by. */
+export interface Intake {
+  transport: Transport;
+  /** The body as received; checked against `maxBodyBytes`, quarantined as is when rejected. */
+  raw: string;
+  ids: Ids;
+  /** Parses `raw` and hands it to the domain; throws {@link InvalidInputError} for bad input. */
+  process: () => Promise<IngestResult>;
+}
+
+/**
+ * Processes one request within the deadline and maps the outcome to the ingest's answers, the same for
+ * every route: 200 summary; 4xx problem naming the field, quarantined; 422 for a backlog with bad records;
+ * 503 + `Retry-After` for transient failures (or when the quarantine is down). Never 500/502/504.
+ */
+export async function processAndAnswer(
+  c: Context<IngestEnv>,
+  deps: IngestDeps,
+  options: IngestOptions,
+  intake: Intake,
+): Promise<Response> {
+  const context = { transport: intake.transport, ...intake.ids };
+  const budget = Math.min(options.deadlineMs, remaining(c.env?.lambdaContext) - ANSWER_MARGIN_MS);
+  const run = async () => {
+    checkBodySize(intake.raw, options.maxBodyBytes);
+    return intake.process();
+  };
+  try {
+    const result = await withDeadline(run(), budget);
+    options.logger.info("ingested", { ...context, ...summary(result) });
+    return answer(c, result);
+  } catch (error) {
+    return rejectOrDefer(c, deps, options, intake, error);
+  }
+}
+
+function checkBodySize(raw: string, maxBodyBytes: number): void {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > maxBodyBytes) {
+    throw new InvalidInputError(413, "body", `body is ${bytes} bytes, more than the ${maxBodyBytes} allowed`);
+  }
+}
+
+function answer(c: Context, result: IngestResult): Response {
+  if (result.result !== "attendance" || result.rejected.length === 0) return c.json(result, 200);
+  const first = result.rejected[0];
+  const body = problem(
+    422,
+    "invalid_attendance_record",
+    `${result.rejected.length} record(s) rejected: ${first?.message}`,
+    {
+      ...(first ? { field: first.field, quarantineId: first.quarantineId } : {}),
+      stored: result.stored,
+      duplicates: result.duplicates,
+      rejected: result.rejected,
+    },
+  );
+  return problemResponse(c, body);
+}
+
+async function rejectOrDefer(
+  c: Context,
+  deps: IngestDeps,
+  options: IngestOptions,
+  intake: Intake,
+  error: unknown,
+): Promise<Response> {
+  const log = options.logger;
+  const context = { transport: intake.transport, ...intake.ids };
+  if (error instanceof TransientError) {
+    log.warn("deferred: answering 503 so the sender retries", { ...context, reason: error.message });
+    return problemResponse(c, problem(503, "unavailable", error.message), { "retry-after": "5" });
+  }
+  const rejection = classify(error);
+  if (rejection.status === 422 && rejection.reason === "internal_error")
+    log.error("unexpected failure", { ...context, error });
+  try {
+    const entry = await quarantine(deps, {
+      transport: intake.transport,
+      raw: intake.raw,
+      ...intake.ids,
+      ...rejection,
+    });
+    log.warn("rejected and quarantined", { ...context, ...rejection, quarantineId: entry.id });
+    return problemResponse(
+      c,
+      problem(rejection.status, rejection.reason, rejection.message, {
+        field: rejection.field,
+        quarantineId: entry.id,
+      }),
+    );
+  } catch (quarantineError) {
+    log.warn("could not quarantine: answering 503 so the sender retries", {
+      ...context,
+      error: quarantineError,
+    });
+    return problemResponse(c, problem(503, "unavailable", "the quarantine is unavailable"), {
+      "retry-after": "5",
+    });
+  }
+}
+
+function classify(error: unknown): { status: number; reason: string; field: string; message: string } {
+  if (error instanceof InvalidInputError) {
+    return { status: error.status, reason: reasonFor(error), field: error.field, message: error.message };
+  }
+  if (error instanceof StoreRejectedError) {
+    return { status: 422, reason: "refused_by_store", field: "payload", message: error.message };
+  }
+  // A bug must not become a 500 (dropped by EMQX) nor a 503 (blocks EMQX's queue); keep it for an operator.
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 422, reason: "internal_error", field: "body", message: `could not process: ${message}` };
+}
+
+function reasonFor(error: InvalidInputError): string {
+  if (error.status === 413) return "body_too_large";
+  if (error.field === "body" || error.status === 400) return "invalid_body";
+  return "invalid_payload";
+}
+
+function summary(result: IngestResult): Record<string, unknown> {
+  return result.result === "attendance"
+    ? {
+        result: result.result,
+        stored: result.stored,
+        duplicates: result.duplicates,
+        rejected: result.rejected.length,
+      }
+    : { ...result };
+}
+
+function remaining(context: LambdaContext | undefined): number {
+  return context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+}

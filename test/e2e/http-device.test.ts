@@ -1,0 +1,67 @@
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
+import { deriveDeviceToken } from "../../functions/core/device-token.ts";
+import type { LocalStack } from "../../local/stack.ts";
+import { startTestStack } from "../support/local-stack.ts";
+
+let stack: LocalStack;
+let dynamodb: ReturnType<typeof createDynamoDbClient>;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  dynamodb = createDynamoDbClient({
+    region: "us-east-1",
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: stack.endpoints.dynamodb,
+  });
+});
+afterAll(async () => {
+  dynamodb.destroy();
+  await stack.stop();
+});
+
+async function items(sn: string, prefix: string) {
+  const { Items = [] } = await dynamodb.send(
+    new QueryCommand({
+      TableName: stack.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": { S: `DEVICE#${sn}` }, ":p": { S: prefix } },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => unmarshall(item));
+}
+
+/** What an HTTP device does: POST its MQTT payload to the ingest with its own derived token. */
+async function devicePost(sn: string, channel: "evt" | "st", payload: string) {
+  const token = deriveDeviceToken(stack.deviceTokenSecrets[0] as string, sn);
+  const response = await fetch(`${stack.endpoints.ingest}/v1/devices/${sn}/${channel}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: payload,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("HTTP device → ingest (local stack) → DynamoDB", () => {
+  it("stores a punch and the presence the device announces", async () => {
+    const punch = JSON.stringify({
+      user_id: "77",
+      att_time: "2026-11-22 08:30:00",
+      att_state: 0,
+      temp: 36.6,
+    });
+    expect(await devicePost("E2E-H1", "evt", punch)).toMatchObject({ status: 200, body: { stored: 1 } });
+    expect(await devicePost("E2E-H1", "st", '{"online":true}')).toMatchObject({
+      status: 200,
+      body: { result: "presence", online: true },
+    });
+    const stored = await items("E2E-H1", "ATT#");
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ userId: "77", attState: 0, extra: { temp: 36.6 }, transport: "http" });
+    expect(stored[0]?.fannedOutAt).toEqual(expect.any(String));
+    expect((await items("E2E-H1", "STATE"))[0]).toMatchObject({ online: true });
+  });
+});
