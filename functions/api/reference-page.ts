@@ -12,7 +12,7 @@ h2{margin-top:2rem;border-bottom:1px solid #ddd}.op{margin:1rem 0;padding:.75rem
 pre{padding:.5rem;overflow:auto;font-size:13px}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:left;border-bottom:1px solid #eee}
 </style></head><body>
 <h1>emqx-serverless-bridge API</h1>
-<p>Every route needs <code>Authorization: Bearer &lt;api key&gt;</code>. Errors are <code>application/problem+json</code>.
+<p>Every route but this page and the document below needs <code>Authorization: Bearer &lt;api key&gt;</code>. Errors are <code>application/problem+json</code>.
 Machine-readable: <a href="${specPath}">${specPath}</a> (OpenAPI 3.1).</p>
 <div id="ops">Loading…</div>
 <script>

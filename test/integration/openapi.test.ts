@@ -1,0 +1,228 @@
+import { compileErrors, validate } from "@readme/openapi-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbReaders } from "../../functions/adapters/dynamodb/readers.ts";
+import { createApiApp, OPENAPI_PATH, REFERENCE_PATH } from "../../functions/api/app.ts";
+import type { ApiDeps } from "../../functions/api/types.ts";
+import { newApiKey, StaticApiKeyStore } from "../../functions/core/api-keys.ts";
+import { serveApp } from "../../local/services/http-server.ts";
+import { createTestResources, silentLogger, type TestResources } from "../support/resources.ts";
+
+interface Operation {
+  operationId?: string;
+  parameters?: Array<{ name: string; in: string; required?: boolean }>;
+  requestBody?: { content?: Record<string, unknown> };
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
+}
+interface Document {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> };
+  security?: Array<Record<string, string[]>>;
+}
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+let env: TestResources;
+let app: ReturnType<typeof createApiApp>;
+let server: Awaited<ReturnType<typeof serveApp>>;
+let doc: Document;
+const { key: adminKey } = newApiKey("ops", ["admin"]);
+
+beforeAll(async () => {
+  env = await createTestResources();
+  const deps: ApiDeps = {
+    ...env.deps,
+    keys: new StaticApiKeyStore([{ name: "ops", key: adminKey, scopes: ["admin"] }]),
+    reader: new DynamoDbReaders(env.dynamodb, env.tableName),
+  };
+  // The routes are read from the very app that is served.
+  app = createApiApp(deps, { logger: silentLogger() });
+  server = await serveApp(app.fetch);
+  const response = await fetch(`${server.url}${OPENAPI_PATH}`);
+  expect(response.status).toBe(200);
+  doc = (await response.json()) as Document;
+});
+afterAll(async () => {
+  await server?.stop();
+  env?.destroy();
+});
+
+/** Hono's `:param` (optionally `:param{regex}` or `:param?`) as OpenAPI's `{param}`. */
+const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, "{$1}");
+
+/** Every method + path the app routes, without the document, its page and middleware (`ALL`). */
+function registeredOperations(): Array<{ method: string; path: string }> {
+  const seen = new Map<string, { method: string; path: string }>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    if (route.path === OPENAPI_PATH || route.path === REFERENCE_PATH) continue;
+    const operation = { method: route.method.toLowerCase(), path: toOpenApiPath(route.path) };
+    seen.set(`${operation.method} ${operation.path}`, operation);
+  }
+  return [...seen.values()];
+}
+
+function documentedOperations(): Array<{ method: string; path: string; operation: Operation }> {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => HTTP_METHODS.includes(method))
+      .map(([method, operation]) => ({ method, path, operation })),
+  );
+}
+
+describe(`GET ${OPENAPI_PATH}`, () => {
+  it("is served as JSON without an API key (the route has no scope check), and with one", async () => {
+    const anonymous = await fetch(`${server.url}${OPENAPI_PATH}`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.headers.get("content-type")).toMatch(/^application\/json/);
+    const withKey = await fetch(`${server.url}${OPENAPI_PATH}`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(withKey.status).toBe(200);
+    expect(await withKey.json()).toEqual(doc);
+    const badKey = await fetch(`${server.url}${OPENAPI_PATH}`, { headers: { authorization: "Bearer nope" } });
+    expect(badKey.status).toBe(200);
+  });
+
+  it("is a valid OpenAPI 3.1 document", async () => {
+    expect(doc.openapi).toMatch(/^3\.1(\.\d+)?$/);
+    const result = await validate(structuredClone(doc) as never);
+    expect(result.valid, result.valid ? "" : compileErrors(result)).toBe(true);
+    expect(result.specification).toBe("OpenAPI");
+    expect(result.warnings).toEqual([]);
+    expect(doc.info.title.length).toBeGreaterThan(0);
+  });
+
+  it("declares the bearer API key as the security of every operation", () => {
+    expect(doc.components?.securitySchemes?.apiKey).toEqual({ type: "http", scheme: "bearer" });
+    expect(doc.security).toEqual([{ apiKey: [] }]);
+  });
+
+  it("lists every route the app registers, with its method, and nothing else", () => {
+    const registered = registeredOperations();
+    const documented = documentedOperations().map(({ method, path }) => `${method} ${path}`);
+    // The nine routes of issue 4 and the command API, so that an empty route table cannot pass.
+    expect(registered.length).toBeGreaterThanOrEqual(9);
+    expect(documented.sort()).toEqual(registered.map(({ method, path }) => `${method} ${path}`).sort());
+    expect(doc.paths[OPENAPI_PATH]).toBeUndefined();
+    expect(doc.paths[REFERENCE_PATH]).toBeUndefined();
+    expect(Object.keys(doc.paths).every((path) => !path.includes(":"))).toBe(true);
+  });
+
+  it("covers the routes of the operations API by name", () => {
+    const documented = documentedOperations().map(({ method, path }) => `${method.toUpperCase()} ${path}`);
+    expect(documented).toEqual(
+      expect.arrayContaining([
+        "GET /v1/devices",
+        "GET /v1/devices/{sn}",
+        "GET /v1/devices/{sn}/attendance",
+        "GET /v1/users/{userId}/attendance",
+        "GET /v1/quarantine",
+        "POST /v1/replay",
+        "POST /v1/devices/{sn}/commands",
+        "GET /v1/devices/{sn}/commands",
+        "GET /v1/devices/{sn}/commands/{id}",
+      ]),
+    );
+  });
+
+  it("documents every path parameter as a required path parameter", () => {
+    for (const { method, path, operation } of documentedOperations()) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      const declared = (operation.parameters ?? []).filter((p) => p.in === "path");
+      expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual(names.sort());
+      expect(declared.every((p) => p.required === true)).toBe(true);
+    }
+  });
+
+  it("gives every operation a 200 or 202 JSON answer and problem+json error answers", () => {
+    for (const { method, path, operation } of documentedOperations()) {
+      const label = `${method.toUpperCase()} ${path}`;
+      const responses = operation.responses ?? {};
+      const success = Object.keys(responses).filter((status) => status === "200" || status === "202");
+      expect(success, label).toHaveLength(1);
+      expect(responses[success[0] as string]?.content?.["application/json"]?.schema, label).toBeDefined();
+      for (const status of ["401", "403", "503"]) expect(Object.keys(responses), label).toContain(status);
+      const errors = Object.entries(responses).filter(([status]) => Number(status) >= 400);
+      for (const [status, response] of errors) {
+        expect(Object.keys(response.content ?? {}), `${label} ${status}`).toEqual([
+          "application/problem+json",
+        ]);
+        expect(response.content?.["application/problem+json"]?.schema, `${label} ${status}`).toMatchObject({
+          type: "object",
+          required: expect.arrayContaining(["type", "title", "status", "detail"]),
+        });
+      }
+      if (method === "post") {
+        expect(operation.requestBody?.content?.["application/json"], label).toBeDefined();
+        expect(Object.keys(responses), label).toEqual(expect.arrayContaining(["400", "422"]));
+      }
+    }
+  });
+
+  it("documents the success status each route really answers", async () => {
+    const answers: Record<string, number> = {};
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return response.status;
+    };
+    answers["post /v1/devices/{sn}/commands"] = await call("POST", "/v1/devices/SN-DOC-1/commands", {
+      id: "doc-1",
+      op: "noop",
+    });
+    // A pending command makes the device known to GET /v1/devices/{sn} without any broker traffic.
+    await env.deps.commands.transition("SN-DOC-1", "doc-1", "pending", new Date().toISOString());
+    answers["get /v1/devices/{sn}/commands/{id}"] = await call("GET", "/v1/devices/SN-DOC-1/commands/doc-1");
+    answers["get /v1/devices/{sn}/commands"] = await call("GET", "/v1/devices/SN-DOC-1/commands");
+    answers["get /v1/devices"] = await call("GET", "/v1/devices");
+    answers["get /v1/devices/{sn}"] = await call("GET", "/v1/devices/SN-DOC-1");
+    answers["get /v1/devices/{sn}/attendance"] = await call("GET", "/v1/devices/SN-DOC-1/attendance");
+    answers["get /v1/users/{userId}/attendance"] = await call("GET", "/v1/users/1001/attendance");
+    answers["get /v1/quarantine"] = await call("GET", "/v1/quarantine");
+    answers["post /v1/replay"] = await call("POST", "/v1/replay", { from: "2026-01-01", to: "2026-01-02" });
+    const documented = documentedOperations();
+    expect(Object.keys(answers).sort()).toEqual(documented.map((d) => `${d.method} ${d.path}`).sort());
+    for (const { method, path, operation } of documented) {
+      const status = String(answers[`${method} ${path}`]);
+      expect(status, `${method} ${path}`).toMatch(/^20[02]$/);
+      expect(Object.keys(operation.responses ?? {}), `${method} ${path} answered ${status}`).toContain(
+        status,
+      );
+    }
+  });
+});
+
+describe(`GET ${REFERENCE_PATH}`, () => {
+  it("is an HTML page, served without a key, that loads the OpenAPI document", async () => {
+    const response = await fetch(`${server.url}${REFERENCE_PATH}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await response.text();
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain(`href="${OPENAPI_PATH}"`);
+    expect(html).toContain(`fetch(${JSON.stringify(OPENAPI_PATH)})`);
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+  });
+
+  it("is GET only: another method is an unknown route (401 without a key, 404 with one)", async () => {
+    for (const path of [REFERENCE_PATH, OPENAPI_PATH]) {
+      const anonymous = await fetch(`${server.url}${path}`, { method: "POST" });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      const withKey = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      expect(withKey.status).toBe(404);
+      expect(withKey.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    }
+  });
+});
