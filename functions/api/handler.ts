@@ -2,8 +2,11 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
 import { createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
+import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createApiApp } from "./app.ts";
 
+// Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
+await loadSecretsIntoEnv();
 const config = readConfig(ApiConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-api" });
 

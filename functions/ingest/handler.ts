@@ -2,8 +2,11 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { IngestConfig, readConfig } from "../adapters/config.ts";
+import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createIngestApp } from "./app.ts";
 
+// Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
+await loadSecretsIntoEnv();
 const config = readConfig(IngestConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-ingest" });
 

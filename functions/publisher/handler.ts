@@ -3,8 +3,11 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { PublisherConfig, readConfig } from "../adapters/config.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
+import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { handleCommandBatch } from "./batch.ts";
 
+// Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
+await loadSecretsIntoEnv();
 const config = readConfig(PublisherConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-publisher" });
 const deps = {

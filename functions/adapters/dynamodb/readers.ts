@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -23,6 +24,8 @@ import { between, type CursorRule, decodeCursor, encodeCursor } from "./cursor.t
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
 
 const TABLE_KEYS = ["pk", "sk"] as const;
+/** Scan calls one replay page may make; bounds a call's time on a large, sparse table. */
+const MAX_SCAN_CALLS = 10;
 const GSI1_KEYS = ["pk", "sk", "gsi1pk", "gsi1sk"] as const;
 
 /** Attendance, devices and the quarantine, read back for the operations API. */
@@ -78,23 +81,30 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
   async all(window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
     const query = `attendance-all|${window.from}|${window.to}`;
     // A scan may stop on any item, so only the query and the key's shape are checked; the route is admin-only.
-    const start = decodeCursor(page.cursor, { query, keyAttributes: TABLE_KEYS, accept: () => true });
+    let start = decodeCursor(page.cursor, { query, keyAttributes: TABLE_KEYS, accept: () => true });
+    const items: Array<Record<string, AttributeValue>> = [];
     try {
-      const result = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: "#type = :t AND attTimeNormalized BETWEEN :from AND :to",
-          ExpressionAttributeNames: { "#type": "type" },
-          ExpressionAttributeValues: marshall({
-            ":t": "attendance",
-            ":from": window.from,
-            ":to": `${window.to}~`,
+      // The filter applies after Limit, so one scan call can match nothing; a few more keep pages useful.
+      for (let call = 0; call < MAX_SCAN_CALLS && items.length < page.limit; call++) {
+        const result = await this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: "#type = :t AND attTimeNormalized BETWEEN :from AND :to",
+            ExpressionAttributeNames: { "#type": "type" },
+            ExpressionAttributeValues: marshall({
+              ":t": "attendance",
+              ":from": window.from,
+              ":to": `${window.to}~`,
+            }),
+            Limit: page.limit - items.length,
+            ...(start ? { ExclusiveStartKey: start } : {}),
           }),
-          Limit: page.limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      return toPage(result.Items, result.LastEvaluatedKey, query, attendanceFromItem);
+        );
+        items.push(...(result.Items ?? []));
+        start = result.LastEvaluatedKey;
+        if (!start) break;
+      }
+      return toPage(items, start, query, attendanceFromItem);
     } catch (error) {
       throw toDomainError("DynamoDB Scan (attendance)", error);
     }
