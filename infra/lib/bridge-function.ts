@@ -1,0 +1,99 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type IPrincipal, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+
+/** The repository root: esbuild's working directory and where the lockfile is. */
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The three Lambda entries (thin: they load secrets, read config and wire the apps). */
+export const HANDLER_ENTRIES = {
+  ingest: fileURLToPath(new URL("../../functions/ingest/handler.ts", import.meta.url)),
+  api: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
+  publisher: fileURLToPath(new URL("../../functions/publisher/handler.ts", import.meta.url)),
+} as const;
+
+export const RUNTIME = Runtime.NODEJS_22_X;
+
+/**
+ * How every handler is bundled: ESM (the handlers use top-level await for secrets), minified with
+ * external source maps, everything inside (the AWS SDK too: the versions the lockfile pins, not the
+ * runtime's), locally with the esbuild in node_modules, never in Docker. ESM output needs `require` for
+ * the CommonJS dependencies that call it (Node built-ins), hence the banner.
+ */
+export const BUNDLING = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  keepNames: true,
+  mainFields: ["module", "main"],
+  bundleAwsSDK: true,
+  forceDockerBundling: false,
+  logLevel: LogLevel.WARNING,
+  banner:
+    "import { createRequire as __bridgeCreateRequire } from 'node:module'; const require = __bridgeCreateRequire(import.meta.url);",
+} as const;
+
+export interface BridgeFunctionProps {
+  entry: string;
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+  reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One handler as a `NodejsFunction` (Node 22, arm64) with its own role and log group: the role starts
+ * empty (no AWS managed policy) and gets only what the caller grants, plus writing to its log group.
+ */
+export class BridgeFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description}: its table, queue and secret grants only`,
+    });
+    this.function = new NodejsFunction(this, "Function", {
+      entry: props.entry,
+      handler: "handler",
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
+    });
+    this.logGroup.grantWrite(this.role);
+  }
+
+  get grantPrincipal(): IPrincipal {
+    return this.role;
+  }
+
+  /** Lets the function read exactly these secrets, and tells it where they are (`NAME_SECRET_ARN`). */
+  useSecret(variable: string, secret: { secretArn: string; grantRead(grantee: IPrincipal): unknown }): void {
+    this.function.addEnvironment(variable, secret.secretArn);
+    secret.grantRead(this.role);
+  }
+}

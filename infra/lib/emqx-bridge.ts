@@ -1,0 +1,176 @@
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
+import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
+import { grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
+import { BridgeSecrets } from "./secrets.ts";
+import { BridgeStorage } from "./storage.ts";
+
+/** The ingest answers within `INGEST_DEADLINE_MS` (8 s); Lambda's timeout must leave it room. */
+export const INGEST_DEADLINE_MS = 8_000;
+/** EMQX's `request_ttl` (emqx-rules/README.md): the longest EMQX waits for, and retries, one message. */
+export const EMQX_REQUEST_TTL = Duration.minutes(10);
+
+/** Lambda timeouts: each one above the handler's own budget, all far below EMQX's `request_ttl`. */
+export const TIMEOUTS = {
+  /** The ingest answers within min(8 s, remaining - 1 s); 15 s is margin, still under EMQX's old 30 s timeout. */
+  ingest: Duration.seconds(15),
+  /** SDK calls give up after ~8 s (3 attempts of 2.5 s) and the API answers 503. */
+  api: Duration.seconds(15),
+  /** One batch: an EMQX call is cut at EMQX_TIMEOUT_MS (5 s); a refused bulk is split a few times. */
+  publisher: Duration.seconds(30),
+} as const;
+
+/** Commands per publisher invocation: EMQX's bulk publish takes them in one call. */
+export const PUBLISHER_BATCH_SIZE = 10;
+
+export interface EmqxBridgeProps {
+  /** EMQX's management API, e.g. `https://emqx.example.com:18083/api/v5` (may be a CfnParameter token). */
+  emqxApiUrl: string;
+  /**
+   * Reserved concurrency of the ingest: a cap on its cost and load, and capacity no other function in the
+   * account can take. Over it, the Function URL answers 429, which EMQX retries. Default: none (the
+   * account's unreserved pool; new accounts may have too little to reserve from).
+   */
+  ingestReservedConcurrency?: number;
+  /** The table's fate on `cdk destroy`: RETAIN (default; point-in-time recovery is on) or DESTROY. */
+  tableRemovalPolicy?: RemovalPolicy;
+  /** Function log retention; default one month. */
+  logRetention?: RetentionDays;
+  alarmThresholds?: AlarmThresholds;
+  /** SNS topic for alarm notifications. */
+  alarmTopic?: ITopic;
+  /**
+   * Any string: changing it changes every function's configuration, so each starts fresh and reads the
+   * secrets again (the step after a rotation, docs/deploy.md#secrets).
+   */
+  secretsRevision?: string;
+}
+
+/**
+ * The whole bridge in one construct: the table, the events queue and the commands FIFO queue with their
+ * DLQs, the three functions (ingest and API behind Function URLs, the publisher on the commands queue),
+ * their secrets, least-privilege roles, alarms and a dashboard. Use it in your own CDK app as
+ * `new EmqxBridge(stack, "Bridge", { emqxApiUrl })`.
+ */
+export class EmqxBridge extends Construct {
+  readonly storage: BridgeStorage;
+  readonly secrets: BridgeSecrets;
+  readonly ingest: BridgeFunction;
+  readonly api: BridgeFunction;
+  readonly publisher: BridgeFunction;
+  readonly ingestUrl: FunctionUrl;
+  readonly apiUrl: FunctionUrl;
+  readonly observability: BridgeObservability;
+
+  constructor(scope: Construct, id: string, props: EmqxBridgeProps) {
+    super(scope, id);
+    checkTimeouts();
+    this.storage = new BridgeStorage(this, "Storage", {
+      tableRemovalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+      publisherTimeout: TIMEOUTS.publisher,
+    });
+    this.secrets = new BridgeSecrets(this, "Secrets");
+    const { table, eventsQueue, commandsQueue } = this.storage;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const shared = {
+      TABLE_NAME: table.tableName,
+      EVENTS_QUEUE_URL: eventsQueue.queueUrl,
+      COMMANDS_QUEUE_URL: commandsQueue.queueUrl,
+      ...(props.secretsRevision ? { SECRETS_REVISION: props.secretsRevision } : {}),
+    };
+
+    this.ingest = new BridgeFunction(this, "Ingest", {
+      entry: HANDLER_ENTRIES.ingest,
+      description: "emqx-serverless-bridge ingest: EMQX rule events and HTTP devices",
+      memorySize: 512,
+      timeout: TIMEOUTS.ingest,
+      logRetention,
+      environment: { ...shared, INGEST_DEADLINE_MS: String(INGEST_DEADLINE_MS) },
+      ...(props.ingestReservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.ingestReservedConcurrency }
+        : {}),
+    });
+    this.ingest.useSecret("INGEST_TOKENS_SECRET_ARN", this.secrets.ingestTokens);
+    this.ingest.useSecret("DEVICE_TOKEN_SECRETS_SECRET_ARN", this.secrets.deviceTokenSecrets);
+    grantTable(this.ingest, table, { actions: TABLE_ACTIONS.ingest, index: true });
+    grantSend(this.ingest, eventsQueue, commandsQueue);
+
+    this.api = new BridgeFunction(this, "Api", {
+      entry: HANDLER_ENTRIES.api,
+      description: "emqx-serverless-bridge API: commands, devices, attendance, quarantine",
+      memorySize: 512,
+      timeout: TIMEOUTS.api,
+      logRetention,
+      environment: shared,
+    });
+    this.api.useSecret("API_KEYS_SECRET_ARN", this.secrets.apiKeys);
+    grantTable(this.api, table, { actions: TABLE_ACTIONS.api, index: true });
+    grantSend(this.api, commandsQueue, eventsQueue);
+
+    this.publisher = new BridgeFunction(this, "Publisher", {
+      entry: HANDLER_ENTRIES.publisher,
+      description: "emqx-serverless-bridge publisher: commands queue -> EMQX bulk publish",
+      memorySize: 256,
+      timeout: TIMEOUTS.publisher,
+      logRetention,
+      environment: { ...shared, EMQX_API_URL: props.emqxApiUrl, EMQX_TIMEOUT_MS: "5000" },
+    });
+    this.publisher.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxApi);
+    grantTable(this.publisher, table, { actions: TABLE_ACTIONS.publisher, index: false });
+    grantSend(this.publisher, eventsQueue);
+    // Grants the role receive/delete/change-visibility on the commands queue only.
+    this.publisher.function.addEventSource(
+      new SqsEventSource(commandsQueue, {
+        batchSize: PUBLISHER_BATCH_SIZE,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    // Auth NONE at the URL: the apps check bearer tokens themselves (constant time, several valid at once
+    // for rotation). A Lambda throttle reaches the caller as 429; docs/deploy.md#the-ingest-front-door.
+    this.ingestUrl = this.ingest.function.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.BUFFERED,
+    });
+    this.apiUrl = this.api.function.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.BUFFERED,
+    });
+    for (const fn of [this.ingest, this.api, this.publisher]) {
+      Validations.of(fn.function).acknowledge({
+        id: "AwsSolutions-L1",
+        reason:
+          "Node.js 22 on purpose: the runtime the bridge is built, bundled (target node22) and tested for; " +
+          "moving to a newer runtime is a deliberate change with its own test run.",
+      });
+    }
+
+    this.observability = new BridgeObservability(this, "Observability", {
+      functions: { ingest: this.ingest.function, api: this.api.function, publisher: this.publisher.function },
+      queues: {
+        events: eventsQueue,
+        eventsDlq: this.storage.eventsDlq,
+        commands: commandsQueue,
+        commandsDlq: this.storage.commandsDlq,
+      },
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+  }
+}
+
+function checkTimeouts(): void {
+  const ingest = TIMEOUTS.ingest.toMilliseconds();
+  // The handler keeps 1 s back for its answer and Lambda needs a moment to return it.
+  if (ingest < INGEST_DEADLINE_MS + 2_000) {
+    throw new Error(`the ingest timeout (${ingest} ms) must exceed INGEST_DEADLINE_MS + 2 s`);
+  }
+  if (ingest * 4 > EMQX_REQUEST_TTL.toMilliseconds()) {
+    throw new Error("the ingest timeout must stay well under EMQX's request_ttl");
+  }
+}

@@ -1,0 +1,47 @@
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { GSI1 } from "../../functions/adapters/dynamodb/keys.ts";
+
+/**
+ * The DynamoDB actions each function's code calls (`functions/adapters/dynamodb/*`), nothing more: no
+ * DeleteItem, no batch writes, no transactions anywhere; Scan only for the API's attendance export.
+ * When a store starts calling another operation, add it here (the infra tests list them).
+ */
+export const TABLE_ACTIONS = {
+  /** Attendance put + fan-out mark, presence, quarantine, command delivery, pending commands (GSI). */
+  ingest: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /** Commands, API keys, the readers (GSI queries, attendance scan). */
+  api: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"],
+  /**
+   * Reads a command and moves its status: never creates, deletes or queries. It cannot create attendance;
+   * IAM cannot stop an UpdateItem on an existing punch, because conditions only see the partition key and
+   * commands share the device partition with attendance (DESIGN.md §4).
+   */
+  publisher: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+} as const;
+
+export interface TableGrant {
+  actions: readonly string[];
+  /** Also Query on the GSI (no code scans it). */
+  index: boolean;
+}
+
+/** Exactly these actions on the table (and on `gsi1` by name, so no wildcard). */
+export function grantTable(grantee: IGrantable, table: ITable, grant: TableGrant): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: [...grant.actions], resources: [table.tableArn] }),
+  );
+  if (grant.index && grant.actions.includes("dynamodb:Query")) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${GSI1}`] }),
+    );
+  }
+}
+
+/** `sqs:SendMessage` only (SendMessageBatch is authorized by it): no receive, no delete, no purge. */
+export function grantSend(grantee: IGrantable, ...queues: IQueue[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ["sqs:SendMessage"], resources: queues.map((queue) => queue.queueArn) }),
+  );
+}

@@ -1,0 +1,93 @@
+import { Duration, type RemovalPolicy } from "aws-cdk-lib";
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import {
+  DeduplicationScope,
+  FifoThroughputLimit,
+  Queue,
+  QueueEncryption,
+  type QueueProps,
+} from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { GSI1, TTL_ATTRIBUTE } from "../../functions/adapters/dynamodb/keys.ts";
+
+/** Receives of an events message before its DLQ (the same as the local stack, `local/provision.ts`). */
+export const EVENTS_MAX_RECEIVES = 5;
+/** Receives of a command before its DLQ: EMQX may be down for that many visibility timeouts. */
+export const COMMANDS_MAX_RECEIVES = 10;
+/**
+ * Visibility timeout of a queue a function consumes: AWS asks for at least six times the function's
+ * timeout (Lambda "Using Lambda with Amazon SQS", configuring a queue for an event source).
+ */
+export const VISIBILITY_PER_FUNCTION_TIMEOUT = 6;
+
+const encrypted: Pick<QueueProps, "encryption" | "enforceSSL"> = {
+  encryption: QueueEncryption.SQS_MANAGED,
+  enforceSSL: true,
+};
+
+export interface BridgeStorageProps {
+  tableRemovalPolicy: RemovalPolicy;
+  /** The publisher's timeout; the commands queue's visibility timeout is six times it. */
+  publisherTimeout: Duration;
+}
+
+/**
+ * The one table (`functions/adapters/dynamodb/table.ts` makes the same on DynamoDB Local) and the two
+ * queues with their DLQs.
+ */
+export class BridgeStorage extends Construct {
+  readonly table: Table;
+  readonly eventsQueue: Queue;
+  readonly eventsDlq: Queue;
+  readonly commandsQueue: Queue;
+  readonly commandsDlq: Queue;
+
+  constructor(scope: Construct, id: string, props: BridgeStorageProps) {
+    super(scope, id);
+    this.table = new Table(this, "Table", {
+      partitionKey: { name: "pk", type: AttributeType.STRING },
+      sortKey: { name: "sk", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      // A KMS key in the account (aws/dynamodb): its use shows in CloudTrail; no key to pay for or manage.
+      encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy: props.tableRemovalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: GSI1,
+      partitionKey: { name: "gsi1pk", type: AttributeType.STRING },
+      sortKey: { name: "gsi1sk", type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+
+    // For standard queues a message keeps its first enqueue time in the DLQ, so the DLQ keeps longer.
+    this.eventsDlq = new Queue(this, "EventsDlq", { ...encrypted, retentionPeriod: Duration.days(14) });
+    this.eventsQueue = new Queue(this, "Events", {
+      ...encrypted,
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVES },
+    });
+
+    this.commandsDlq = new Queue(this, "CommandsDlq", {
+      ...encrypted,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.commandsQueue = new Queue(this, "Commands", {
+      ...encrypted,
+      fifo: true,
+      // The sender sets MessageDeduplicationId (the command id); a body hash would merge distinct sends.
+      contentBasedDeduplication: false,
+      // Command ids are unique per device, not across devices: deduplicate within a group (= device), so
+      // "sync-42" sent to two devices within 5 minutes is two messages. Also lifts the per-queue TPS cap.
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      visibilityTimeout: Duration.seconds(
+        props.publisherTimeout.toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT,
+      ),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.commandsDlq, maxReceiveCount: COMMANDS_MAX_RECEIVES },
+    });
+  }
+}

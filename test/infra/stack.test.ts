@@ -1,0 +1,459 @@
+/**
+ * The synthesized CloudFormation template (bundling skipped, so this file stays fast): the table and
+ * queues with their settings, the functions and front doors, each function's IAM statements, alarms,
+ * outputs, and cdk-nag's AwsSolutions pack with every acknowledgement justified and still needed.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CfnElement, Stack } from "aws-cdk-lib";
+import { Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tableDefinition } from "../../functions/adapters/dynamodb/table.ts";
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../../functions/core/metrics.ts";
+import { createApp } from "../../infra/lib/app.ts";
+import {
+  EMQX_REQUEST_TTL,
+  INGEST_DEADLINE_MS,
+  PUBLISHER_BATCH_SIZE,
+  TIMEOUTS,
+} from "../../infra/lib/emqx-bridge.ts";
+import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
+
+type Json = Record<string, unknown>;
+type Statement = { Effect: string; Action: string[]; Resource: unknown[]; Condition?: unknown };
+
+const outdirs: string[] = [];
+/** An app as `cdk synth` builds it (cdk-nag included), without bundling the handlers. */
+function synth(context: Record<string, unknown> = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), "bridge-cdk-"));
+  outdirs.push(outdir);
+  const { app, stack } = createApp({ outdir, context: { "aws:cdk:bundling-stacks": [], ...context } });
+  app.synth(); // throws on any unacknowledged cdk-nag finding
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+let app: ReturnType<typeof createApp>["app"];
+let stack: EmqxBridgeStack;
+let template: Template;
+let resources: Record<string, Json & { Type: string; Properties: Json }>;
+
+beforeAll(() => {
+  ({ app, stack, template } = synth());
+  resources = template.toJSON().Resources as typeof resources;
+});
+
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const idOf = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).includes(`"${logicalId}"`);
+const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+/** Every statement of every policy attached to the function's role. */
+function statementsOf(fn: "ingest" | "api" | "publisher"): Statement[] {
+  const roleId = idOf(stack.bridge[fn].role);
+  return Object.values(resources)
+    .filter((r) => r.Type === "AWS::IAM::Policy" && mentions(r.Properties.Roles, roleId))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Json[] }).Statement)
+    .map((s) => ({ ...s, Action: asArray(s.Action), Resource: asArray(s.Resource) }) as Statement);
+}
+/** The actions a role may take on one resource (by logical id). */
+function actionsOn(fn: "ingest" | "api" | "publisher", logicalId: string, suffix?: string): string[] {
+  return statementsOf(fn)
+    .filter((s) =>
+      s.Resource.some((r) => mentions(r, logicalId) && (suffix ? JSON.stringify(r).includes(suffix) : true)),
+    )
+    .flatMap((s) => s.Action)
+    .sort();
+}
+
+describe("storage", () => {
+  it("has one on-demand table with PITR, TTL, the GSI and KMS encryption, retained on delete", () => {
+    const local = tableDefinition("bridge");
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: "ttlEpochSeconds", Enabled: true },
+        // SSEEnabled without a key: the account's AWS managed KMS key (aws/dynamodb), not the AWS owned one.
+        SSESpecification: { SSEEnabled: true },
+        // The same keys and index DynamoDB Local gets from functions/adapters/dynamodb/table.ts.
+        KeySchema: local.KeySchema,
+        AttributeDefinitions: Match.arrayWith(local.AttributeDefinitions ?? []),
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: "gsi1",
+            KeySchema: local.GlobalSecondaryIndexes?.[0]?.KeySchema,
+            Projection: { ProjectionType: "ALL" },
+          }),
+        ],
+      }),
+    });
+    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  });
+
+  it("tears the table down only when asked to (-c tableRemovalPolicy=destroy)", () => {
+    const { template: throwaway } = synth({ tableRemovalPolicy: "destroy" });
+    throwaway.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
+  });
+
+  it("has the events queue with a DLQ after 5 receives", () => {
+    const { eventsQueue, eventsDlq } = stack.bridge.storage;
+    expect(resources[idOf(eventsQueue)]?.Properties).toMatchObject({
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [idOf(eventsDlq), "Arn"] }, maxReceiveCount: 5 },
+      SqsManagedSseEnabled: true,
+    });
+    expect(resources[idOf(eventsQueue)]?.Properties.FifoQueue).toBeUndefined();
+    // A standard queue keeps a message's first enqueue time in its DLQ: the DLQ must keep longer.
+    expect(resources[idOf(eventsDlq)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it("has the commands FIFO queue, deduplicated per device, visible again after 6x the publisher timeout", () => {
+    const { commandsQueue, commandsDlq } = stack.bridge.storage;
+    expect(resources[idOf(commandsQueue)]?.Properties).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
+      VisibilityTimeout: 6 * TIMEOUTS.publisher.toSeconds(),
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [idOf(commandsDlq), "Arn"] },
+        maxReceiveCount: 10,
+      },
+      SqsManagedSseEnabled: true,
+    });
+    expect(resources[idOf(commandsDlq)]?.Properties.FifoQueue).toBe(true);
+  });
+
+  it("refuses plain HTTP on every queue", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 4);
+    const policies = template.findResources("AWS::SQS::QueuePolicy");
+    const denied = Object.values(policies).filter((p) =>
+      JSON.stringify(p).includes('"aws:SecureTransport":"false"'),
+    );
+    expect(denied).toHaveLength(4);
+  });
+});
+
+describe("functions and front doors", () => {
+  it("runs three Node 22 arm64 functions with their own log groups", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: "--enable-source-maps" }) },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+    }
+  });
+
+  it("aligns timeouts: ingest above its own deadline, all far below EMQX's request_ttl", () => {
+    const timeout = (fn: "ingest" | "api" | "publisher") =>
+      resources[idOf(stack.bridge[fn].function)]?.Properties.Timeout as number;
+    expect(timeout("ingest") * 1000).toBeGreaterThanOrEqual(INGEST_DEADLINE_MS + 2_000);
+    expect(timeout("ingest") * 1000).toBeLessThan(EMQX_REQUEST_TTL.toMilliseconds() / 4);
+    expect(resources[idOf(stack.bridge.ingest.function)]?.Properties.Environment).toMatchObject({
+      Variables: { INGEST_DEADLINE_MS: String(INGEST_DEADLINE_MS) },
+    });
+    expect(timeout("publisher")).toBe(TIMEOUTS.publisher.toSeconds());
+  });
+
+  it("feeds the publisher from the commands queue in batches of 10 with partial failures", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: PUBLISHER_BATCH_SIZE,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsQueue), "Arn"] },
+      FunctionName: { Ref: idOf(stack.bridge.publisher.function) },
+    });
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+  });
+
+  it("puts the ingest and the API behind Function URLs that check tokens in code", () => {
+    for (const fn of ["ingest", "api"] as const) {
+      template.hasResourceProperties("AWS::Lambda::Url", {
+        AuthType: "NONE",
+        InvokeMode: "BUFFERED",
+        TargetFunctionArn: { "Fn::GetAtt": [idOf(stack.bridge[fn].function), "Arn"] },
+      });
+    }
+    template.resourceCountIs("AWS::Lambda::Url", 2);
+    template.resourceCountIs("AWS::ApiGatewayV2::Api", 0);
+  });
+
+  it("can reserve concurrency for the ingest (-c ingestReservedConcurrency=50)", () => {
+    expect(
+      resources[idOf(stack.bridge.ingest.function)]?.Properties.ReservedConcurrentExecutions,
+    ).toBeUndefined();
+    const { stack: reserved, template: withReserve } = synth({ ingestReservedConcurrency: "50" });
+    const fn = withReserve.toJSON().Resources[
+      reserved.getLogicalId(reserved.bridge.ingest.function.node.defaultChild as CfnElement)
+    ] as { Properties: Json };
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(50);
+  });
+});
+
+describe("secrets", () => {
+  it("generates every credential at deploy time and passes only ARNs to the functions", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 4);
+    for (const secret of Object.values(template.findResources("AWS::SecretsManager::Secret"))) {
+      expect(secret.Properties.GenerateSecretString).toBeDefined();
+      expect(secret.Properties.SecretString).toBeUndefined();
+    }
+    const env = (fn: "ingest" | "api" | "publisher") =>
+      (resources[idOf(stack.bridge[fn].function)]?.Properties.Environment as { Variables: Json }).Variables;
+    const { secrets } = stack.bridge;
+    expect(env("ingest")).toMatchObject({
+      INGEST_TOKENS_SECRET_ARN: { Ref: idOf(secrets.ingestTokens) },
+      DEVICE_TOKEN_SECRETS_SECRET_ARN: { Ref: idOf(secrets.deviceTokenSecrets) },
+    });
+    expect(env("api")).toMatchObject({ API_KEYS_SECRET_ARN: { Ref: idOf(secrets.apiKeys) } });
+    expect(env("publisher")).toMatchObject({
+      EMQX_API_CREDENTIALS_SECRET_ARN: { Ref: idOf(secrets.emqxApi) },
+      EMQX_API_URL: { Ref: "EmqxApiUrl" },
+    });
+    for (const fn of ["ingest", "api", "publisher"] as const) {
+      for (const name of [
+        "INGEST_TOKENS",
+        "API_KEYS",
+        "EMQX_API_KEY",
+        "EMQX_API_SECRET",
+        "DEVICE_TOKEN_SECRETS",
+      ]) {
+        expect(env(fn)[name]).toBeUndefined();
+      }
+    }
+  });
+
+  it("lets each function read its own secrets only", () => {
+    const { secrets } = stack.bridge;
+    const readable = (fn: "ingest" | "api" | "publisher") =>
+      [secrets.ingestTokens, secrets.deviceTokenSecrets, secrets.apiKeys, secrets.emqxApi]
+        .filter((secret) => actionsOn(fn, idOf(secret)).includes("secretsmanager:GetSecretValue"))
+        .map((secret) => secret.node.id);
+    expect(readable("ingest")).toEqual(["IngestTokens", "DeviceTokenSecrets"]);
+    expect(readable("api")).toEqual(["ApiKeys"]);
+    expect(readable("publisher")).toEqual(["EmqxApi"]);
+  });
+});
+
+describe("least privilege per function", () => {
+  const table = () => idOf(stack.bridge.storage.table);
+  const queue = (name: "eventsQueue" | "commandsQueue") => idOf(stack.bridge.storage[name]);
+
+  it("gives every role only its own statements: no managed policy, no wildcard action or resource", () => {
+    for (const role of Object.values(template.findResources("AWS::IAM::Role"))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    for (const fn of ["ingest", "api", "publisher"] as const) {
+      for (const statement of statementsOf(fn)) {
+        expect(statement.Effect).toBe("Allow");
+        for (const action of statement.Action) expect(action).not.toContain("*");
+        for (const resource of statement.Resource) expect(JSON.stringify(resource)).not.toMatch(/"\*"|\/\*"/);
+      }
+    }
+  });
+
+  it("ingest: reads and writes the table, sends to both queues, cannot receive commands", () => {
+    expect(actionsOn("ingest", table())).toEqual(
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ].sort(),
+    );
+    expect(actionsOn("ingest", table(), "/index/gsi1")).toEqual(["dynamodb:Query"]);
+    expect(actionsOn("ingest", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("ingest", queue("commandsQueue"))).toEqual(["sqs:SendMessage"]);
+    const all = statementsOf("ingest").flatMap((s) => s.Action);
+    for (const action of ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]) {
+      expect(all).not.toContain(action);
+    }
+  });
+
+  it("publisher: gets and updates items only (cannot create or delete attendance), consumes commands, sends events", () => {
+    expect(actionsOn("publisher", table())).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    const all = statementsOf("publisher").flatMap((s) => s.Action);
+    for (const action of [
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:Query",
+    ]) {
+      expect(all).not.toContain(action);
+    }
+    expect(actionsOn("publisher", queue("commandsQueue"))).toEqual(
+      [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+      ].sort(),
+    );
+    expect(actionsOn("publisher", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+  });
+
+  it("api: reads and writes the table (scan for exports), sends commands and events, receives nothing", () => {
+    expect(actionsOn("api", table()).filter((a, i, all) => all.indexOf(a) === i)).toEqual(
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+      ].sort(),
+    );
+    expect(actionsOn("api", queue("commandsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("api", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(statementsOf("api").flatMap((s) => s.Action)).not.toContain("sqs:ReceiveMessage");
+  });
+});
+
+describe("observability", () => {
+  const alarms = () => Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+  const alarmOn = (metricName: string, extra: Json = {}) =>
+    alarms().filter(
+      (a) =>
+        a.Properties.MetricName === metricName &&
+        JSON.stringify(a).includes(JSON.stringify(extra).slice(1, -1)),
+    );
+
+  it("alarms on both DLQs' depth", () => {
+    for (const dlq of [stack.bridge.storage.eventsDlq, stack.bridge.storage.commandsDlq]) {
+      const found = alarmOn("ApproximateNumberOfMessagesVisible").filter((a) => mentions(a, idOf(dlq)));
+      expect(found).toHaveLength(1);
+      expect(found[0]?.Properties).toMatchObject({ Threshold: 1, Namespace: "AWS/SQS" });
+    }
+  });
+
+  it("alarms on errors and throttles of each function", () => {
+    for (const fn of ["ingest", "api", "publisher"] as const) {
+      for (const metric of ["Errors", "Throttles"]) {
+        const found = alarmOn(metric).filter((a) => mentions(a, idOf(stack.bridge[fn].function)));
+        expect(found, `${fn} ${metric}`).toHaveLength(1);
+      }
+    }
+  });
+
+  it("alarms on quarantine growth and 503s from the ingest's EMF metrics", () => {
+    for (const metric of [METRIC.Quarantined, METRIC.Unavailable503]) {
+      const found = alarmOn(metric);
+      expect(found).toHaveLength(1);
+      expect(found[0]?.Properties).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: "service", Value: METRICS_SERVICE.ingest }],
+        Statistic: "Sum",
+      });
+    }
+  });
+
+  it("alarms on EMQX publish failures (result failed or retry)", () => {
+    const found = alarms().filter((a) => JSON.stringify(a).includes(METRIC.EmqxPublishResults));
+    expect(found).toHaveLength(1);
+    const text = JSON.stringify(found[0]);
+    for (const result of ["failed", "retry"]) expect(text).toContain(`{"Name":"result","Value":"${result}"}`);
+    expect(text).toContain(`{"Name":"service","Value":"${METRICS_SERVICE.publisher}"}`);
+  });
+
+  it("has a dashboard with those graphs", () => {
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    const body = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]);
+    for (const name of Object.values(METRIC)) expect(body).toContain(name);
+    for (const name of ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"])
+      expect(body).toContain(name);
+  });
+
+  it("sends alarms to a topic when given one (-c alarmTopicArn=...)", () => {
+    const arn = "arn:aws:sns:eu-west-1:123456789012:ops";
+    const { template: withTopic } = synth({ alarmTopicArn: arn });
+    const all = Object.values(withTopic.findResources("AWS::CloudWatch::Alarm"));
+    expect(all.length).toBeGreaterThanOrEqual(11);
+    for (const alarm of all) expect(alarm.Properties.AlarmActions).toEqual([arn]);
+    for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toBeUndefined();
+  });
+});
+
+describe("outputs", () => {
+  it("gives npm run emqx:import and the operator what they need", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        "IngestUrl",
+        "IngestTokenSecretArn",
+        "IngestTokenCommand",
+        "ApiUrl",
+        "ApiKeySecretArn",
+        "EventsQueueUrl",
+        "EventsDlqUrl",
+        "CommandsQueueUrl",
+        "CommandsDlqUrl",
+        "TableName",
+        "EmqxApiSecretArn",
+        "EmqxImportCommand",
+      ]),
+    );
+    // The Function URL without its trailing slash: the EMQX action appends /emqx/rule-events.
+    expect(JSON.stringify(outputs.IngestUrl?.Value)).toContain('"https://"');
+    expect(JSON.stringify(outputs.EmqxImportCommand?.Value)).toContain("npm run emqx:import");
+    template.hasParameter("EmqxApiUrl", { Type: "String" });
+  });
+});
+
+describe("cdk-nag (AwsSolutions, through CDK's Validations API)", () => {
+  it("has no unacknowledged finding", () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+    expect(report.success).toBe(true);
+  });
+
+  it("justifies every acknowledgement, and each still silences a real finding", () => {
+    const acknowledged: Array<{ path: string; id: string; reason: string }> = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledged.push({ path: construct.node.path, id: id.replace(/^annotation::/i, ""), reason });
+        }
+      }
+    }
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
+    // Run the pack again as if nothing were acknowledged: every acknowledgement must match a finding.
+    const blind = new AwsSolutionsChecks();
+    (blind as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+    const findings = blind
+      .validateScope(app)
+      .violations.flatMap((v) =>
+        v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath ?? "" })),
+      );
+    for (const { path, id } of acknowledged) {
+      expect(
+        findings.some((f) => f.id === id && f.path.startsWith(`${path}/`)),
+        `${id} on ${path}`,
+      ).toBe(true);
+    }
+  });
+
+  it("fails the synth on a finding nobody acknowledged", async () => {
+    const { Secret } = await import("aws-cdk-lib/aws-secretsmanager");
+    const outdir = mkdtempSync(join(tmpdir(), "bridge-cdk-"));
+    outdirs.push(outdir);
+    const { app: failing, stack: target } = createApp({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
+    new Secret(target as Stack, "Unrotated");
+    expect(() => failing.synth()).toThrow(/AwsSolutions-SMG4/);
+  });
+});
