@@ -30,7 +30,13 @@ export async function provision(
   const commands = await queueWithDlq(
     clients.sqs,
     names.commandsQueue,
-    { FifoQueue: "true", VisibilityTimeout: "30" },
+    // As in AWS (infra): deduplication and throughput per device, not queue-wide.
+    {
+      FifoQueue: "true",
+      VisibilityTimeout: "30",
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
+    },
     COMMAND_MAX_RECEIVES,
     ".fifo",
   );

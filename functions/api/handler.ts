@@ -2,6 +2,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
 import { createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
+import { countingCommandStore } from "../adapters/counting-command-store.ts";
+import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createApiApp } from "./app.ts";
 
@@ -9,6 +11,17 @@ import { createApiApp } from "./app.ts";
 await loadSecretsIntoEnv();
 const config = readConfig(ApiConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-api" });
+const metrics = createMetrics(METRICS_SERVICE.api);
+const deps = createApiDeps(config);
+const app = createApiApp({ ...deps, commands: countingCommandStore(deps.commands, metrics) }, { logger });
+// EMF metrics (command statuses) are written once per request.
+const handleRequest = handle(app);
 
 /** Lambda entry (Function URL / API Gateway v2): the same app the tests serve over a socket. */
-export const handler = handle(createApiApp(createApiDeps(config), { logger }));
+export const handler: typeof handleRequest = async (event, context) => {
+  try {
+    return await handleRequest(event, context);
+  } finally {
+    metrics.flush();
+  }
+};

@@ -3,6 +3,7 @@ import type { LambdaContext } from "hono/aws-lambda";
 import { StoreRejectedError } from "../adapters/aws-errors.ts";
 import { withDeadline } from "../core/deadline.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
+import { type BridgeMetrics, METRIC } from "../core/metrics.ts";
 import type { Transport } from "../core/ports.ts";
 import { quarantine } from "../core/quarantine.ts";
 import { problem, problemResponse } from "../http/problems.ts";
@@ -48,10 +49,23 @@ export async function processAndAnswer(
   try {
     const result = await withDeadline(run(), budget);
     options.logger.info("ingested", { ...context, ...summary(result) });
+    countAccepted(options.metrics, result);
     return answer(c, result);
   } catch (error) {
     return rejectOrDefer(c, deps, options, intake, error);
   }
+}
+
+function countAccepted(metrics: BridgeMetrics | undefined, result: IngestResult): void {
+  if (!metrics) return;
+  if (result.result === "attendance") {
+    if (result.stored) metrics.count(METRIC.EventsAccepted, result.stored);
+    if (result.duplicates) metrics.count(METRIC.Duplicates, result.duplicates);
+    // Bad records of a backlog are quarantined one by one.
+    if (result.rejected.length) metrics.count(METRIC.Quarantined, result.rejected.length);
+    return;
+  }
+  if (result.result !== "ignored") metrics.count(METRIC.EventsAccepted);
 }
 
 function checkBodySize(raw: string, maxBodyBytes: number): void {
@@ -89,6 +103,7 @@ async function rejectOrDefer(
   const context = { transport: intake.transport, ...intake.ids };
   if (error instanceof TransientError) {
     log.warn("deferred: answering 503 so the sender retries", { ...context, reason: error.message });
+    options.metrics?.count(METRIC.Unavailable503);
     return problemResponse(c, problem(503, "unavailable", error.message), { "retry-after": "5" });
   }
   const rejection = classify(error);
@@ -102,6 +117,7 @@ async function rejectOrDefer(
       ...rejection,
     });
     log.warn("rejected and quarantined", { ...context, ...rejection, quarantineId: entry.id });
+    options.metrics?.count(METRIC.Quarantined);
     return problemResponse(
       c,
       problem(rejection.status, rejection.reason, rejection.message, {
@@ -110,6 +126,7 @@ async function rejectOrDefer(
       }),
     );
   } catch (quarantineError) {
+    options.metrics?.count(METRIC.Unavailable503);
     log.warn("could not quarantine: answering 503 so the sender retries", {
       ...context,
       error: quarantineError,

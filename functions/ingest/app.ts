@@ -20,6 +20,14 @@ export function createIngestApp(deps: IngestDeps, options: IngestOptions) {
   const app = new Hono<IngestEnv>();
   const log = options.logger;
 
+  // EMF metrics are written once per request, whatever the answer.
+  app.use("*", async (_c, next) => {
+    try {
+      await next();
+    } finally {
+      options.metrics?.flush();
+    }
+  });
   app.use("*", except(DEVICE_PATHS, bearerAuth(options.tokens)));
   registerEmqxRoutes(app, deps, options);
   registerDeviceRoutes(app, deps, options);

@@ -2,6 +2,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { IngestConfig, readConfig } from "../adapters/config.ts";
+import { countingCommandStore } from "../adapters/counting-command-store.ts";
+import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createIngestApp } from "./app.ts";
 
@@ -9,14 +11,20 @@ import { createIngestApp } from "./app.ts";
 await loadSecretsIntoEnv();
 const config = readConfig(IngestConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-ingest" });
+const metrics = createMetrics(METRICS_SERVICE.ingest);
+const aws = createAwsDeps(config);
 
 /** Lambda entry (Function URL / API Gateway v2): the same app `npm start` serves locally. */
 export const handler = handle(
-  createIngestApp(createAwsDeps(config), {
-    tokens: config.INGEST_TOKENS,
-    deadlineMs: config.INGEST_DEADLINE_MS,
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
-    logger,
-  }),
+  createIngestApp(
+    { ...aws, commands: countingCommandStore(aws.commands, metrics) },
+    {
+      tokens: config.INGEST_TOKENS,
+      deadlineMs: config.INGEST_DEADLINE_MS,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
+      logger,
+      metrics,
+    },
+  ),
 );

@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { LambdaContext } from "hono/aws-lambda";
 import type { AttendanceDeps } from "../core/attendance.ts";
 import type { RequeueDeps } from "../core/commands/requeue-pending.ts";
+import type { BridgeMetrics } from "../core/metrics.ts";
 import type { QuarantineStore } from "../core/ports.ts";
 import type { PresenceDeps } from "../core/record-presence.ts";
 
@@ -9,6 +10,8 @@ import type { PresenceDeps } from "../core/record-presence.ts";
 export type IngestDeps = AttendanceDeps & PresenceDeps & RequeueDeps & { quarantine: QuarantineStore };
 
 export interface IngestOptions {
+  /** Business metrics (EMF on Lambda); a no-op when absent. */
+  metrics?: BridgeMetrics;
   /** EMQX's valid bearer tokens (on `/emqx/*` only); more than one while a token is being rotated. */
   tokens: string[];
   /**

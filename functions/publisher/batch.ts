@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import * as v from "valibot";
 import { EmqxAuthError } from "../core/commands/errors.ts";
 import { type PublishDeps, publishCommands, type QueuedCommand } from "../core/commands/publish-commands.ts";
+import { type BridgeMetrics, METRIC, noopMetrics, PUBLISH_RESULT } from "../core/metrics.ts";
 import { CommandId } from "../core/schemas/command.ts";
 import { SerialNumber } from "../core/schemas/common.ts";
 
@@ -17,6 +18,7 @@ export async function handleCommandBatch(
   deps: Omit<PublishDeps, "log">,
   event: SQSEvent,
   logger: Logger,
+  metrics: BridgeMetrics = noopMetrics,
 ): Promise<SQSBatchResponse> {
   const queued = event.Records.flatMap((record) => toQueued(record, logger));
   const report = await publishCommands(
@@ -29,6 +31,10 @@ export async function handleCommandBatch(
     retried: report.failed.length,
     outcomes: report.outcomes,
   });
+  for (const outcome of Object.values(report.outcomes)) {
+    if (outcome in PUBLISH_RESULT) metrics.count(METRIC.EmqxPublishResults, 1, { result: outcome });
+  }
+  metrics.flush();
   return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 

@@ -2,7 +2,9 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { PublisherConfig, readConfig } from "../adapters/config.ts";
+import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
+import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { handleCommandBatch } from "./batch.ts";
 
@@ -10,8 +12,11 @@ import { handleCommandBatch } from "./batch.ts";
 await loadSecretsIntoEnv();
 const config = readConfig(PublisherConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-publisher" });
+const metrics = createMetrics(METRICS_SERVICE.publisher);
+const aws = createAwsDeps(config);
 const deps = {
-  ...createAwsDeps(config),
+  ...aws,
+  commands: countingCommandStore(aws.commands, metrics),
   publisher: new EmqxPublishClient({
     baseUrl: config.EMQX_API_URL,
     apiKey: config.EMQX_API_KEY,
@@ -22,4 +27,4 @@ const deps = {
 
 /** Lambda entry for the commands FIFO queue's event source mapping (with ReportBatchItemFailures). */
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleCommandBatch(deps, event, logger);
+  handleCommandBatch(deps, event, logger, metrics);

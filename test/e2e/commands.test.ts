@@ -95,4 +95,13 @@ describe("commands: API → FIFO queue → publisher → EMQX → device → ack
     await reaches("CMD-6", "k6", "acked", 20_000);
     expect(device.received).toEqual(["k6"]);
   });
+
+  it("treats the same command id on two devices as two commands, both delivered", async () => {
+    const [a, b] = [await online("CMD-7"), await online("CMD-8")];
+    await api("POST", "/v1/devices/CMD-7/commands", { id: "same", op: "ping" });
+    await api("POST", "/v1/devices/CMD-8/commands", { id: "same", op: "ping" });
+    await reaches("CMD-7", "same", "acked");
+    await reaches("CMD-8", "same", "acked");
+    expect([a.received, b.received]).toEqual([["same"], ["same"]]);
+  });
 });

@@ -122,7 +122,10 @@ describe("POST /v1/devices/{sn}/commands", () => {
     const messages = await drainCommandQueue();
     expect(messages).toHaveLength(1);
     expect(JSON.parse(messages[0]?.Body ?? "")).toEqual({ sn, id: "c-1" });
-    expect(messages[0]?.Attributes).toMatchObject({ MessageGroupId: sn, MessageDeduplicationId: "c-1" });
+    expect(messages[0]?.Attributes).toMatchObject({
+      MessageGroupId: sn,
+      MessageDeduplicationId: `${sn}/c-1`,
+    });
 
     const events = await eventsOf(sn);
     expect(events).toHaveLength(1);

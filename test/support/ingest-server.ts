@@ -1,4 +1,5 @@
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
+import type { BridgeMetrics } from "../../functions/core/metrics.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
 import type { IngestDeps } from "../../functions/ingest/types.ts";
 import { serveApp } from "../../local/services/http-server.ts";
@@ -18,7 +19,12 @@ export type Answer = { status: number; body: Record<string, unknown>; headers: H
 /** The ingest app over a real socket, the way EMQX and HTTP devices reach it. */
 export async function startIngest(
   deps: IngestDeps,
-  overrides: { deadlineMs?: number; maxBodyBytes?: number; deviceTokenSecrets?: string[] } = {},
+  overrides: {
+    deadlineMs?: number;
+    maxBodyBytes?: number;
+    deviceTokenSecrets?: string[];
+    metrics?: BridgeMetrics;
+  } = {},
 ) {
   const app = createIngestApp(deps, {
     tokens: [TOKEN, SECOND_TOKEN],
@@ -26,6 +32,7 @@ export async function startIngest(
     deadlineMs: overrides.deadlineMs ?? 8_000,
     maxBodyBytes: overrides.maxBodyBytes ?? 256 * 1024,
     logger: silentLogger(),
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
   });
   const server = await serveApp(app.fetch);
   const send = async (path: string, body: unknown, token: string): Promise<Answer> => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { CommandQueue } from "../../core/commands/ports.ts";
 import type { CommandQueueMessage } from "../../core/commands/types.ts";
@@ -8,6 +9,16 @@ import { toDomainError } from "../aws-errors.ts";
  * The commands FIFO queue: `MessageGroupId` = serial number (per-device order, devices in parallel),
  * `MessageDeduplicationId` from the caller (the command id, or id + occasion for a re-queue).
  */
+/**
+ * Command ids are unique per device only, and a queue deduplicates queue-wide unless its scope is the
+ * message group; prefixing the serial number makes the id safe under either scope. SQS allows 128
+ * characters, so a longer one is hashed.
+ */
+export function deduplicationId(sn: string, dedupeId: string): string {
+  const plain = `${sn}/${dedupeId}`;
+  return plain.length <= 128 ? plain : createHash("sha256").update(plain).digest("hex");
+}
+
 export class SqsCommandQueue implements CommandQueue {
   constructor(
     private readonly client: SQSClient,
@@ -28,7 +39,7 @@ export class SqsCommandQueue implements CommandQueue {
             Id: String(index),
             MessageBody: JSON.stringify({ sn: message.sn, id: message.id }),
             MessageGroupId: message.sn,
-            MessageDeduplicationId: message.dedupeId,
+            MessageDeduplicationId: deduplicationId(message.sn, message.dedupeId),
           })),
         }),
       );
