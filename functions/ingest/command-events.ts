@@ -10,7 +10,7 @@ import type { IngestDeps, IngestResult } from "./types.ts";
 /** A device PUBACKed a command: `delivered`. The command id comes from the user property, else the envelope. */
 export async function ingestCommandAcked(deps: IngestDeps, event: EmqxMessageAcked): Promise<IngestResult> {
   const topic = parseDeviceTopic(event.topic);
-  if (!topic || topic.channel !== "cmd") {
+  if (topic?.channel !== "cmd") {
     return { result: "ignored", reason: `message.acked on '${event.topic}' is not a command topic` };
   }
   const id = commandIdOf(event);

@@ -53,12 +53,15 @@ async function ingestAttendance(deps: IngestDeps, message: DeviceMessage): Promi
   const prefix = (index: number) => (Array.isArray(payload) ? `payload[${index}]` : "payload");
   const valid: AttendanceRecord[] = [];
   const invalid: Array<{ index: number; item: unknown; field: string; message: string }> = [];
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     const result = v.safeParse(AttendanceRecord, item);
-    if (result.success) return void valid.push(result.output);
+    if (result.success) {
+      valid.push(result.output);
+      continue;
+    }
     const field = fieldPath(prefix(index), result.issues[0]);
     invalid.push({ index, item, field, message: `${field}: ${issueMessage(result.issues[0])}` });
-  });
+  }
   const rejected = await Promise.all(invalid.map((bad) => quarantineRecord(deps, message, bad)));
   const outcome = valid.length
     ? await recordAttendance(deps, {

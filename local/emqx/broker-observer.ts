@@ -204,8 +204,10 @@ function grantedQos(client: Client, packet: PublishPacket): number {
 }
 
 function ackMap(maps: WeakMap<Client, Map<number, Message>>, client: Client): Map<number, Message> {
-  let map = maps.get(client);
-  if (!map) maps.set(client, (map = new Map()));
+  const existing = maps.get(client);
+  if (existing) return existing;
+  const map = new Map<number, Message>();
+  maps.set(client, map);
   return map;
 }
 

@@ -210,7 +210,8 @@ describe("secrets", () => {
       expect(secret.Properties.SecretString).toBeUndefined();
     }
     const env = (fn: "ingest" | "api" | "publisher") =>
-      (resources[idOf(stack.bridge[fn].function)]?.Properties.Environment as { Variables: Json }).Variables;
+      (resources[idOf(stack.bridge[fn].function)]?.Properties.Environment as { Variables: Json } | undefined)
+        ?.Variables;
     const { secrets } = stack.bridge;
     expect(env("ingest")).toMatchObject({
       INGEST_TOKENS_SECRET_ARN: { Ref: idOf(secrets.ingestTokens) },
@@ -229,7 +230,7 @@ describe("secrets", () => {
         "EMQX_API_SECRET",
         "DEVICE_TOKEN_SECRETS",
       ]) {
-        expect(env(fn)[name]).toBeUndefined();
+        expect(env(fn)?.[name]).toBeUndefined();
       }
     }
   });

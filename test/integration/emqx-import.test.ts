@@ -70,18 +70,29 @@ class FakeEmqx {
     const name = id ?? (collection === "rules" ? String(body.id) : `${body.type}:${body.name}`);
     // Connector and action share the name `http:bridge_ingest`, so the collection is part of the key.
     const key = `${collection}/${name}`;
+    const [status, answer] = this.#answer(method, path, key, id, name, body);
+    send(res, status, answer);
+  }
+
+  #answer(
+    method: string,
+    path: string,
+    key: string,
+    id: string | undefined,
+    name: string,
+    body: Record<string, unknown>,
+  ): [number, unknown] {
     if (method !== "GET" && name === this.badRequestFor) {
       // Real EMQX messages can quote the submitted config; the CLI must not print the token from it.
-      return send(res, 400, { code: "BAD_REQUEST", message: `bad sql near ${TOKEN}` });
+      return [400, { code: "BAD_REQUEST", message: `bad sql near ${TOKEN}` }];
     }
-    if (method === "GET")
-      return this.existing.has(key) ? send(res, 200, {}) : send(res, 404, { code: "NOT_FOUND" });
+    if (method === "GET") return this.existing.has(key) ? [200, {}] : [404, { code: "NOT_FOUND" }];
     if (method === "POST" && !id) {
       this.existing.set(key, body);
-      return send(res, 201, body);
+      return [201, body];
     }
-    if (method === "PUT" && this.existing.has(key)) return send(res, 200, body);
-    send(res, 404, { code: "NOT_FOUND", message: `${method} ${path}` });
+    if (method === "PUT" && this.existing.has(key)) return [200, body];
+    return [404, { code: "NOT_FOUND", message: `${method} ${path}` }];
   }
 }
 

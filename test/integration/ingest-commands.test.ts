@@ -1,4 +1,3 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
 import { connectedBody, messageAckedBody, publishBody } from "../support/emqx-bodies.ts";
@@ -20,28 +19,6 @@ afterAll(async () => {
 async function sentCommand(sn: string, id: string, extra: { ttlSeconds?: number } = {}) {
   await createCommand(env.deps, sn, { op: "sync_user", data: { user: "1001" }, id, ...extra });
   await env.deps.commands.transition(sn, id, "sent", new Date().toISOString(), { messageId: "A".repeat(32) });
-}
-
-/** Consumes every message of one device's group (a FIFO group stays locked while a message is in flight). */
-async function takeCommandMessages(sn: string) {
-  const taken = [];
-  for (;;) {
-    const { Messages = [] } = await env.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: env.commandsQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ["All"],
-      }),
-    );
-    if (Messages.length === 0) return taken.filter((m) => m.Attributes?.MessageGroupId === sn);
-    taken.push(...Messages);
-    await env.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: env.commandsQueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-  }
 }
 
 const statuses = async (sn: string) =>
@@ -119,12 +96,12 @@ describe("pending commands when a device comes online", () => {
       await env.deps.commands.transition("SN-K6", id, "pending", new Date().toISOString());
     }
     // The first enqueue of each command is on the queue already; take those away.
-    expect(await takeCommandMessages("SN-K6")).toHaveLength(3);
+    expect(await env.takeCommandMessages("SN-K6")).toHaveLength(3);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const connect = connectedBody("SN-K6", Date.now());
     await ingest.post(connect);
     await ingest.post(connect); // EMQX retry of the same event
-    const requeued = await takeCommandMessages("SN-K6");
+    const requeued = await env.takeCommandMessages("SN-K6");
     expect(requeued.map((m) => JSON.parse(m.Body ?? "{}").id)).toEqual(["p1", "p3"]);
     expect(requeued.every((m) => m.Attributes?.MessageGroupId === "SN-K6")).toBe(true);
     expect(await env.deps.commands.get("SN-K6", "p2")).toMatchObject({ status: "expired" });

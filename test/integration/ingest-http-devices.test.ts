@@ -1,4 +1,3 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
@@ -118,41 +117,19 @@ describe("attendance from HTTP devices", () => {
 });
 
 describe("presence and commands from HTTP devices", () => {
-  /** Consumes every message of one device's group (a FIFO group stays locked while a message is in flight). */
-  async function takeCommandMessages(sn: string) {
-    const taken = [];
-    for (;;) {
-      const { Messages = [] } = await env.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: env.commandsQueueUrl,
-          MaxNumberOfMessages: 10,
-          MessageSystemAttributeNames: ["All"],
-        }),
-      );
-      if (Messages.length === 0) return taken.filter((m) => m.Attributes?.MessageGroupId === sn);
-      taken.push(...Messages);
-      await env.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: env.commandsQueueUrl,
-          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-    }
-  }
-
   it("updates presence on st and queues the device's pending commands again, like MQTT", async () => {
     for (const id of ["p1", "p2"]) {
       await createCommand(env.deps, "SN-H6", { op: "ping", id });
       await env.deps.commands.transition("SN-H6", id, "pending", new Date().toISOString());
     }
-    expect(await takeCommandMessages("SN-H6")).toHaveLength(2); // the first enqueue of each
+    expect(await env.takeCommandMessages("SN-H6")).toHaveLength(2); // the first enqueue of each
     await env.drainEvents();
 
     const online = await ingest.postDevice("SN-H6", "st", '{"online":true}');
     expect(online.status).toBe(200);
     expect(online.body).toMatchObject({ result: "presence", sn: "SN-H6", online: true });
     expect((await env.partition("DEVICE#SN-H6", "STATE"))[0]).toMatchObject({ online: true });
-    const requeued = await takeCommandMessages("SN-H6");
+    const requeued = await env.takeCommandMessages("SN-H6");
     expect(requeued.map((m) => JSON.parse(m.Body ?? "{}").id)).toEqual(["p1", "p2"]);
     const presence = (await eventsOf("SN-H6")).filter((e) => e.type === "presence");
     expect(presence).toHaveLength(1);

@@ -81,6 +81,27 @@ export async function createTestResources() {
         );
       }
     },
+    /** Consumes every message of one device's group (a FIFO group stays locked while a message is in flight). */
+    async takeCommandMessages(sn: string) {
+      const taken = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: resources.commandsQueueUrl,
+            MaxNumberOfMessages: 10,
+            MessageSystemAttributeNames: ["All"],
+          }),
+        );
+        if (Messages.length === 0) return taken.filter((m) => m.Attributes?.MessageGroupId === sn);
+        taken.push(...Messages);
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: resources.commandsQueueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+    },
     destroy() {
       dynamodb.destroy();
       sqs.destroy();

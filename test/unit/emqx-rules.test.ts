@@ -156,6 +156,8 @@ describe("render", () => {
   it("refuses values that would break out of a JSON or HOCON string, without echoing them", () => {
     const bad = [
       { ...values, ingestToken: 'x"y' },
+      // A HOCON substitution, literally: it must be refused, not expanded.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the test is about exactly this text
       { ...values, ingestToken: "${secret}" },
       { ...values, ingestUrl: "ftp://example.com" },
       { ...values, ingestUrl: "https://user:pw@example.com" },

@@ -1,7 +1,6 @@
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
-  PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
@@ -13,6 +12,7 @@ import type {
 } from "../../core/ports.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
+import { putIfAbsent } from "./put-if-absent.ts";
 
 /** Attendance in DynamoDB: one conditional put per new punch, its failure returns the stored one. */
 export class DynamoDbAttendanceStore implements AttendanceStore {
@@ -22,22 +22,8 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
   ) {}
 
   async putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(toItem(record), { removeUndefinedValues: true, convertClassInstanceToMap: true }),
-          ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { created: false, existing: fromItem(unmarshall(error.Item)) };
-      }
-      throw toDomainError("DynamoDB PutItem (attendance)", error);
-    }
+    const result = await putIfAbsent(this.client, this.tableName, toItem(record), "attendance");
+    return result.created ? result : { created: false, existing: fromItem(result.existing) };
   }
 
   async claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim> {

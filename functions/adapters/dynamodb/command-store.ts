@@ -2,7 +2,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
@@ -15,6 +14,7 @@ import type { CommandStatus } from "../../core/schemas/command.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { GSI1, keys } from "./keys.ts";
+import { putIfAbsent } from "./put-if-absent.ts";
 
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: true };
 
@@ -29,22 +29,8 @@ export class DynamoDbCommandStore implements CommandStore {
   ) {}
 
   async create(command: Command): Promise<CreateCommandResult> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(toItem(command), MARSHALL),
-          ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { created: false, existing: fromItem(unmarshall(error.Item)) };
-      }
-      throw toDomainError("DynamoDB PutItem (command)", error);
-    }
+    const result = await putIfAbsent(this.client, this.tableName, toItem(command), "command");
+    return result.created ? result : { created: false, existing: fromItem(result.existing) };
   }
 
   async get(sn: string, id: string): Promise<Command | undefined> {

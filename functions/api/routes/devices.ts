@@ -1,7 +1,9 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { InvalidInputError } from "../../core/errors.ts";
-import { parseWindow } from "../../core/time-window.ts";
+import type { StoredAttendance } from "../../core/ports.ts";
+import type { Page, PageRequest } from "../../core/queries.ts";
+import { parseWindow, type TimeWindow } from "../../core/time-window.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { notFound } from "../answers.ts";
 import {
@@ -91,12 +93,7 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
     (c) =>
       guarded(c, async () => {
         const sn = parseSn(c.req.param("sn"));
-        const query = c.req.query();
-        const result = await deps.reader.byDevice(sn, parseWindow(query.from, query.to), {
-          limit: parseLimit(query.limit),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
+        return attendancePage(c, (window, paging) => deps.reader.byDevice(sn, window, paging));
       }),
   );
 
@@ -117,14 +114,22 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
         const userId = c.req.param("userId");
         if (!/^[^#\s]{1,64}$/.test(userId))
           throw new InvalidInputError(400, "userId", "userId must be 1-64 characters, no '#' or spaces");
-        const query = c.req.query();
-        const result = await deps.reader.byUser(userId, parseWindow(query.from, query.to), {
-          limit: parseLimit(query.limit),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
+        return attendancePage(c, (window, paging) => deps.reader.byUser(userId, window, paging));
       }),
   );
+}
+
+/** One page of punches for `?from=&to=&limit=&cursor=`, whichever index `read` uses. */
+async function attendancePage(
+  c: Context<ApiEnv>,
+  read: (window: TimeWindow, paging: PageRequest) => Promise<Page<StoredAttendance>>,
+): Promise<Response> {
+  const query = c.req.query();
+  const result = await read(parseWindow(query.from, query.to), {
+    limit: parseLimit(query.limit),
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+  });
+  return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
 }
 
 function parseOnline(value: string | undefined): boolean | undefined {

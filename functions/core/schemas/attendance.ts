@@ -9,7 +9,10 @@ export const UserId = v.pipe(
   ),
   v.minLength(1, "user_id must not be empty"),
   v.maxLength(64, "user_id must be at most 64 characters"),
-  v.regex(/^[^#\s\u0000-\u001f]+$/, "user_id must not contain '#', spaces or control characters"),
+  v.check(
+    (id) => !/[#\s]/.test(id) && ![...id].some((ch) => ch.charCodeAt(0) < 0x20),
+    "user_id must not contain '#', spaces or control characters",
+  ),
 );
 
 export const AttTime = v.pipe(

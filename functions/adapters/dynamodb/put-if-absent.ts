@@ -1,0 +1,35 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { toDomainError } from "../aws-errors.ts";
+
+/**
+ * Puts `item` unless an item with its key exists; then returns the stored one
+ * (`ReturnValuesOnConditionCheckFailure`), so a duplicate costs exactly one write and no read.
+ */
+export async function putIfAbsent(
+  client: DynamoDBClient,
+  tableName: string,
+  item: Record<string, unknown>,
+  what: string,
+): Promise<{ created: true } | { created: false; existing: Record<string, unknown> }> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+        ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return { created: true };
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException && error.Item) {
+      return { created: false, existing: unmarshall(error.Item) };
+    }
+    throw toDomainError(`DynamoDB PutItem (${what})`, error);
+  }
+}
