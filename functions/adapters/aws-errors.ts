@@ -1,3 +1,4 @@
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { TransientError } from "../core/errors.ts";
 
 /** Errors an AWS service raises for one bad item, not for an outage; retrying the same item cannot help. */
@@ -5,6 +6,18 @@ const PER_ITEM_ERRORS = new Set(["ValidationException", "InvalidParameterValue",
 
 export class StoreRejectedError extends Error {
   override readonly name = "StoreRejectedError";
+}
+
+/**
+ * `marshall` for an item built from input: its failures (a number too large, `Infinity`) are about this
+ * item, never an outage, so they must not become a 503 that EMQX retries for ten minutes.
+ */
+export function marshallItem(item: Record<string, unknown>, what: string) {
+  try {
+    return marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true });
+  } catch (error) {
+    throw new StoreRejectedError(`${what} cannot be stored: ${(error as Error).message}`);
+  }
 }
 
 /**

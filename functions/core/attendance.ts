@@ -50,8 +50,18 @@ export async function recordAttendance(
   const receivedAt = deps.clock.now().toISOString();
   const outcome: AttendanceOutcome = { stored: [], duplicates: [] };
   const owed: StoredAttendance[] = [];
-  await mapWithConcurrency(input.records, STORE_CONCURRENCY, async (record) => {
-    const candidate = { ...toStored(record, input, receivedAt), fanoutClaimAt: receivedAt };
+  const candidates = input.records.map((record) => ({
+    ...toStored(record, input, receivedAt),
+    fanoutClaimAt: receivedAt,
+  }));
+  // The same punch twice in one backlog is one punch: storing both copies would make the second wait
+  // for the first one's fan-out claim, which this very call holds.
+  const unique = new Map<string, StoredAttendance>();
+  for (const candidate of candidates) {
+    if (unique.has(candidate.eventId)) outcome.duplicates.push(candidate.eventId);
+    else unique.set(candidate.eventId, candidate);
+  }
+  await mapWithConcurrency([...unique.values()], STORE_CONCURRENCY, async (candidate) => {
     const result = await deps.attendance.putIfAbsent(candidate);
     if (result.created) {
       outcome.stored.push(candidate.eventId);

@@ -9,6 +9,9 @@ import { quarantine } from "../core/quarantine.ts";
 import { problem, problemResponse } from "../http/problems.ts";
 import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "./types.ts";
 
+/** Time a rejection may take to be quarantined after the deadline; within the function's timeout. */
+const QUARANTINE_BUDGET_MS = 3_000;
+
 /** Time kept back from Lambda's remaining time to write the answer. */
 const ANSWER_MARGIN_MS = 1_000;
 
@@ -110,12 +113,16 @@ async function rejectOrDefer(
   if (rejection.status === 422 && rejection.reason === "internal_error")
     log.error("unexpected failure", { ...context, error });
   try {
-    const entry = await quarantine(deps, {
-      transport: intake.transport,
-      raw: intake.raw,
-      ...intake.ids,
-      ...rejection,
-    });
+    // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
+    const entry = await withDeadline(
+      quarantine(deps, {
+        transport: intake.transport,
+        raw: intake.raw,
+        ...intake.ids,
+        ...rejection,
+      }),
+      QUARANTINE_BUDGET_MS,
+    );
     log.warn("rejected and quarantined", { ...context, ...rejection, quarantineId: entry.id });
     options.metrics?.count(METRIC.Quarantined);
     return problemResponse(

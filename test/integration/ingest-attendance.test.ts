@@ -110,4 +110,14 @@ describe("attendance over the EMQX rule endpoint", () => {
     expect(wrong.headers.get("content-type")).toContain("application/problem+json");
     expect(await env.partition("DEVICE#SN-A6")).toHaveLength(0);
   });
+
+  it("stores a punch repeated inside one backlog once, at once, with one message", async () => {
+    const backlog = [punch("7001"), punch("7001"), punch("7002"), punch("7001")];
+    const started = Date.now();
+    const answer = await ingest.post(publishBody("api/mqtt/v1/SN-A7/evt", JSON.stringify(backlog)));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ stored: 2, duplicates: 2 });
+    expect(Date.now() - started).toBeLessThan(2_000); // no wait on its own fan-out claim
+    expect((await env.drainEvents()).filter((e) => e.sn === "SN-A7")).toHaveLength(2);
+  });
 });

@@ -408,4 +408,44 @@ describe("publisher: known bugs (expected to fail until fixed)", () => {
     expect(fake.idsFor(a)).toHaveLength(1);
     expect((await stored(a, took.id)).status).toBe("sent");
   });
+
+  it("publishes a command once when two re-queue messages for it arrive in one batch", async () => {
+    const sn = uniqueName("TWICE");
+    const command = await create(sn, { op: "ping" });
+    const original = await takeCommandBatch(env, 1);
+    await handle(publisherFor(), original); // nobody subscribed: pending
+    expect((await stored(sn, command.id)).status).toBe("pending");
+    const dev = await device(sn);
+    // The connect event and the device's st message each re-queue it, under different dedupe ids.
+    const [record] = original.Records;
+    if (!record) throw new Error("no record");
+    const twice: SQSEvent = {
+      Records: [
+        { ...record, messageId: "requeue-on-connect" },
+        { ...record, messageId: "requeue-on-st" },
+      ],
+    };
+    const publisher = publisherFor();
+    const response = await handle(publisher, twice);
+    expect(failedIds(response)).toEqual([]);
+    expect(publisher.calls.flat()).toHaveLength(1);
+    expect(await dev.settle(1)).toHaveLength(1);
+    expect((await stored(sn, command.id)).status).toBe("sent");
+  });
+
+  it("sends a device's older pending command before a newer one that reaches the publisher first", async () => {
+    const sn = uniqueName("OVERTAKE");
+    const older = await create(sn, { op: "sync_user", data: { n: 1 } });
+    await handle(publisherFor(), await takeCommandBatch(env, 1)); // offline: pending
+    const dev = await device(sn);
+    // The device is back, but the presence event that re-queues `older` has not been processed yet.
+    const newer = await create(sn, { op: "sync_user", data: { n: 2 } });
+    const publisher = publisherFor();
+    const response = await handle(publisher, await takeCommandBatch(env, 1));
+    expect(failedIds(response)).toEqual([]);
+    expect(publisher.calls).toHaveLength(1);
+    await dev.settle(2);
+    expect(dev.ids()).toEqual([older.id, newer.id]);
+    expect((await stored(sn, older.id)).status).toBe("sent");
+  });
 });

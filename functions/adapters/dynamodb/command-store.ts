@@ -11,7 +11,7 @@ import type { CommandPage, CommandStore, CreateCommandResult } from "../../core/
 import { STATUS_RANK } from "../../core/commands/status.ts";
 import type { Command, TransitionFields } from "../../core/commands/types.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { marshallItem, toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
@@ -73,6 +73,7 @@ export class DynamoDbCommandStore implements CommandStore {
     // A reason explains a pending, failed or expired command; it is stale once the command moves on.
     const clearReason = fields.reason === undefined && !["pending", "failed", "expired"].includes(to);
     if (clearReason) names["#reason"] = "reason";
+    const marshalled = marshallItem(values, "command status");
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
@@ -81,7 +82,7 @@ export class DynamoDbCommandStore implements CommandStore {
           UpdateExpression: `SET ${sets.join(", ")}${clearReason ? " REMOVE #reason" : ""}`,
           ConditionExpression: "attribute_exists(pk) AND statusRank < :rank",
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, MARSHALL),
+          ExpressionAttributeValues: marshalled,
           ReturnValues: "ALL_NEW",
         }),
       );

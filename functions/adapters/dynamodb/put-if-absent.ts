@@ -3,8 +3,8 @@ import {
   type DynamoDBClient,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { toDomainError } from "../aws-errors.ts";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { marshallItem, toDomainError } from "../aws-errors.ts";
 
 /**
  * Puts `item` unless an item with its key exists; then returns the stored one
@@ -16,11 +16,12 @@ export async function putIfAbsent(
   item: Record<string, unknown>,
   what: string,
 ): Promise<{ created: true } | { created: false; existing: Record<string, unknown> }> {
+  const marshalled = marshallItem(item, what);
   try {
     await client.send(
       new PutItemCommand({
         TableName: tableName,
-        Item: marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+        Item: marshalled,
         ConditionExpression: "attribute_not_exists(pk)",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),

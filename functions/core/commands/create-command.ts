@@ -29,11 +29,12 @@ export async function createCommand(
   const command = result.created ? candidate : result.existing;
   if (!result.created && command.requestHash !== candidate.requestHash)
     throw new CommandConflictError(sn, command.id);
+  // Announced before it is queued, so consumers never see `sent` ahead of `queued`.
+  await announceStatus(deps, command);
   if (!command.enqueuedAt) {
     await deps.queue.enqueue([{ sn, id: command.id, dedupeId: command.id }]);
     await deps.commands.markEnqueued(sn, command.id, now.toISOString());
   }
-  await announceStatus(deps, command);
   return { command: { ...command, announcedStatus: command.status }, created: result.created };
 }
 

@@ -16,6 +16,8 @@ export interface PublishDeps extends AnnounceDeps {
 /** One queue message to publish; `messageId` identifies it in the batch failure report. */
 export interface QueuedCommand extends CommandQueueMessage {
   messageId: string;
+  /** Not from the queue: an older pending command taken from the store to keep per-device order. */
+  fromStore?: boolean;
 }
 
 export interface PublishReport {
@@ -42,11 +44,20 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
   const blocked = new Set<string>();
   const retry = (queued: QueuedCommand) => {
     blocked.add(queued.sn);
-    report.failed.push(queued.messageId);
     report.outcomes[queued.messageId] = "retry";
+    // A command taken from the store has no queue message; it stays pending and is tried again later.
+    if (!queued.fromStore) report.failed.push(queued.messageId);
   };
+  const seen = new Set<string>();
   const candidates: Candidate[] = [];
   for (const queued of batch) {
+    const key = `${queued.sn}/${queued.id}`;
+    // A re-queue on connect and another on the device's st message can land in one batch.
+    if (seen.has(key)) {
+      report.outcomes[queued.messageId] = "skipped";
+      continue;
+    }
+    seen.add(key);
     if (blocked.has(queued.sn)) {
       retry(queued);
       continue;
@@ -55,31 +66,82 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
       const candidate = await prepare(deps, queued, report);
       if (candidate) candidates.push(candidate);
     } catch (error) {
-      deps.log?.("could not prepare command; will retry", {
-        sn: queued.sn,
-        id: queued.id,
-        error,
-      });
+      deps.log?.("could not prepare command; will retry", { sn: queued.sn, id: queued.id, error });
       retry(queued);
     }
   }
   if (candidates.length === 0) return report;
-  const results = await publishSplittingOnRejection(deps, candidates, report);
+  const ordered = await withOlderPendingFirst(deps, candidates, seen, report);
+  const results = await publishSplittingOnRejection(deps, ordered, report, { failed: false });
   // Everything EMQX took is recorded as such, even after a failed one of the same device: retrying
   // a published command would deliver it twice.
-  for (const candidate of candidates) {
+  for (const candidate of ordered) {
     try {
       await settle(deps, candidate, results.get(candidate), report);
     } catch (error) {
-      deps.log?.("could not record publish result; will retry", {
-        id: candidate.command.id,
-        error,
-      });
+      deps.log?.("could not record publish result; will retry", { id: candidate.command.id, error });
       retry(candidate.queued);
     }
   }
   return report;
 }
+
+/**
+ * A device's commands still `pending` from before (published while it was offline) go out ahead of the
+ * newer ones in this batch, so a command created after the device reconnected cannot overtake them
+ * while their re-queue is still on its way. Their own queue messages then find them `sent` and skip.
+ */
+async function withOlderPendingFirst(
+  deps: PublishDeps,
+  candidates: Candidate[],
+  seen: Set<string>,
+  report: PublishReport,
+): Promise<Candidate[]> {
+  const ordered: Candidate[] = [];
+  const done = new Set<string>();
+  for (const candidate of candidates) {
+    const sn = candidate.command.sn;
+    if (!done.has(sn)) {
+      done.add(sn);
+      ordered.push(...(await olderPending(deps, candidate.command, seen, report)));
+    }
+    ordered.push(candidate);
+  }
+  return ordered;
+}
+
+async function olderPending(
+  deps: PublishDeps,
+  first: Command,
+  seen: Set<string>,
+  report: PublishReport,
+): Promise<Candidate[]> {
+  let pending: Command[];
+  try {
+    pending = (await deps.commands.listByStatus(first.sn, "pending", OLDER_PENDING_LIMIT)).items;
+  } catch (error) {
+    // Best effort: without the list the batch still goes out, as the queue ordered it.
+    deps.log?.("could not list pending commands; publishing without them", { sn: first.sn, error });
+    return [];
+  }
+  const older = pending.filter((c) => c.createdAt < first.createdAt && !seen.has(`${c.sn}/${c.id}`));
+  const prepared: Candidate[] = [];
+  for (const command of older) {
+    seen.add(`${command.sn}/${command.id}`);
+    const queued = {
+      sn: command.sn,
+      id: command.id,
+      messageId: `store:${command.sn}/${command.id}`,
+      fromStore: true,
+    };
+    const candidate = await prepare(deps, queued, report).catch(() => undefined);
+    if (candidate) prepared.push(candidate);
+  }
+  return prepared;
+}
+
+/** How many older pending commands of one device are pulled forward per batch. */
+const OLDER_PENDING_LIMIT = 25;
 
 async function prepare(
   deps: PublishDeps,
@@ -121,13 +183,18 @@ async function publishSplittingOnRejection(
   deps: PublishDeps,
   candidates: Candidate[],
   report: PublishReport,
+  split: { failed: boolean },
 ): Promise<Map<Candidate, PublishItemResult>> {
+  // Once one call of a split failed outright, the rest wait too: publishing them now would put a
+  // device's later commands ahead of the retried earlier ones.
+  if (split.failed) return new Map(candidates.map((c) => [c, RETRY]));
   report.emqxCalls++;
   let answer: Awaited<ReturnType<DevicePublisher["publishBulk"]>>;
   try {
     answer = await deps.publisher.publishBulk(candidates.map((c) => c.request));
   } catch (error) {
     deps.log?.("EMQX publish failed; these commands will be retried", { error, commands: candidates.length });
+    split.failed = true;
     return new Map(candidates.map((c) => [c, RETRY]));
   }
   if (!answer.rejected) return new Map(candidates.map((c, i) => [c, answer.results[i] ?? missing()]));
@@ -135,8 +202,8 @@ async function publishSplittingOnRejection(
     return new Map([[candidates[0] as Candidate, { ok: false, reasonCode: 400, message: answer.message }]]);
   }
   const middle = Math.ceil(candidates.length / 2);
-  const first = await publishSplittingOnRejection(deps, candidates.slice(0, middle), report);
-  const second = await publishSplittingOnRejection(deps, candidates.slice(middle), report);
+  const first = await publishSplittingOnRejection(deps, candidates.slice(0, middle), report, split);
+  const second = await publishSplittingOnRejection(deps, candidates.slice(middle), report, split);
   return new Map([...first, ...second]);
 }
 
@@ -157,8 +224,8 @@ async function settle(
   const { command, queued } = candidate;
   if (!result) throw new Error("no publish result");
   if (result === RETRY) {
-    report.failed.push(queued.messageId);
     report.outcomes[queued.messageId] = "retry";
+    if (!queued.fromStore) report.failed.push(queued.messageId);
     return;
   }
   if (result.ok) {

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { normalizeAttTime } from "../att-time.ts";
+import { hasStorableNumbers, STORABLE_NUMBERS_MESSAGE } from "./common.ts";
 
 /** `user_id` as a string; a number from a terminal is kept as its decimal string. */
 export const UserId = v.pipe(
@@ -35,11 +36,14 @@ export const AttState = v.pipe(
 );
 
 /** One punch as a terminal sends it on `api/mqtt/v1/{sn}/evt`; extra fields are kept. */
-export const AttendanceRecord = v.looseObject({
-  user_id: UserId,
-  att_time: AttTime,
-  att_state: AttState,
-});
+export const AttendanceRecord = v.pipe(
+  v.looseObject({
+    user_id: UserId,
+    att_time: AttTime,
+    att_state: AttState,
+  }),
+  v.check((record) => hasStorableNumbers(record), STORABLE_NUMBERS_MESSAGE),
+);
 export type AttendanceRecord = v.InferOutput<typeof AttendanceRecord>;
 
 export const MAX_RECORDS_PER_MESSAGE = 500;

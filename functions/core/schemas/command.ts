@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { hasStorableNumbers, STORABLE_NUMBERS_MESSAGE } from "./common.ts";
 
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -20,6 +21,7 @@ export const CommandRequest = v.strictObject(
         v.record(v.string(), v.unknown(), "data must be an object"),
         // valibot's record lets an array through (as {"0": ...}); a command's data is an object.
         v.check((data) => !Array.isArray(data), "data must be an object"),
+        v.check((data) => hasStorableNumbers(data), `data: ${STORABLE_NUMBERS_MESSAGE}`),
       ),
     ),
     id: v.optional(CommandId),
@@ -40,7 +42,12 @@ export type CommandRequest = v.InferOutput<typeof CommandRequest>;
 export const CommandAck = v.looseObject({
   id: CommandId,
   ok: v.boolean("ok must be true or false"),
-  result: v.optional(v.unknown()),
+  result: v.optional(
+    v.pipe(
+      v.unknown(),
+      v.check((result) => hasStorableNumbers(result), `result: ${STORABLE_NUMBERS_MESSAGE}`),
+    ),
+  ),
   error: v.optional(v.string("error must be a string")),
 });
 export type CommandAck = v.InferOutput<typeof CommandAck>;
