@@ -106,12 +106,10 @@ describe("bad input", () => {
 
   it("refuses a record with a number too large to store, naming it, and stores the good ones (never a 503)", async () => {
     const good = { user_id: "1", att_time: "2026-11-22 08:00:00", att_state: 0 };
-    const backlog = [
-      good,
-      { ...good, user_id: "2", card_no: 12345678901234567890 },
-      { ...good, user_id: "3" },
-    ];
-    const answer = await ingest.post(publishBody("api/mqtt/v1/SN-B9/evt", JSON.stringify(backlog)));
+    const backlog = [good, { ...good, user_id: "2", card_no: 0 }, { ...good, user_id: "3" }];
+    // As a terminal writes it: a 20-digit card number as a JSON number.
+    const payload = JSON.stringify(backlog).replace('"card_no":0', '"card_no":12345678901234567890');
+    const answer = await ingest.post(publishBody("api/mqtt/v1/SN-B9/evt", payload));
     expect(answer.status).toBe(422);
     expect(answer.body).toMatchObject({ field: "payload[1]", stored: 2 });
     expect(String(answer.body.detail)).toContain("numbers must be finite");

@@ -16,8 +16,6 @@ import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
 
-const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: true };
-
 /**
  * Commands in DynamoDB: `DEVICE#{sn}` / `CMD#{id}`, indexed by (device, status) in creation order, with a
  * numeric `statusRank` so a status change is one conditional update that can only move forward.
