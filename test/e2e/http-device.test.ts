@@ -5,6 +5,7 @@ import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapter
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { startTestStack } from "../support/local-stack.ts";
+import { queryPartition } from "../support/resources.ts";
 
 let stack: LocalStack;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
@@ -22,17 +23,8 @@ afterAll(async () => {
   await stack.stop();
 });
 
-async function items(sn: string, prefix: string) {
-  const { Items = [] } = await dynamodb.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": { S: `DEVICE#${sn}` }, ":p": { S: prefix } },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => unmarshall(item));
-}
+const items = (sn: string, prefix: string) =>
+  queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, prefix);
 
 /** What an HTTP device does: POST its MQTT payload to the ingest with its own derived token. */
 async function devicePost(sn: string, channel: "evt" | "st", payload: string) {

@@ -8,6 +8,7 @@ import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { eventually, startTestStack } from "../support/local-stack.ts";
+import { queryPartition } from "../support/resources.ts";
 
 let stack: LocalStack;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
@@ -26,17 +27,8 @@ afterAll(async () => {
   await stack.stop();
 });
 
-async function items(sn: string, prefix: string) {
-  const { Items = [] } = await dynamodb.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": { S: `DEVICE#${sn}` }, ":p": { S: prefix } },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => unmarshall(item));
-}
+const items = (sn: string, prefix: string) =>
+  queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, prefix);
 
 async function drain(): Promise<FanoutMessage[]> {
   for (;;) {

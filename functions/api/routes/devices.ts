@@ -80,15 +80,7 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
 
   app.get(
     "/v1/devices/:sn/attendance",
-    describeRoute({
-      tags: ["attendance"],
-      summary: "A device's attendance in time order",
-      parameters: [param("sn", "path", "device serial number"), ...windowParams, ...pagingParams],
-      responses: {
-        "200": { description: "A page of punches", content: jsonContent(AttendancePage) },
-        ...problems(400),
-      },
-    }),
+    describeAttendance("A device's attendance in time order", param("sn", "path", "device serial number")),
     read,
     (c) =>
       guarded(c, async () => {
@@ -99,15 +91,10 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
 
   app.get(
     "/v1/users/:userId/attendance",
-    describeRoute({
-      tags: ["attendance"],
-      summary: "A user's attendance on every device, in time order",
-      parameters: [param("userId", "path", "user_id as devices send it"), ...windowParams, ...pagingParams],
-      responses: {
-        "200": { description: "A page of punches", content: jsonContent(AttendancePage) },
-        ...problems(400),
-      },
-    }),
+    describeAttendance(
+      "A user's attendance on every device, in time order",
+      param("userId", "path", "user_id as devices send it"),
+    ),
     read,
     (c) =>
       guarded(c, async () => {
@@ -117,6 +104,19 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
         return attendancePage(c, (window, paging) => deps.reader.byUser(userId, window, paging));
       }),
   );
+}
+
+/** The OpenAPI description shared by the attendance routes: a window, paging, a page of punches. */
+function describeAttendance(summary: string, key: ReturnType<typeof param>) {
+  return describeRoute({
+    tags: ["attendance"],
+    summary,
+    parameters: [key, ...windowParams, ...pagingParams],
+    responses: {
+      "200": { description: "A page of punches", content: jsonContent(AttendancePage) },
+      ...problems(400),
+    },
+  });
 }
 
 /** One page of punches for `?from=&to=&limit=&cursor=`, whichever index `read` uses. */
