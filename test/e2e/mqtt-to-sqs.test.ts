@@ -1,6 +1,4 @@
-import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
@@ -95,14 +93,8 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     await device.publishAsync("api/mqtt/v1/E2E-3/evt", "not json at all", { qos: 1 });
     await stack.emqx.idle();
     const day = new Date().toISOString().slice(0, 10);
-    const { Items = [] } = await dynamodb.send(
-      new QueryCommand({
-        TableName: stack.tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": { S: `REJECTED#${day}` } },
-      }),
-    );
-    const kept = Items.map((i) => unmarshall(i)).find((i) => i.sn === "E2E-3");
+    const rejected = await queryPartition(dynamodb, stack.tableName, `REJECTED#${day}`);
+    const kept = rejected.find((i) => i.sn === "E2E-3");
     expect(kept).toMatchObject({ field: "payload", status: 400, ruleId: "bridge_attendance" });
     expect(await items("E2E-3", "ATT#")).toHaveLength(0);
     await device.endAsync();
