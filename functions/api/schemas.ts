@@ -1,5 +1,4 @@
 import * as v from "valibot";
-import { SCOPES } from "../core/api-keys.ts";
 import { CommandStatus } from "../core/schemas/command.ts";
 
 /** Response shapes, for the OpenAPI document (requests reuse the core schemas). */
@@ -88,5 +87,3 @@ export const ReplayAnswer = v.object({
   cursor: v.optional(v.string()),
   done: v.boolean(),
 });
-
-export const ScopeSchema = v.picklist(SCOPES);

@@ -1,7 +1,6 @@
 import type { Command } from "../core/commands/types.ts";
 import type { StoredAttendance } from "../core/ports.ts";
 import { derivePresence } from "../core/presence.ts";
-import type { QuarantineEntry } from "../core/quarantine.ts";
 import type { DevicePresence } from "../core/queries.ts";
 
 /** A stored punch as the API shows it (the same fields the fan-out carries). */
@@ -28,10 +27,6 @@ export function publicDevice(device: DevicePresence) {
     ...(view?.connectedAt ? { connectedAt: new Date(view.connectedAt).toISOString() } : {}),
     ...(device.lastSeenAt ? { lastSeenAt: device.lastSeenAt } : {}),
   };
-}
-
-export function publicQuarantine(entry: QuarantineEntry) {
-  return entry;
 }
 
 /** A command as the API shows it. */
