@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { problem, problemResponse } from "./problems.ts";
+import { TokenSet } from "./token-set.ts";
 
 /**
  * Requires `Authorization: Bearer <token>` matching one of `tokens`. Every token is compared, in
@@ -8,9 +8,10 @@ import { problem, problemResponse } from "./problems.ts";
  */
 export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
   if (tokens.length === 0) throw new Error("bearerAuth needs at least one token");
+  const valid = new TokenSet(tokens);
   return async (c, next) => {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    if (presented && (await matchesAny(tokens, presented))) return next();
+    if (presented && valid.has(presented)) return next();
     const detail = presented
       ? "the bearer token is not valid"
       : "an 'Authorization: Bearer <token>' header is required";
@@ -18,10 +19,4 @@ export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
       "www-authenticate": 'Bearer realm="bridge"',
     });
   };
-}
-
-async function matchesAny(tokens: readonly string[], presented: string): Promise<boolean> {
-  let matched = false;
-  for (const token of tokens) matched = (await timingSafeEqual(token, presented)) || matched;
-  return matched;
 }
