@@ -1,0 +1,136 @@
+import * as v from "valibot";
+import { type ApiKeyStore, hashApiKey } from "../api-keys.ts";
+import { deviceTokenGeneration } from "../device-token.ts";
+import type { Clock } from "../ports.ts";
+import { SerialNumber } from "../schemas/common.ts";
+import { appAcl, deviceAcl } from "./acl.ts";
+import {
+  type DeviceIdentity,
+  type DeviceRegistry,
+  LOGIN_RECORD_INTERVAL_MS,
+  type RegistrationPolicy,
+} from "./registry.ts";
+import type { BrokerDecision, BrokerLogin, DenyReason } from "./types.ts";
+
+/** Every API key starts so; device tokens never do. */
+const API_KEY_PREFIX = "bk_";
+
+/** An app's key id: the key's name, when it is safe as a topic level. */
+const APP_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An app may hold several connections: client id = key id, or key id + `/` + a short suffix. */
+const APP_CLIENT_SUFFIX = /^(\/[-_0-9a-zA-Z]{0,36})?$/;
+
+export interface BrokerAccessDeps {
+  registry: DeviceRegistry;
+  keys: ApiKeyStore;
+  deviceTokenSecrets: readonly string[];
+  clock: Clock;
+}
+
+export interface BrokerAccessOptions {
+  registration: RegistrationPolicy;
+  /** How long a session may live before EMQX disconnects it and it must log in again (and re-read its ACL). */
+  sessionLifetimeSeconds: number;
+}
+
+/**
+ * Decides one MQTT CONNECT for EMQX's HTTP authenticator: a device (client id = username = serial number,
+ * password = its device token) or an application (username = API key id, password = the key, client id
+ * = key id or `keyid/suffix`). An allow carries the identity's ACL with literal topics and an `expireAt`
+ * that bounds the session; anything else is a deny with the reason, for the bridge's log only.
+ *
+ * Costs: a token that fails its HMAC is denied without a read; a device login reads the registry once.
+ */
+export async function authenticateBrokerClient(
+  deps: BrokerAccessDeps,
+  options: BrokerAccessOptions,
+  login: BrokerLogin,
+): Promise<BrokerDecision> {
+  if (login.password.startsWith(API_KEY_PREFIX)) return authenticateApp(deps, options, login);
+  return authenticateDevice(deps, options, login);
+}
+
+async function authenticateDevice(
+  deps: BrokerAccessDeps,
+  options: BrokerAccessOptions,
+  login: BrokerLogin,
+): Promise<BrokerDecision> {
+  const sn = login.username;
+  if (!v.is(SerialNumber, sn)) return deny("malformed_login");
+  if (login.clientid !== sn) return deny("clientid_mismatch");
+  const generation = deviceTokenGeneration(deps.deviceTokenSecrets, sn, login.password);
+  if (generation === undefined) return deny("bad_credentials");
+  const identity = await deps.registry.find(sn);
+  const refusal = refusalOf(identity, generation, options.registration);
+  if (refusal) return deny(refusal);
+  await noteLogin(deps, sn, identity);
+  return {
+    result: "allow",
+    identity: { kind: "device", sn, generation },
+    expireAt: expiry(deps, options),
+    acl: deviceAcl(sn),
+  };
+}
+
+function refusalOf(
+  identity: DeviceIdentity | undefined,
+  generation: number,
+  registration: RegistrationPolicy,
+): DenyReason | undefined {
+  if (!identity) {
+    if (registration === "required") return "device_not_registered";
+    // Only the original derived token may register a device; a re-keyed token without an entry is forged.
+    return generation === 0 ? undefined : "stale_credentials";
+  }
+  if (!identity.enabled) return "device_disabled";
+  return identity.generation === generation ? undefined : "stale_credentials";
+}
+
+async function noteLogin(deps: BrokerAccessDeps, sn: string, identity: DeviceIdentity | undefined) {
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  if (!identity) {
+    await deps.registry.registerIfAbsent({
+      sn,
+      enabled: true,
+      generation: 0,
+      createdAt: at,
+      registeredBy: "first_login",
+      lastLoginAt: at,
+    });
+    return;
+  }
+  const last = identity.lastLoginAt ? Date.parse(identity.lastLoginAt) : 0;
+  if (now.getTime() - last >= LOGIN_RECORD_INTERVAL_MS) await deps.registry.recordLogin(sn, at);
+}
+
+async function authenticateApp(
+  deps: BrokerAccessDeps,
+  options: BrokerAccessOptions,
+  login: BrokerLogin,
+): Promise<BrokerDecision> {
+  const keyId = login.username;
+  if (!APP_KEY_ID.test(keyId)) return deny("malformed_login");
+  if (!login.clientid.startsWith(keyId) || !APP_CLIENT_SUFFIX.test(login.clientid.slice(keyId.length))) {
+    return deny("clientid_mismatch");
+  }
+  const key = await deps.keys.find(hashApiKey(login.password));
+  if (!key || key.name !== keyId) return deny("bad_credentials");
+  // A bare key id shares the client id space with serial numbers: never let an app take a device's session.
+  if (login.clientid === keyId && (await deps.registry.find(keyId))) return deny("clientid_mismatch");
+  return {
+    result: "allow",
+    identity: { kind: "app", keyId, scopes: key.scopes },
+    expireAt: expiry(deps, options),
+    acl: appAcl(keyId, key.scopes),
+  };
+}
+
+function expiry(deps: BrokerAccessDeps, options: BrokerAccessOptions): number {
+  return Math.floor(deps.clock.now().getTime() / 1000) + options.sessionLifetimeSeconds;
+}
+
+function deny(reason: DenyReason): BrokerDecision {
+  return { result: "deny", reason };
+}

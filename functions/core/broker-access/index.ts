@@ -1,0 +1,9 @@
+export { APP_ROOT, appAcl, deviceAcl, FEED_ROOT } from "./acl.ts";
+export { authenticateBrokerClient, type BrokerAccessDeps, type BrokerAccessOptions } from "./authenticate.ts";
+export {
+  type DeviceIdentity,
+  type DeviceRegistry,
+  LOGIN_RECORD_INTERVAL_MS,
+  type RegistrationPolicy,
+} from "./registry.ts";
+export type { AclRule, BrokerDecision, BrokerIdentity, BrokerLogin, DenyReason } from "./types.ts";

@@ -1,0 +1,35 @@
+/** One device's entry in the registry: whether it may log in, and which credential generation is current. */
+export interface DeviceIdentity {
+  sn: string;
+  enabled: boolean;
+  /** The token generation that is valid now (see `deriveDeviceToken`); older ones are refused. */
+  generation: number;
+  createdAt: string;
+  /** How the entry came to be: a valid derived token on its first login, or an operator. */
+  registeredBy: "first_login" | "operator";
+  /** Written at most once per {@link LOGIN_RECORD_INTERVAL_MS}, so a reconnect storm costs no writes. */
+  lastLoginAt?: string;
+  updatedAt?: string;
+}
+
+/** How often a login is written down; between two, the registry is only read. */
+export const LOGIN_RECORD_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Whether a device must be registered by an operator before it may connect (`required`), or whether a
+ * valid generation-0 token registers it on its first login (`open`, the default: every device that holds
+ * a token derived from the fleet secret was provisioned by whoever holds that secret).
+ */
+export type RegistrationPolicy = "open" | "required";
+
+/** The device registry, a port: one eventually consistent read per login. */
+export interface DeviceRegistry {
+  find(sn: string): Promise<DeviceIdentity | undefined>;
+  /** Stores `identity` unless an entry exists (a concurrent first login, or an operator, won). */
+  registerIfAbsent(identity: DeviceIdentity): Promise<void>;
+  recordLogin(sn: string, at: string): Promise<void>;
+  /** Moves the device to the next generation (creating an enabled entry when there is none). */
+  rotate(sn: string, at: string): Promise<DeviceIdentity>;
+  /** `undefined` when the device is not registered. */
+  setEnabled(sn: string, enabled: boolean, at: string): Promise<DeviceIdentity | undefined>;
+}
