@@ -18,8 +18,8 @@ export function countingCommandStore(store: CommandStore, metrics: BridgeMetrics
       if (result.created) metrics.count(METRIC.CommandsByStatus, 1, { status: command.status });
       return result;
     },
-    async transition(sn, id, to, at, fields) {
-      const moved = await store.transition(sn, id, to, at, fields);
+    async transition(sn, id, to, at, fields, onlyFrom) {
+      const moved = await store.transition(sn, id, to, at, fields, onlyFrom);
       if (moved) metrics.count(METRIC.CommandsByStatus, 1, { status: to });
       return moved;
     },

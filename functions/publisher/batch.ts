@@ -1,13 +1,9 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import * as v from "valibot";
-import { EmqxAuthError } from "../core/commands/errors.ts";
+import { parseCommandPointer } from "../adapters/sqs/command-queue.ts";
+import { EmqxConfigurationError } from "../core/commands/errors.ts";
 import { type PublishDeps, publishCommands, type QueuedCommand } from "../core/commands/publish-commands.ts";
 import { type BridgeMetrics, METRIC, noopMetrics, PUBLISH_RESULT } from "../core/metrics.ts";
-import { CommandId } from "../core/schemas/command.ts";
-import { SerialNumber } from "../core/schemas/common.ts";
-
-const QueueBody = v.object({ sn: SerialNumber, id: CommandId });
 
 /**
  * The publisher: one SQS batch from the commands FIFO queue → one EMQX bulk publish. Answers with a
@@ -39,22 +35,17 @@ export async function handleCommandBatch(
 }
 
 function toQueued(record: SQSRecord, logger: Logger): QueuedCommand[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = undefined;
-  }
-  const parsed = v.safeParse(QueueBody, body);
-  if (parsed.success) return [{ messageId: record.messageId, ...parsed.output }];
-  // Only the API writes this queue; a message it could not have written is dropped, not retried forever.
+  const pointer = parseCommandPointer(record.body);
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
+  if (pointer) return [{ messageId: record.messageId, receiveCount, ...pointer }];
+  // Only the bridge writes this queue; a message it could not have written is dropped, not retried forever.
   logger.error("dropping a commands-queue message that is not {sn, id}", { messageId: record.messageId });
   return [];
 }
 
 function logFailure(logger: Logger, message: string, fields: { error: unknown } & Record<string, unknown>) {
   const { error, ...rest } = fields;
-  if (error instanceof EmqxAuthError) {
+  if (error instanceof EmqxConfigurationError) {
     logger.error(`CONFIGURATION ERROR: ${error.message}`, rest);
     return;
   }

@@ -1,16 +1,17 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
-import { PublisherConfig, readConfig } from "../adapters/config.ts";
+import { readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { handleCommandBatch } from "./batch.ts";
+import { PublisherSettings } from "./config.ts";
 
 // Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
 await loadSecretsIntoEnv();
-const config = readConfig(PublisherConfig, process.env);
+const config = readConfig(PublisherSettings, process.env);
 const logger = new Logger({ serviceName: "bridge-publisher" });
 const metrics = createMetrics(METRICS_SERVICE.publisher);
 const aws = createAwsDeps(config);
@@ -23,6 +24,7 @@ const deps = {
     apiSecret: config.EMQX_API_SECRET,
     timeoutMs: config.EMQX_TIMEOUT_MS,
   }),
+  recycle: { queue: aws.queue, afterReceives: config.RECYCLE_AFTER_RECEIVES },
 };
 
 /** Lambda entry for the commands FIFO queue's event source mapping (with ReportBatchItemFailures). */

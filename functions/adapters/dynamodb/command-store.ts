@@ -52,35 +52,15 @@ export class DynamoDbCommandStore implements CommandStore {
     to: CommandStatus,
     at: string,
     fields: TransitionFields = {},
+    onlyFrom: readonly CommandStatus[] = [],
   ): Promise<Command | undefined> {
-    const values: Record<string, unknown> = {
-      ":to": to,
-      ":rank": STATUS_RANK[to],
-      ":at": at,
-      ":g": statusKey(sn, to),
-    };
-    const names: Record<string, string> = { "#status": "status" };
-    const sets = ["#status = :to", "statusRank = :rank", "updatedAt = :at", "gsi1pk = :g"];
-    // Names go through placeholders: `result` and `reason` may be DynamoDB reserved words.
-    for (const [name, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      sets.push(`#${name} = :${name}`);
-      names[`#${name}`] = name;
-      values[`:${name}`] = value;
-    }
-    // A reason explains a pending, failed or expired command; it is stale once the command moves on.
-    const clearReason = fields.reason === undefined && !["pending", "failed", "expired"].includes(to);
-    if (clearReason) names["#reason"] = "reason";
-    const marshalled = marshallItem(values, "command status");
+    const update = statusUpdate(sn, to, at, fields, onlyFrom);
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall(primaryKey(sn, id)),
-          UpdateExpression: `SET ${sets.join(", ")}${clearReason ? " REMOVE #reason" : ""}`,
-          ConditionExpression: "attribute_exists(pk) AND statusRank < :rank",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshalled,
+          ...update,
           ReturnValues: "ALL_NEW",
         }),
       );
@@ -212,6 +192,44 @@ export class DynamoDbCommandStore implements CommandStore {
 
 const primaryKey = (sn: string, id: string) => ({ pk: keys.device(sn), sk: keys.command(id) });
 const statusKey = (sn: string, status: CommandStatus) => keys.commandsByStatus(sn, status);
+
+/** The conditional update of a status change: only forward, and only from `onlyFrom` when given. */
+function statusUpdate(
+  sn: string,
+  to: CommandStatus,
+  at: string,
+  fields: TransitionFields,
+  onlyFrom: readonly CommandStatus[],
+) {
+  const values: Record<string, unknown> = {
+    ":to": to,
+    ":rank": STATUS_RANK[to],
+    ":at": at,
+    ":g": statusKey(sn, to),
+  };
+  const names: Record<string, string> = { "#status": "status" };
+  const sets = ["#status = :to", "statusRank = :rank", "updatedAt = :at", "gsi1pk = :g"];
+  // Names go through placeholders: `result` and `reason` may be DynamoDB reserved words.
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    sets.push(`#${name} = :${name}`);
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+  }
+  // A reason explains a pending, failed or expired command; it is stale once the command moves on.
+  const clearReason = fields.reason === undefined && !["pending", "failed", "expired"].includes(to);
+  if (clearReason) names["#reason"] = "reason";
+  const from = onlyFrom.map((status, i) => {
+    values[`:from${i}`] = status;
+    return `:from${i}`;
+  });
+  return {
+    UpdateExpression: `SET ${sets.join(", ")}${clearReason ? " REMOVE #reason" : ""}`,
+    ConditionExpression: `attribute_exists(pk) AND statusRank < :rank${from.length ? ` AND #status IN (${from.join(", ")})` : ""}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: marshallItem(values, "command status"),
+  };
+}
 
 function toItem(command: Command): Record<string, unknown> {
   return {

@@ -1,4 +1,4 @@
-import { EmqxAuthError } from "../../core/commands/errors.ts";
+import { EmqxAuthError, EmqxConfigurationError } from "../../core/commands/errors.ts";
 import type { DevicePublisher, PublishItemResult, PublishRequest } from "../../core/commands/ports.ts";
 import { TransientError } from "../../core/errors.ts";
 
@@ -28,6 +28,11 @@ export class EmqxPublishClient implements DevicePublisher {
     if (response.status === 401 || response.status === 403) {
       throw new EmqxAuthError(
         `EMQX refused the API key (${response.status}): check EMQX_API_KEY / EMQX_API_SECRET`,
+      );
+    }
+    if (response.status === 404) {
+      throw new EmqxConfigurationError(
+        `EMQX has no publish API at ${this.options.baseUrl}/publish/bulk (404): check EMQX_API_URL`,
       );
     }
     if (response.status === 400) return { rejected: true, message: describe(body) };

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import * as v from "valibot";
 import type { CommandQueue } from "../../core/commands/ports.ts";
 import type { CommandQueueMessage } from "../../core/commands/types.ts";
 import { TransientError } from "../../core/errors.ts";
+import { CommandId } from "../../core/schemas/command.ts";
+import { SerialNumber } from "../../core/schemas/common.ts";
 import { toDomainError } from "../aws-errors.ts";
 
-/**
- * The commands FIFO queue: `MessageGroupId` = serial number (per-device order, devices in parallel),
- * `MessageDeduplicationId` from the caller (the command id, or id + occasion for a re-queue).
- */
 /**
  * Command ids are unique per device only, and a queue deduplicates queue-wide unless its scope is the
  * message group; prefixing the serial number makes the id safe under either scope. SQS allows 128
@@ -19,6 +18,25 @@ export function deduplicationId(sn: string, dedupeId: string): string {
   return plain.length <= 128 ? plain : createHash("sha256").update(plain).digest("hex");
 }
 
+/** A message body of the commands queue (and of its DLQ): a pointer to a stored command. */
+const PointerBody = v.object({ sn: SerialNumber, id: CommandId });
+
+/** The `{sn, id}` a commands-queue message carries, or `undefined` when it is not one this bridge wrote. */
+export function parseCommandPointer(body: string): CommandQueueMessage | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const result = v.safeParse(PointerBody, parsed);
+  return result.success ? result.output : undefined;
+}
+
+/**
+ * The commands FIFO queue: `MessageGroupId` = serial number (per-device order, devices in parallel),
+ * `MessageDeduplicationId` from the caller (the command id, or id + occasion for a re-queue).
+ */
 export class SqsCommandQueue implements CommandQueue {
   constructor(
     private readonly client: SQSClient,

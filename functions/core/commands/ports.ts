@@ -13,13 +13,17 @@ export interface CommandPage {
 export interface CommandStore {
   create(command: Command): Promise<CreateCommandResult>;
   get(sn: string, id: string): Promise<Command | undefined>;
-  /** Moves the command to `to` if that is forward (see `STATUS_RANK`); `undefined` when refused or missing. */
+  /**
+   * Moves the command to `to` if that is forward (see `STATUS_RANK`) and, when `onlyFrom` is given, only
+   * from one of those statuses; `undefined` when refused or missing.
+   */
   transition(
     sn: string,
     id: string,
     to: CommandStatus,
     at: string,
     fields?: TransitionFields,
+    onlyFrom?: readonly CommandStatus[],
   ): Promise<Command | undefined>;
   markEnqueued(sn: string, id: string, at: string): Promise<void>;
   markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void>;

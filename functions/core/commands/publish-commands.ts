@@ -1,31 +1,35 @@
+import { TransientError } from "../errors.ts";
 import type { Clock } from "../ports.ts";
 import { type AnnounceDeps, announceStatus } from "./announce.ts";
 import { isExpired, toPublishRequest } from "./envelope.ts";
+import { olderUnpublished } from "./older-first.ts";
 import type { CommandStore, DevicePublisher, PublishItemResult, PublishRequest } from "./ports.ts";
+import type { QueuedCommand } from "./queued.ts";
+import { type RecyclePolicy, recycleExhausted } from "./recycle.ts";
+import { BLOCKED, Retries } from "./retries.ts";
 import { isFinal, wasPublished } from "./status.ts";
-import type { Command, CommandQueueMessage } from "./types.ts";
+import type { Command } from "./types.ts";
+
+export type { QueuedCommand } from "./queued.ts";
 
 export interface PublishDeps extends AnnounceDeps {
   commands: CommandStore;
   publisher: DevicePublisher;
   clock: Clock;
+  /** Puts messages an outage held back too long on the queue again; without it SQS may dead-letter them. */
+  recycle?: RecyclePolicy;
   /** Told about every failure that makes a message retry; `error` is the original error. */
   log?: (message: string, fields: { error: unknown } & Record<string, unknown>) => void;
 }
 
-/** One queue message to publish; `messageId` identifies it in the batch failure report. */
-export interface QueuedCommand extends CommandQueueMessage {
-  messageId: string;
-  /** Not from the queue: an older pending command taken from the store to keep per-device order. */
-  fromStore?: boolean;
-}
+export type PublishOutcome = "sent" | "pending" | "failed" | "expired" | "skipped" | "retry" | "recycled";
 
 export interface PublishReport {
   /** Queue messages to retry (SQS redelivers them, in order, with backoff). */
   failed: string[];
   /** EMQX requests made for this batch (1, more when a 400 made us split it). */
   emqxCalls: number;
-  outcomes: Record<string, "sent" | "pending" | "failed" | "expired" | "skipped" | "retry">;
+  outcomes: Record<string, PublishOutcome>;
 }
 
 interface Candidate {
@@ -36,19 +40,47 @@ interface Candidate {
 
 /**
  * Publishes a batch of queued commands with one bulk request to EMQX (split only if EMQX refuses it).
- * Commands already published, final or expired are not published; a device's later commands wait
- * whenever an earlier one of the same device must be retried, so per-device order holds.
+ * Commands already published, final or expired are not published; a device's older unpublished commands
+ * go first, and its later ones wait whenever an earlier one must be retried, so per-device order holds.
+ * Messages held back by an outage near their receive budget are recycled instead of retried.
  */
 export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[]): Promise<PublishReport> {
   const report: PublishReport = { failed: [], emqxCalls: 0, outcomes: {} };
-  const blocked = new Set<string>();
-  const retry = (queued: QueuedCommand) => {
-    blocked.add(queued.sn);
+  const retries = new Retries();
+  const retry = (queued: QueuedCommand, cause: unknown) => {
+    retries.add(queued, cause);
     report.outcomes[queued.messageId] = "retry";
-    // A command taken from the store has no queue message; it stays pending and is tried again later.
-    if (!queued.fromStore) report.failed.push(queued.messageId);
   };
   const seen = new Set<string>();
+  const candidates = await prepareBatch(deps, batch, report, seen, retry, retries);
+  const ordered = await withOlderFirst(deps, candidates, seen, report, retry);
+  const results = await publishSplittingOnRejection(deps, ordered, report, {});
+  // Everything EMQX took is recorded as such, even after a failed one of the same device: retrying
+  // a published command would deliver it twice.
+  for (const candidate of ordered) {
+    try {
+      await settle(deps, candidate, results.get(candidate), report, retry);
+    } catch (error) {
+      deps.log?.("could not record publish result; will retry", { id: candidate.command.id, error });
+      retry(candidate.queued, error);
+    }
+  }
+  for (const id of await recycleExhausted(deps.recycle, batch, retries, deps.log))
+    report.outcomes[id] = "recycled";
+  report.failed = retries.failed;
+  return report;
+}
+
+type RetryFn = (queued: QueuedCommand, cause: unknown) => void;
+
+async function prepareBatch(
+  deps: PublishDeps,
+  batch: QueuedCommand[],
+  report: PublishReport,
+  seen: Set<string>,
+  retry: RetryFn,
+  retries: Retries,
+): Promise<Candidate[]> {
   const candidates: Candidate[] = [];
   for (const queued of batch) {
     const key = `${queued.sn}/${queued.id}`;
@@ -58,8 +90,8 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
       continue;
     }
     seen.add(key);
-    if (blocked.has(queued.sn)) {
-      retry(queued);
+    if (retries.isBlocked(queued.sn)) {
+      retry(queued, BLOCKED);
       continue;
     }
     try {
@@ -67,64 +99,60 @@ export async function publishCommands(deps: PublishDeps, batch: QueuedCommand[])
       if (candidate) candidates.push(candidate);
     } catch (error) {
       deps.log?.("could not prepare command; will retry", { sn: queued.sn, id: queued.id, error });
-      retry(queued);
+      retry(queued, error);
     }
   }
-  if (candidates.length === 0) return report;
-  const ordered = await withOlderPendingFirst(deps, candidates, seen, report);
-  const results = await publishSplittingOnRejection(deps, ordered, report, { failed: false });
-  // Everything EMQX took is recorded as such, even after a failed one of the same device: retrying
-  // a published command would deliver it twice.
-  for (const candidate of ordered) {
-    try {
-      await settle(deps, candidate, results.get(candidate), report);
-    } catch (error) {
-      deps.log?.("could not record publish result; will retry", { id: candidate.command.id, error });
-      retry(candidate.queued);
-    }
-  }
-  return report;
+  return candidates;
 }
 
 /**
- * A device's commands still `pending` from before (published while it was offline) go out ahead of the
- * newer ones in this batch, so a command created after the device reconnected cannot overtake them
- * while their re-queue is still on its way. Their own queue messages then find them `sent` and skip.
+ * Puts each device's older `queued`/`pending` commands (from the store) ahead of its first command in the
+ * batch, in creation order; their own queue messages then find them `sent` and are skipped. When they
+ * cannot be listed, or there are more than one page, the device's commands wait rather than overtake.
  */
-async function withOlderPendingFirst(
+async function withOlderFirst(
   deps: PublishDeps,
   candidates: Candidate[],
   seen: Set<string>,
   report: PublishReport,
+  retry: RetryFn,
 ): Promise<Candidate[]> {
   const ordered: Candidate[] = [];
+  const waiting = new Set<string>();
   const done = new Set<string>();
   for (const candidate of candidates) {
     const sn = candidate.command.sn;
+    if (waiting.has(sn)) {
+      retry(candidate.queued, BLOCKED);
+      continue;
+    }
     if (!done.has(sn)) {
       done.add(sn);
-      ordered.push(...(await olderPending(deps, candidate.command, seen, report)));
+      try {
+        const older = await olderCandidates(deps, candidate.command, seen, report);
+        ordered.push(...older.prepared);
+        if (!older.complete) throw new TransientError("older commands of the device go first");
+      } catch (error) {
+        deps.log?.("older commands of the device must go first; will retry", { sn, error });
+        waiting.add(sn);
+        retry(candidate.queued, error);
+        continue;
+      }
     }
     ordered.push(candidate);
   }
   return ordered;
 }
 
-async function olderPending(
+async function olderCandidates(
   deps: PublishDeps,
   first: Command,
   seen: Set<string>,
   report: PublishReport,
-): Promise<Candidate[]> {
-  let pending: Command[];
-  try {
-    pending = (await deps.commands.listByStatus(first.sn, "pending", OLDER_PENDING_LIMIT)).items;
-  } catch (error) {
-    // Best effort: without the list the batch still goes out, as the queue ordered it.
-    deps.log?.("could not list pending commands; publishing without them", { sn: first.sn, error });
-    return [];
-  }
-  const older = pending.filter((c) => c.createdAt < first.createdAt && !seen.has(`${c.sn}/${c.id}`));
+): Promise<{ prepared: Candidate[]; complete: boolean }> {
+  const { older, complete } = await olderUnpublished(deps.commands, first, (c) =>
+    seen.has(`${c.sn}/${c.id}`),
+  );
   const prepared: Candidate[] = [];
   for (const command of older) {
     seen.add(`${command.sn}/${command.id}`);
@@ -134,14 +162,11 @@ async function olderPending(
       messageId: `store:${command.sn}/${command.id}`,
       fromStore: true,
     };
-    const candidate = await prepare(deps, queued, report).catch(() => undefined);
+    const candidate = await prepare(deps, queued, report);
     if (candidate) prepared.push(candidate);
   }
-  return prepared;
+  return { prepared, complete };
 }
-
-/** How many older pending commands of one device are pulled forward per batch. */
-const OLDER_PENDING_LIMIT = 25;
 
 async function prepare(
   deps: PublishDeps,
@@ -174,6 +199,12 @@ async function prepare(
   return { queued, command, request };
 }
 
+/** A call that failed as a whole (EMQX down, 5xx, timeout, 401): its commands are retried for `error`. */
+interface CallFailed {
+  callFailed: unknown;
+}
+type Outcome = PublishItemResult | CallFailed;
+
 /**
  * One bulk call; when EMQX refuses the whole batch (one bad item does that) it is halved until the bad
  * one is alone. A call that fails outright (EMQX down, 5xx, timeout, 401) marks only its own commands
@@ -183,19 +214,21 @@ async function publishSplittingOnRejection(
   deps: PublishDeps,
   candidates: Candidate[],
   report: PublishReport,
-  split: { failed: boolean },
-): Promise<Map<Candidate, PublishItemResult>> {
+  split: { failed?: CallFailed },
+): Promise<Map<Candidate, Outcome>> {
+  if (candidates.length === 0) return new Map();
   // Once one call of a split failed outright, the rest wait too: publishing them now would put a
   // device's later commands ahead of the retried earlier ones.
-  if (split.failed) return new Map(candidates.map((c) => [c, RETRY]));
+  const failed = split.failed;
+  if (failed) return new Map(candidates.map((c) => [c, failed]));
   report.emqxCalls++;
   let answer: Awaited<ReturnType<DevicePublisher["publishBulk"]>>;
   try {
     answer = await deps.publisher.publishBulk(candidates.map((c) => c.request));
   } catch (error) {
     deps.log?.("EMQX publish failed; these commands will be retried", { error, commands: candidates.length });
-    split.failed = true;
-    return new Map(candidates.map((c) => [c, RETRY]));
+    split.failed = { callFailed: error };
+    return new Map(candidates.map((c) => [c, split.failed as CallFailed]));
   }
   if (!answer.rejected) return new Map(candidates.map((c, i) => [c, answer.results[i] ?? missing()]));
   if (candidates.length === 1) {
@@ -207,9 +240,6 @@ async function publishSplittingOnRejection(
   return new Map([...first, ...second]);
 }
 
-/** Stands for "this command's call failed as a whole"; settled as a retry, already logged. */
-const RETRY: PublishItemResult = { ok: false, reasonCode: -1, message: "EMQX call failed" };
-
 const missing = (): PublishItemResult => ({ ok: false, reasonCode: 131, message: "no result for this item" });
 
 /** EMQX reason codes that mean "try again later", not "this command is wrong". */
@@ -218,14 +248,14 @@ const RETRYABLE_REASON_CODES = new Set([131]);
 async function settle(
   deps: PublishDeps,
   candidate: Candidate,
-  result: PublishItemResult | undefined,
+  result: Outcome | undefined,
   report: PublishReport,
+  retry: RetryFn,
 ): Promise<void> {
   const { command, queued } = candidate;
   if (!result) throw new Error("no publish result");
-  if (result === RETRY) {
-    report.outcomes[queued.messageId] = "retry";
-    if (!queued.fromStore) report.failed.push(queued.messageId);
+  if ("callFailed" in result) {
+    retry(queued, result.callFailed);
     return;
   }
   if (result.ok) {
@@ -240,8 +270,9 @@ async function settle(
     report.outcomes[queued.messageId] = "pending";
     return;
   }
+  // failed_to_dispatch: EMQX could not route it just now (a node restarting), an outage, not a bad command.
   if (RETRYABLE_REASON_CODES.has(result.reasonCode))
-    throw new Error(`EMQX could not dispatch: ${result.message}`);
+    throw new TransientError(`EMQX could not dispatch: ${result.message}`);
   await finish(deps, command, "failed", { reason: `EMQX refused it: ${result.message}` });
   report.outcomes[queued.messageId] = "failed";
 }
