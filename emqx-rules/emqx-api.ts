@@ -123,7 +123,7 @@ export class EmqxClient {
   }
 
   /** Sends one request; any HTTP status resolves, only transport failures reject. */
-  async request(method: "GET" | "POST" | "PUT", path: string, body?: object): Promise<Reply> {
+  async request(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: object): Promise<Reply> {
     const headers: Record<string, string> = {
       authorization: this.#authorization,
       accept: "application/json",
