@@ -2,6 +2,7 @@ export { APP_ROOT, appAcl, deviceAcl, FEED_ROOT } from "./acl.ts";
 export { authenticateBrokerClient, type BrokerAccessDeps, type BrokerAccessOptions } from "./authenticate.ts";
 export {
   type DeviceIdentity,
+  DeviceIdentitySchema,
   type DeviceRegistry,
   LOGIN_RECORD_INTERVAL_MS,
   type RegistrationPolicy,

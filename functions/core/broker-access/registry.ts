@@ -1,16 +1,21 @@
-/** One device's entry in the registry: whether it may log in, and which credential generation is current. */
-export interface DeviceIdentity {
-  sn: string;
-  enabled: boolean;
-  /** The token generation that is valid now (see `deriveDeviceToken`); older ones are refused. */
-  generation: number;
-  createdAt: string;
-  /** How the entry came to be: a valid derived token on its first login, or an operator. */
-  registeredBy: "first_login" | "operator";
-  /** Written at most once per {@link LOGIN_RECORD_INTERVAL_MS}, so a reconnect storm costs no writes. */
-  lastLoginAt?: string;
-  updatedAt?: string;
-}
+import * as v from "valibot";
+
+/**
+ * One device's entry in the registry: whether it may log in, and which credential generation is current
+ * (see `deriveDeviceToken`; older generations are refused). `registeredBy` tells whether a valid derived
+ * token created it on its first login or an operator did. `lastLoginAt` is written at most once per
+ * {@link LOGIN_RECORD_INTERVAL_MS}, so a reconnect storm costs no writes.
+ */
+export const DeviceIdentitySchema = v.object({
+  sn: v.string(),
+  enabled: v.boolean(),
+  generation: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  createdAt: v.string(),
+  registeredBy: v.picklist(["first_login", "operator"]),
+  lastLoginAt: v.optional(v.string()),
+  updatedAt: v.optional(v.string()),
+});
+export type DeviceIdentity = v.InferOutput<typeof DeviceIdentitySchema>;
 
 /** How often a login is written down; between two, the registry is only read. */
 export const LOGIN_RECORD_INTERVAL_MS = 60 * 60 * 1000;
