@@ -1,4 +1,9 @@
-const ATT_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+/** An offset as RFC 3339 writes it (`time-numoffset`: hour 00-23, minute 00-59), the colon optional. */
+const OFFSET = "[+-](?:[01]\\d|2[0-3]):?[0-5]\\d";
+const ATT_TIME = new RegExp(
+  `^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,9}))?(Z|${OFFSET})?$`,
+  "i",
+);
 
 /**
  * The sortable form of an `att_time`, used in keys so that the same punch always gets the same key.

@@ -1,6 +1,16 @@
 import * as v from "valibot";
+import { asciiJsonBytes } from "../ascii-json.ts";
 import { normalizeAttTime } from "../att-time.ts";
-import { hasStorableNumbers, STORABLE_NUMBERS_MESSAGE } from "./common.ts";
+import { isWellFormedText, storable } from "./storable.ts";
+
+/**
+ * The largest record, as fan-out JSON, that still fits one SQS message (256 KiB with its attributes,
+ * the limit of every SQS queue) beside the envelope the bridge adds; larger ones are refused up front.
+ */
+export const MAX_RECORD_FANOUT_BYTES = 256 * 1024 - 1024;
+
+/** What the stored item holds besides the record: keys, ids, times; the record itself is its `extra` map. */
+const ITEM_BYTES_BESIDES_RECORD = 1024;
 
 /** `user_id` as a string; a number from a terminal is kept as its decimal string. */
 export const UserId = v.pipe(
@@ -14,6 +24,8 @@ export const UserId = v.pipe(
     (id) => !/[#\s]/.test(id) && ![...id].some((ch) => ch.charCodeAt(0) < 0x20),
     "user_id must not contain '#', spaces or control characters",
   ),
+  // "u\uD800" and "u\uD801" would both become "u\uFFFD" in UTF-8, one key for two users.
+  v.check(isWellFormedText, "user_id must be valid UTF-16 text (no lone surrogate)"),
 );
 
 export const AttTime = v.pipe(
@@ -35,14 +47,22 @@ export const AttState = v.pipe(
   v.maxValue(9999, "att_state must be at most 9999"),
 );
 
-/** One punch as a terminal sends it on `api/mqtt/v1/{sn}/evt`; extra fields are kept. */
+/**
+ * One punch as a terminal sends it on `api/mqtt/v1/{sn}/evt`; extra fields are kept. Whatever DynamoDB
+ * or SQS would refuse is refused here, naming the field, so that a record that passes is both stored
+ * and fanned out. The record's fields sit in the item's `extra` map, one level below the top.
+ */
 export const AttendanceRecord = v.pipe(
   v.looseObject({
     user_id: UserId,
     att_time: AttTime,
     att_state: AttState,
   }),
-  v.check((record) => hasStorableNumbers(record), STORABLE_NUMBERS_MESSAGE),
+  storable({ levelsAbove: 1, itemBytesAbove: ITEM_BYTES_BESIDES_RECORD }),
+  v.check(
+    (record) => asciiJsonBytes(record) <= MAX_RECORD_FANOUT_BYTES,
+    `is too large to fan out: at most ${MAX_RECORD_FANOUT_BYTES} bytes as JSON with non-ASCII characters escaped`,
+  ),
 );
 export type AttendanceRecord = v.InferOutput<typeof AttendanceRecord>;
 

@@ -1,5 +1,7 @@
 import * as v from "valibot";
-import { hasStorableNumbers, STORABLE_NUMBERS_MESSAGE } from "./common.ts";
+import { asciiJsonBytes } from "../ascii-json.ts";
+import { MAX_RECORD_FANOUT_BYTES } from "./attendance.ts";
+import { isWellFormedText, storable, TOP_LEVEL_ATTRIBUTE } from "./storable.ts";
 
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -21,7 +23,8 @@ export const CommandRequest = v.strictObject(
         v.record(v.string(), v.unknown(), "data must be an object"),
         // valibot's record lets an array through (as {"0": ...}); a command's data is an object.
         v.check((data) => !Array.isArray(data), "data must be an object"),
-        v.check((data) => hasStorableNumbers(data), `data: ${STORABLE_NUMBERS_MESSAGE}`),
+        // What DynamoDB would refuse (1e-200, an empty key, 33 levels) is a 422 naming the field, not a 503.
+        storable(TOP_LEVEL_ATTRIBUTE),
       ),
     ),
     id: v.optional(CommandId),
@@ -42,13 +45,23 @@ export type CommandRequest = v.InferOutput<typeof CommandRequest>;
 export const CommandAck = v.looseObject({
   id: CommandId,
   ok: v.boolean("ok must be true or false"),
+  // Stored as a top-level attribute of the command's item and announced on the events queue.
   result: v.optional(
     v.pipe(
       v.unknown(),
-      v.check((result) => hasStorableNumbers(result), `result: ${STORABLE_NUMBERS_MESSAGE}`),
+      storable(TOP_LEVEL_ATTRIBUTE),
+      v.check(
+        (result) => asciiJsonBytes(result) <= MAX_RECORD_FANOUT_BYTES,
+        `is too large to fan out: at most ${MAX_RECORD_FANOUT_BYTES} bytes as JSON with non-ASCII characters escaped`,
+      ),
     ),
   ),
-  error: v.optional(v.string("error must be a string")),
+  error: v.optional(
+    v.pipe(
+      v.string("error must be a string"),
+      v.check(isWellFormedText, "error must be valid UTF-16 text (no lone surrogate)"),
+    ),
+  ),
 });
 export type CommandAck = v.InferOutput<typeof CommandAck>;
 

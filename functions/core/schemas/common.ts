@@ -13,16 +13,3 @@ export const EmqxOptionalString = v.optional(
     v.transform((value) => (value === "undefined" ? undefined : value)),
   ),
 );
-
-/**
- * Every number in `value` (at any depth) is finite and within ±2^53: larger ones lose digits in JSON
- * and cannot be stored as DynamoDB numbers, so they are refused with the field instead of failing later.
- */
-export function hasStorableNumbers(value: unknown, depth = 0): boolean {
-  if (typeof value === "number") return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER;
-  if (depth > 32 || value === null || typeof value !== "object") return depth <= 32;
-  return Object.values(value as Record<string, unknown>).every((item) => hasStorableNumbers(item, depth + 1));
-}
-
-export const STORABLE_NUMBERS_MESSAGE =
-  "numbers must be finite and at most 9007199254740991 in size (send larger ones as strings)";

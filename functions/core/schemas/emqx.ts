@@ -1,8 +1,20 @@
 import * as v from "valibot";
 import { EmqxOptionalString } from "./common.ts";
+import { wellFormedText } from "./storable.ts";
 
 const Metadata = v.optional(v.looseObject({ rule_id: v.optional(v.string()) }));
-const Millis = (field: string) => v.number(`${field} must be a number of milliseconds`);
+
+/** The last millisecond of year 9999: later instants need a 6-digit ISO year, and `Date` ends at 8.64e15. */
+export const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** EMQX times are whole epoch milliseconds (docs/emqx.md §3.1); anything else is refused, naming the field. */
+const Millis = (field: string) =>
+  v.pipe(
+    v.number(`${field} must be a number of milliseconds`),
+    v.safeInteger(`${field} must be whole milliseconds`),
+    v.minValue(0, `${field} must not be before 1970`),
+    v.maxValue(MAX_EPOCH_MS, `${field} must not be after the year 9999`),
+  );
 
 /** Body of a `message.publish` rule event (EMQX-CONTRACT §1.2); unknown keys are accepted. */
 export const EmqxMessagePublish = v.looseObject({
@@ -15,7 +27,7 @@ export const EmqxMessagePublish = v.looseObject({
   qos: v.optional(v.picklist([0, 1, 2], "qos must be 0, 1 or 2")),
   peerhost: EmqxOptionalString,
   publish_received_at: Millis("publish_received_at"),
-  timestamp: v.optional(v.number()),
+  timestamp: v.optional(Millis("timestamp")),
   metadata: Metadata,
 });
 export type EmqxMessagePublish = v.InferOutput<typeof EmqxMessagePublish>;
@@ -27,20 +39,23 @@ export const EmqxClientConnected = v.looseObject({
   username: EmqxOptionalString,
   connected_at: Millis("connected_at"),
   clean_start: v.optional(v.boolean()),
-  timestamp: v.optional(v.number()),
+  timestamp: v.optional(Millis("timestamp")),
   metadata: Metadata,
 });
 export type EmqxClientConnected = v.InferOutput<typeof EmqxClientConnected>;
 
-/** Body of a `client.disconnected` rule event (EMQX-CONTRACT §1.4); `reason` is an open set. */
+/**
+ * Body of a `client.disconnected` rule event (EMQX-CONTRACT §1.4); `reason` is an open set.
+ * EMQX sends `connected_at` with it only from 5.8.6 on (docs/emqx.md §3.3), so it may be absent.
+ */
 export const EmqxClientDisconnected = v.looseObject({
   event: v.literal("client.disconnected"),
   clientid: v.string("clientid must be a string"),
   username: EmqxOptionalString,
   reason: v.string("reason must be a string"),
-  connected_at: Millis("connected_at"),
+  connected_at: v.optional(Millis("connected_at")),
   disconnected_at: Millis("disconnected_at"),
-  timestamp: v.optional(v.number()),
+  timestamp: v.optional(Millis("timestamp")),
   metadata: Metadata,
 });
 export type EmqxClientDisconnected = v.InferOutput<typeof EmqxClientDisconnected>;
@@ -54,7 +69,7 @@ export const EmqxMessageAcked = v.looseObject({
   topic: v.string("topic must be a string"),
   payload: v.string("payload must be a string"),
   pub_props: v.optional(v.looseObject({ "User-Property": v.optional(v.record(v.string(), v.unknown())) })),
-  timestamp: v.optional(v.number()),
+  timestamp: v.optional(Millis("timestamp")),
   metadata: Metadata,
 });
 export type EmqxMessageAcked = v.InferOutput<typeof EmqxMessageAcked>;
@@ -66,10 +81,13 @@ export const EMQX_RULE_EVENTS = [
   "client.disconnected",
 ] as const;
 
-/** Everything a bridge rule may POST, told apart by `event`. */
-export const EmqxRuleEvent = v.variant(
-  "event",
-  [EmqxMessagePublish, EmqxMessageAcked, EmqxClientConnected, EmqxClientDisconnected],
-  `event must be one of ${EMQX_RULE_EVENTS.join(", ")}`,
+/** Everything a bridge rule may POST, told apart by `event`; no string may hold a lone surrogate. */
+export const EmqxRuleEvent = v.pipe(
+  v.variant(
+    "event",
+    [EmqxMessagePublish, EmqxMessageAcked, EmqxClientConnected, EmqxClientDisconnected],
+    `event must be one of ${EMQX_RULE_EVENTS.join(", ")}`,
+  ),
+  wellFormedText(),
 );
 export type EmqxRuleEvent = v.InferOutput<typeof EmqxRuleEvent>;

@@ -41,8 +41,13 @@ export interface StorableOptions {
   itemBytesAbove?: number;
 }
 
+/** Options for a value stored as a top-level attribute of an item (a command's `data`, its `result`). */
+export const TOP_LEVEL_ATTRIBUTE: StorableOptions = { levelsAbove: 1 };
+
 /** A lone surrogate cannot be encoded as UTF-8, which is what DynamoDB (and SQS, and consumers) store. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const ILL_FORMED_MESSAGE = "is not valid UTF-16 text (it holds a lone surrogate)";
 
 export function isWellFormedText(text: string): boolean {
   return !LONE_SURROGATE.test(text);
@@ -108,7 +113,7 @@ function visit(
 }
 
 function visitString(value: string, path: Array<string | number>, budget: { bytes: number }) {
-  if (!isWellFormedText(value)) return { path, message: "is not valid UTF-16 text (a lone surrogate)" };
+  if (!isWellFormedText(value)) return { path, message: ILL_FORMED_MESSAGE };
   budget.bytes -= Buffer.byteLength(value);
   return undefined;
 }
@@ -122,8 +127,9 @@ function visitNumber(value: number, path: Array<string | number>, budget: { byte
 
 function checkName(name: string, path: Array<string | number>, budget: { bytes: number }) {
   const at = [...path, name];
-  if (name.length === 0) return { path: at, message: "attribute names must not be empty" };
-  if (!isWellFormedText(name)) return { path: at, message: "is not valid UTF-16 text (a lone surrogate)" };
+  // An empty key has no name to show: the field is the map that holds it (`data`, not `data.`).
+  if (name.length === 0) return { path, message: "attribute names must not be empty" };
+  if (!isWellFormedText(name)) return { path: at, message: ILL_FORMED_MESSAGE };
   const bytes = Buffer.byteLength(name);
   if (bytes > DYNAMODB_LIMITS.maxAttributeNameBytes) {
     return {
@@ -173,6 +179,33 @@ function toIssuePath(root: unknown, keys: Array<string | number>) {
     input = value;
   }
   return items.length ? (items as [v.IssuePathItem, ...v.IssuePathItem[]]) : undefined;
+}
+
+/** The path to the first string or key in `value` holding a lone surrogate; `undefined` when there is none. */
+export function findIllFormedText(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<string | number> | undefined {
+  if (typeof value === "string") return isWellFormedText(value) ? undefined : path;
+  if (value === null || typeof value !== "object") return undefined;
+  const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
+  for (const [key, item] of entries) {
+    if (typeof key === "string" && !isWellFormedText(key)) return [...path, key];
+    const found = findIllFormedText(item, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A valibot action: no string or key of the (JSON, depth-limited) value holds a lone surrogate. */
+export function wellFormedText<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const found = findIllFormedText(dataset.value);
+    if (!found) return;
+    const path = toIssuePath(dataset.value, found);
+    addIssue({ message: ILL_FORMED_MESSAGE, ...(path ? { path } : {}) });
+  });
 }
 
 /** A JSON value DynamoDB can store as a top-level attribute of an item. */
