@@ -2,15 +2,16 @@ import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { deriveDeviceToken, MIN_DEVICE_SECRET_LENGTH } from "../functions/core/device-token.ts";
 import { SerialNumber } from "../functions/core/schemas/common.ts";
+import { isSessionAlive, readSession, SESSION_FILE } from "./session-file.ts";
 
-const USAGE =
-  "usage: npm run -s device-token -- --sn SN0001 [--secret S]   (else the first of DEVICE_TOKEN_SECRETS)";
+const USAGE = `usage: npm run -s device-token -- --sn SN0001 [--secret S]
+  the secret is, in order: --secret, the first of DEVICE_TOKEN_SECRETS, the running 'npm start'`;
 
 /**
- * `npm run -s device-token -- --sn SN0001 [--secret S]`: prints an HTTP device's bearer token, and only
- * the token, on stdout (`TOKEN=$(npm run -s device-token -- --sn SN0001)`). Problems go to stderr, exit 2.
+ * `npm run -s device-token -- --sn SN0001`: prints an HTTP device's bearer token, and only the token, on
+ * stdout (`DEVICE_TOKEN=$(npm run -s device-token -- --sn SN0001)`). Problems go to stderr, exit 2.
  */
-function main(argv: string[], env: Record<string, string | undefined>): string {
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     options: { sn: { type: "string" }, secret: { type: "string" }, help: { type: "boolean", short: "h" } },
@@ -20,8 +21,8 @@ function main(argv: string[], env: Record<string, string | undefined>): string {
   if (!values.sn) throw new UsageError(`--sn is required\n${USAGE}`);
   if (!v.is(SerialNumber, values.sn))
     throw new UsageError("--sn must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
-  const secret = values.secret ?? env.DEVICE_TOKEN_SECRETS?.split(",")[0]?.trim();
-  if (!secret) throw new UsageError(`no secret: pass --secret or set DEVICE_TOKEN_SECRETS\n${USAGE}`);
+  const secret =
+    values.secret ?? (env.DEVICE_TOKEN_SECRETS?.split(",")[0]?.trim() || (await runningStackSecret()));
   if (secret.length < MIN_DEVICE_SECRET_LENGTH) {
     throw new UsageError(
       `the secret must be at least ${MIN_DEVICE_SECRET_LENGTH} characters (as the ingest requires)`,
@@ -30,10 +31,27 @@ function main(argv: string[], env: Record<string, string | undefined>): string {
   return deriveDeviceToken(secret, values.sn);
 }
 
+/** The secret of the `npm start` running on this machine, so a fresh terminal needs no setup. */
+async function runningStackSecret(): Promise<string> {
+  const session = await readSession();
+  if (!session) {
+    throw new UsageError(
+      `no secret: pass --secret, set DEVICE_TOKEN_SECRETS, or run 'npm start' (no ${SESSION_FILE})\n${USAGE}`,
+    );
+  }
+  if (!isSessionAlive(session)) {
+    throw new UsageError(
+      `${SESSION_FILE} is left over from an 'npm start' (pid ${session.pid}) that is no longer running; start it again`,
+    );
+  }
+  if (!session.deviceTokenSecret) throw new UsageError("the running 'npm start' has HTTP devices disabled");
+  return session.deviceTokenSecret;
+}
+
 class UsageError extends Error {}
 
 try {
-  process.stdout.write(`${main(process.argv.slice(2), process.env)}\n`);
+  process.stdout.write(`${await main(process.argv.slice(2), process.env)}\n`);
 } catch (error) {
   process.stderr.write(`device-token: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 2;

@@ -29,6 +29,16 @@ export const LocalSettings = v.object({
   API_KEYS: v.optional(v.string()),
   EMQX_API_KEY: v.optional(v.string()),
   EMQX_API_SECRET: v.optional(v.string()),
+  /** How long DynamoDB Local (a JVM) may take to answer; a busy machine needs more than a quiet one. */
+  DYNAMODB_LOCAL_TIMEOUT_S: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,4}$/, "must be a number of seconds"),
+      v.transform(Number),
+      v.minValue(1, "must be at least 1"),
+    ),
+    "120",
+  ),
   LOG_LEVEL: v.optional(v.picklist(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]), "INFO"),
 });
 export type LocalSettings = v.InferOutput<typeof LocalSettings>;

@@ -14,7 +14,7 @@ import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
 import { provision } from "./provision.ts";
 import { type MqttBroker, startBroker } from "./services/broker.ts";
-import { startDynamoDbLocal } from "./services/dynamodb-local.ts";
+import { type DynamoDbLocalOptions, startDynamoDbLocal } from "./services/dynamodb-local.ts";
 import { serveApp } from "./services/http-server.ts";
 import { startQueuePoller } from "./services/queue-poller.ts";
 import { startSqsLocal } from "./services/sqs-local.ts";
@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   ports?: Partial<Record<"dynamodb" | "sqs" | "mqtt" | "mqttWs" | "ingest" | "api" | "emqxApi", number>>;
   /** Reuse running stand-ins instead of starting new ones (tests share one DynamoDB Local). */
   dynamodbEndpoint?: string;
+  /** How patient to be with DynamoDB Local, and where to say that it is still starting. */
+  dynamodbLocal?: DynamoDbLocalOptions;
   sqsEndpoint?: string;
   tableName?: string;
   eventsQueue?: string;
@@ -89,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const dynamodb = options.dynamodbEndpoint
       ? { endpoint: options.dynamodbEndpoint }
-      : await started(stops, startDynamoDbLocal(ports.dynamodb));
+      : await started(stops, startDynamoDbLocal(ports.dynamodb, options.dynamodbLocal));
     const sqs = options.sqsEndpoint
       ? { endpoint: options.sqsEndpoint }
       : await started(stops, startSqsLocal(ports.sqs, host));

@@ -1,41 +1,49 @@
 import { readConfig } from "../functions/adapters/config.ts";
 import { deriveDeviceToken } from "../functions/core/device-token.ts";
+import { describeHolder, portHolder } from "./services/port-holder.ts";
 import { removeSession, writeSession } from "./session-file.ts";
 import { LocalSettings } from "./settings.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-/** `npm start`: the whole bridge on this machine, until Ctrl-C. */
+// package.json runs this with `exec`, so npm signals this process and not an intermediate sh.
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** A stop that takes longer than this is cut short; the exit hooks still kill DynamoDB Local. */
+const STOP_DEADLINE_MS = 10_000;
+
+/** `npm start`: the whole bridge on this machine, until Ctrl-C (or SIGTERM, SIGHUP, or its parent ends). */
 async function main(): Promise<void> {
   const settings = readConfig(LocalSettings, process.env);
+  const ports = {
+    dynamodb: settings.DYNAMODB_PORT,
+    sqs: settings.SQS_PORT,
+    mqtt: settings.MQTT_PORT,
+    mqttWs: settings.MQTT_WS_PORT,
+    ingest: settings.INGEST_PORT,
+    api: settings.API_PORT,
+    emqxApi: settings.EMQX_API_PORT,
+  };
+  await refuseTakenPorts(Object.values(ports), settings.BRIDGE_HOST);
+  const lifecycle = stopOnSignalsAndParentExit();
   console.log("Starting the local bridge (DynamoDB Local takes a few seconds)...");
-  const deviceSecrets = (settings.DEVICE_TOKEN_SECRETS ?? "")
-    .split(",")
-    .map((secret) => secret.trim())
-    .filter(Boolean);
   const stack = await startLocalStack({
     host: settings.BRIDGE_HOST,
-    ports: {
-      dynamodb: settings.DYNAMODB_PORT,
-      sqs: settings.SQS_PORT,
-      mqtt: settings.MQTT_PORT,
-      mqttWs: settings.MQTT_WS_PORT,
-      ingest: settings.INGEST_PORT,
-      api: settings.API_PORT,
-      emqxApi: settings.EMQX_API_PORT,
+    ports,
+    dynamodbLocal: {
+      timeoutMs: settings.DYNAMODB_LOCAL_TIMEOUT_S * 1000,
+      onProgress: (line) => console.log(line),
     },
-    ...(settings.INGEST_TOKENS ? { ingestTokens: settings.INGEST_TOKENS.split(",") } : {}),
-    ...(deviceSecrets.length ? { deviceTokenSecrets: deviceSecrets } : {}),
-    ...(settings.API_KEYS ? { apiKeys: settings.API_KEYS.split(",") } : {}),
-    ...(settings.EMQX_API_KEY ? { emqxApiKey: settings.EMQX_API_KEY } : {}),
-    ...(settings.EMQX_API_SECRET ? { emqxApiSecret: settings.EMQX_API_SECRET } : {}),
+    ...secretsFrom(settings),
     logLevel: settings.LOG_LEVEL,
     log: (line) => console.log(`[emqx] ${line}`),
   });
   await writeSession({
+    pid: process.pid,
     apiUrl: stack.endpoints.api,
     apiKey: stack.apiKeys[0] as string,
+    ingestUrl: stack.endpoints.ingest,
+    ...(stack.deviceTokenSecrets[0] ? { deviceTokenSecret: stack.deviceTokenSecrets[0] } : {}),
     mqttUrl: stack.endpoints.mqtt,
     dynamodbEndpoint: stack.endpoints.dynamodb,
     sqsEndpoint: stack.endpoints.sqs,
@@ -43,18 +51,66 @@ async function main(): Promise<void> {
     eventsQueue: stack.eventsQueueUrl.split("/").pop() ?? "bridge-events",
   });
   console.log(banner(stack));
+  lifecycle.running(stack);
+}
+
+function secretsFrom(settings: LocalSettings) {
+  const deviceSecrets = (settings.DEVICE_TOKEN_SECRETS ?? "")
+    .split(",")
+    .map((secret) => secret.trim())
+    .filter(Boolean);
+  return {
+    ...(settings.INGEST_TOKENS ? { ingestTokens: settings.INGEST_TOKENS.split(",") } : {}),
+    ...(deviceSecrets.length ? { deviceTokenSecrets: deviceSecrets } : {}),
+    ...(settings.API_KEYS ? { apiKeys: settings.API_KEYS.split(",") } : {}),
+    ...(settings.EMQX_API_KEY ? { emqxApiKey: settings.EMQX_API_KEY } : {}),
+    ...(settings.EMQX_API_SECRET ? { emqxApiSecret: settings.EMQX_API_SECRET } : {}),
+  };
+}
+
+/** Fails before starting anything, naming the process behind each taken port (a leftover start, say). */
+async function refuseTakenPorts(ports: number[], host: string): Promise<void> {
+  const taken: string[] = [];
+  for (const port of ports.filter((p) => p > 0)) {
+    const holder = await portHolder(port, host);
+    if (holder) taken.push(describeHolder(port, holder));
+  }
+  if (taken.length > 0) {
+    throw new Error(
+      `${taken.join("\n")}\nStop that process, or choose other ports (see the README's env vars).`,
+    );
+  }
+}
+
+/**
+ * SIGINT, SIGTERM and SIGHUP stop everything, and so does the end of the parent process (npm killed with
+ * SIGKILL or SIGHUP): otherwise this process and DynamoDB Local would hold the ports for the next start.
+ * A signal during startup exits at once; the exit hook of DynamoDB Local kills it.
+ */
+function stopOnSignalsAndParentExit() {
+  let stack: LocalStack | undefined;
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping...`);
+    console.log(`\n${reason}: stopping...`);
+    if (!stack) process.exit(1);
+    setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
     await stack.stop();
     await removeSession();
     console.log("stopped.");
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop(`parent process ${parent} exited`);
+  }, 500).unref();
+  return {
+    running: (started: LocalStack) => {
+      stack = started;
+    },
+  };
 }
 
 function banner(stack: LocalStack): string {
@@ -73,7 +129,7 @@ function banner(stack: LocalStack): string {
     publish_received_at: Date.now(),
     metadata: { rule_id: "bridge_attendance" },
   });
-  const secret = stack.deviceTokenSecrets[0] as string;
+  const secret = stack.deviceTokenSecrets[0];
   const httpSn = "SN0002";
   return `
 emqx-serverless-bridge is running locally
@@ -81,7 +137,7 @@ emqx-serverless-bridge is running locally
   EMQX stand-in API        ${e.emqxApi}   (Basic ${stack.emqxApiKey}:${stack.emqxApiSecret})
   ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer ${token})
   HTTP devices             ${e.ingest}/v1/devices/{sn}/evt|st|ack   (Bearer: the device's own token)
-                           npm run -s device-token -- --sn {sn} --secret ${secret}
+                           DEVICE_TOKEN=$(npm run -s device-token -- --sn {sn})   (reads this run's secret)
   command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer ${stack.apiKeys[0]})
   publisher                polling ${stack.commandsQueueUrl.split("/").pop()} → EMQX stand-in /publish/bulk
   DynamoDB Local           ${e.dynamodb}   table ${stack.tableName}
@@ -93,13 +149,17 @@ Try it:
   npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
   curl -s -X POST ${e.ingest}/emqx/rule-events -H 'authorization: Bearer ${token}' \\
        -H 'content-type: application/json' -d '${body}'
-  curl -s -X POST ${e.ingest}/v1/devices/${httpSn}/evt -H 'authorization: Bearer ${deriveDeviceToken(secret, httpSn)}' \\
-       -H 'content-type: application/json' -d '${punch}'
-  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\
+${secret ? httpDeviceExample(e.ingest, deriveDeviceToken(secret, httpSn), httpSn, punch) : ""}  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\
        -H 'content-type: application/json' -d '{"op":"sync_user","data":{"user_id":"1001"},"ttlSeconds":300}'
   npm run sim -- --devices 20 --punches 50 --dup-rate 0.2 --commands 3
 
 Ctrl-C stops everything (all data is in memory).`;
+}
+
+function httpDeviceExample(ingestUrl: string, token: string, sn: string, punch: string): string {
+  return `  curl -s -X POST ${ingestUrl}/v1/devices/${sn}/evt -H 'authorization: Bearer ${token}' \\
+       -H 'content-type: application/json' -d '${punch}'
+`;
 }
 
 main().catch((error) => {
