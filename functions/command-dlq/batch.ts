@@ -30,9 +30,8 @@ async function handleOne(deps: DeadLetterDeps, record: SQSRecord, logger: Logger
     logger.error("dropping a commands-DLQ message that is not {sn, id}", { messageId: record.messageId });
     return true;
   }
-  const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || undefined;
   try {
-    const outcome = await failDeadLettered(deps, { ...pointer, ...(receiveCount ? { receiveCount } : {}) });
+    const outcome = await failDeadLettered(deps, pointer);
     // Error level: a dead-lettered command is something an operator should look at.
     logger.error("a command's queue message reached the DLQ", { ...pointer, outcome });
     return true;

@@ -5,6 +5,7 @@
  * and MQTT.js devices subscribed on aedes. Each test uses its own serial numbers.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EmqxApiOptions, EmqxPublishClient } from "../../functions/adapters/emqx/publish-client.ts";
@@ -14,6 +15,7 @@ import type { Command } from "../../functions/core/commands/types.ts";
 import type { CommandRequest } from "../../functions/core/schemas/command.ts";
 import { handleCommandBatch } from "../../functions/publisher/batch.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
+import { eventually } from "../support/local-stack.ts";
 import {
   API_KEY,
   API_SECRET,
@@ -26,6 +28,7 @@ import {
   EMQX_MESSAGE_ID,
   failedIds,
   redeliver,
+  startCommandPipeline,
   startEmqx,
   startFakeEmqx,
   takeCommandBatch,
@@ -449,3 +452,151 @@ describe("publisher: known bugs (expected to fail until fixed)", () => {
     expect((await stored(sn, older.id)).status).toBe("sent");
   });
 });
+
+describe("publisher: an EMQX outage never spends a command's receives; the DLQ marks what it gets failed", () => {
+  const MAX_RECEIVES = 3;
+
+  const pipeline = async (options: { recycleAfter?: number; publisher?: CountingPublisher }) => {
+    const started = await startCommandPipeline(env, {
+      maxReceives: MAX_RECEIVES,
+      publisher: options.publisher ?? publisherFor({ timeoutMs: 1_000 }),
+      ...(options.recycleAfter ? { recycleAfter: options.recycleAfter } : {}),
+    });
+    cleanups.push(() => started.stop());
+    return started;
+  };
+
+  const statusOf = async (sn: string, id: string) => (await stored(sn, id)).status;
+
+  it("loses no command and keeps each device's order through an outage longer than the receive budget", async () => {
+    const line = await pipeline({ recycleAfter: MAX_RECEIVES - 1 });
+    const sns = [1, 2, 3, 4, 5].map((i) => uniqueName(`OUTAGE${i}`));
+    const devices = await Promise.all(sns.map((sn) => device(sn)));
+    emqx.standIn.setPublishFailure(503);
+    const commands: Command[][] = sns.map(() => []);
+    for (const round of [1, 2]) {
+      for (const [i, sn] of sns.entries()) {
+        commands[i]?.push((await createCommand(line.deps, sn, { op: "step", data: { round } })).command);
+      }
+    }
+    const all = commands.flat();
+
+    // The outage lasts until every command was handed to the publisher more often than the receive budget
+    // allows one message (or, as before this fix, one of them was dead-lettered and failed).
+    await eventually(async () => {
+      for (const c of all) if ((await statusOf(c.sn, c.id)) === "failed") return true;
+      return all.every((c) => line.handled.filter((r) => bodyOf(r).id === c.id).length > MAX_RECEIVES)
+        ? true
+        : undefined;
+    }, 60_000);
+
+    for (const c of all) {
+      expect(await statusOf(c.sn, c.id)).toBe("queued");
+      // Put back on the queue as fresh messages, none ever received past the budget.
+      expect(line.messagesOf(c.id)).toBeGreaterThan(1);
+      expect(line.maxReceiveCountOf(c.id)).toBeLessThanOrEqual(MAX_RECEIVES - 1);
+    }
+    for (const dev of devices) expect(dev.received).toEqual([]);
+
+    emqx.standIn.setPublishFailure(null);
+    await eventually(async () => {
+      for (const c of all) if ((await statusOf(c.sn, c.id)) !== "sent") return undefined;
+      return true;
+    }, 30_000);
+    for (const [i, dev] of devices.entries()) {
+      await dev.settle(2);
+      expect(dev.ids()).toEqual(commands[i]?.map((c) => c.id));
+    }
+    expect(await events.statusesOf(commands[0]?.[0]?.id ?? "")).toEqual(["queued", "sent"]);
+  });
+
+  it("marks a command failed, with the reason, when its message is dead-lettered (EMQX refuses the key)", async () => {
+    const line = await pipeline({
+      recycleAfter: MAX_RECEIVES - 1,
+      publisher: publisherFor({ apiSecret: "not-the-secret" }),
+    });
+    const sn = uniqueName("DLQ-KEY");
+    const command = (await createCommand(line.deps, sn, { op: "never" })).command;
+
+    const failed = await eventually(async () => {
+      const now = await stored(sn, command.id);
+      return now.status === "failed" ? now : undefined;
+    }, 30_000);
+
+    // A refused key is not an outage: the budget is spent, then the DLQ consumer fails the command.
+    expect(line.maxReceiveCountOf(command.id)).toBe(MAX_RECEIVES);
+    expect(failed.reason).toMatch(/^dead-lettered: /);
+    const announced = await events.of(command.id);
+    expect(announced.map((e) => e.data.status)).toEqual(["queued", "failed"]);
+    expect(announced[1]?.data.reason).toBe(failed.reason);
+  });
+
+  it("marks a command failed when its pointer is put in the DLQ, and leaves a published one as it is", async () => {
+    const line = await pipeline({});
+    const sn = uniqueName("DLQ-PUT");
+    // Created on the shared queue, which nobody consumes: it stays queued.
+    const waiting = await create(sn, { op: "stuck" });
+    const published = await create(sn, { op: "done" });
+    await takeCommandBatch(env, 2); // consumed here, so later tests find the shared queue empty
+    await env.deps.commands.transition(sn, published.id, "sent", new Date().toISOString(), {
+      messageId: "0".repeat(32),
+    });
+
+    for (const command of [waiting, published]) {
+      await env.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: line.dlqUrl,
+          MessageBody: JSON.stringify({ sn, id: command.id }),
+          MessageGroupId: sn,
+          MessageDeduplicationId: command.id,
+        }),
+      );
+    }
+
+    const failed = await eventually(async () => {
+      const now = await stored(sn, waiting.id);
+      return now.status === "failed" ? now : undefined;
+    });
+    expect(failed.reason).toMatch(/^dead-lettered: /);
+    await eventually(async () => ((await dlqDepth(line.dlqUrl)) === 0 ? true : undefined));
+    expect(await statusOf(sn, published.id)).toBe("sent");
+  });
+});
+
+describe("publisher: EMQX configuration errors", () => {
+  it("logs a publish API URL that answers 404 as a CONFIGURATION ERROR and retries the message", async () => {
+    const fake = await startFakeEmqx({ isPoison: () => false });
+    cleanups.push(() => fake.stop());
+    const sn = uniqueName("URL404");
+    await create(sn, { op: "a" });
+    const event = await takeCommandBatch(env, 1);
+    const logger = silentLogger();
+    const errors = vi.spyOn(logger, "error");
+
+    // Without /api/v5: EMQX answers 404 for /publish/bulk.
+    const response = await handle(
+      publisherFor({ baseUrl: fake.apiUrl.replace(/\/api\/v5$/, "") }),
+      event,
+      logger,
+    );
+
+    expect(failedIds(response)).toHaveLength(1);
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringMatching(/^CONFIGURATION ERROR: .*404/),
+      expect.anything(),
+    );
+  });
+});
+
+async function dlqDepth(queueUrl: string): Promise<number> {
+  const { Attributes } = await env.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}

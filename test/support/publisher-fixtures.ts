@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -12,13 +13,17 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import mqtt from "mqtt";
+import { SqsCommandQueue } from "../../functions/adapters/sqs/command-queue.ts";
+import { handleDeadLetters } from "../../functions/command-dlq/batch.ts";
 import type { DevicePublisher, PublishRequest } from "../../functions/core/commands/ports.ts";
 import { STATUS_RANK } from "../../functions/core/commands/status.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { CommandStatus } from "../../functions/core/schemas/command.ts";
+import { handleCommandBatch } from "../../functions/publisher/batch.ts";
 import { startEmqxStandIn } from "../../local/emqx/index.ts";
 import { startBroker } from "../../local/services/broker.ts";
-import type { TestResources } from "./resources.ts";
+import { startQueuePoller } from "../../local/services/queue-poller.ts";
+import { silentLogger, type TestResources, uniqueName } from "./resources.ts";
 
 export const API_KEY = "publisher-test-key";
 export const API_SECRET = "publisher-test-secret";
@@ -293,4 +298,79 @@ export async function startFakeEmqx(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A commands FIFO queue with its FIFO DLQ and a small receive budget (`maxReceives`), on the shared SQS
+ * stand-in, with the publisher and the DLQ consumer each fed by the local stack's poller (the event
+ * source mapping's stand-in, backoff capped at 1 s so an outage spends the budget in seconds). Tracks
+ * every record the publisher was handed.
+ */
+export async function startCommandPipeline(
+  env: TestResources,
+  options: { maxReceives: number; recycleAfter?: number; publisher: DevicePublisher },
+) {
+  const name = uniqueName("budget");
+  const dlqUrl = await createFifoQueue(env, `${name}-dlq`, {});
+  const { Attributes } = await env.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const queueUrl = await createFifoQueue(env, name, {
+    VisibilityTimeout: "30",
+    DeduplicationScope: "messageGroup",
+    FifoThroughputLimit: "perMessageGroupId",
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: Attributes?.QueueArn,
+      maxReceiveCount: options.maxReceives,
+    }),
+  });
+  const queue = new SqsCommandQueue(env.sqs, queueUrl);
+  const deps = { ...env.deps, queue };
+  const handled: SQSRecord[] = [];
+  const recycle = options.recycleAfter ? { queue, afterReceives: options.recycleAfter } : undefined;
+  const pollers = [
+    startQueuePoller({
+      sqs: env.sqs,
+      queueUrl,
+      maxBackoffSeconds: 1,
+      handler: (event) => {
+        handled.push(...event.Records);
+        const publisherDeps = { ...deps, publisher: options.publisher, ...(recycle ? { recycle } : {}) };
+        return handleCommandBatch(publisherDeps, event, silentLogger());
+      },
+    }),
+    startQueuePoller({
+      sqs: env.sqs,
+      queueUrl: dlqUrl,
+      maxBackoffSeconds: 1,
+      handler: (event) => handleDeadLetters(env.deps, event, silentLogger()),
+    }),
+  ];
+  return {
+    queueUrl,
+    dlqUrl,
+    /** Ports for `createCommand`: the shared table and events queue, this pipeline's commands queue. */
+    deps,
+    handled,
+    /** The highest receive count any message of the command had when the publisher got it. */
+    maxReceiveCountOf: (id: string) =>
+      Math.max(
+        0,
+        ...handled
+          .filter((r) => bodyOf(r).id === id)
+          .map((r) => Number(r.attributes.ApproximateReceiveCount)),
+      ),
+    /** How many messages the publisher got for the command (a recycled one counts again). */
+    messagesOf: (id: string) =>
+      new Set(handled.filter((r) => bodyOf(r).id === id).map((r) => r.messageId)).size,
+    stop: () => Promise.all(pollers.map((p) => p.stop())),
+  };
+}
+
+async function createFifoQueue(env: TestResources, name: string, attributes: Record<string, string>) {
+  const { QueueUrl } = await env.sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { FifoQueue: "true", ...attributes } }),
+  );
+  if (!QueueUrl) throw new Error(`no URL for queue ${name}`);
+  return QueueUrl;
 }

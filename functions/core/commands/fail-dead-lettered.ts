@@ -8,6 +8,10 @@ export interface DeadLetterDeps extends AnnounceDeps {
   clock: Clock;
 }
 
+/** A DLQ message's receive count also counts the DLQ's own receives, so the reason names no number. */
+export const DEAD_LETTERED_REASON =
+  "dead-lettered: the publisher could not publish it within the commands queue's receive budget (see its logs)";
+
 export type DeadLetterOutcome = "failed" | "unchanged" | "missing";
 
 /**
@@ -19,15 +23,14 @@ export type DeadLetterOutcome = "failed" | "unchanged" | "missing";
  */
 export async function failDeadLettered(
   deps: DeadLetterDeps,
-  message: CommandQueueMessage & { receiveCount?: number },
+  message: CommandQueueMessage,
 ): Promise<DeadLetterOutcome> {
-  const receives = message.receiveCount ? ` after ${message.receiveCount} receives` : "";
   const changed = await deps.commands.transition(
     message.sn,
     message.id,
     "failed",
     deps.clock.now().toISOString(),
-    { reason: `dead-lettered: the publisher could not publish it${receives} (see the publisher's logs)` },
+    { reason: DEAD_LETTERED_REASON },
     ["queued", "pending"],
   );
   if (changed) {
