@@ -4,10 +4,12 @@ import { stableEventId } from "./event-id.ts";
 import type { FanoutMessage } from "./fanout.ts";
 import type { EventQueue, PresenceStore } from "./ports.ts";
 import {
+  type AnnouncedPresence,
   derivePresence,
   EMPTY_PRESENCE,
   mergeSignal,
   type PresenceSignal,
+  type PresenceState,
   type PresenceView,
   sameView,
 } from "./presence.ts";
@@ -17,49 +19,93 @@ export interface PresenceDeps {
   events: EventQueue;
 }
 
+/** Runs when the derived presence changed, before the change is announced; must be safe to repeat. */
+export type OnPresenceChange = (view: PresenceView) => Promise<void>;
+
 const MAX_WRITE_ATTEMPTS = 8;
 
 /**
- * Merges one signal into the device's presence and announces the result when it changed.
- * Safe to retry: the merge is idempotent, and a change not yet announced is announced by the next call.
+ * Merges one signal into the device's presence and announces the result when it changed: one read,
+ * one conditional write, one SQS send per change; one read and nothing else when nothing changed.
+ *
+ * The write records the announcement (view, version, the signal that caused it) before the send, so
+ * the versions of the messages follow the order of the writes. A crash between the write and the send
+ * is repaired by the retry of the same signal, which finds itself as the cause and sends the same
+ * message again (same `eventId`). See docs/presence.md.
  */
 export async function recordPresence(
   deps: PresenceDeps,
   sn: string,
-  signal: PresenceSignal,
-  /** Runs when the derived presence changed, before the change is announced. */
-  onChange?: (view: PresenceView) => Promise<void>,
+  incoming: PresenceSignal,
+  onChange?: OnPresenceChange,
 ): Promise<PresenceView | undefined> {
+  const signal = withoutUndefined(incoming);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await deps.presence.get(sn);
     const before = current?.state ?? EMPTY_PRESENCE;
     const version = current?.version ?? 0;
     const merged = mergeSignal(before, signal);
-    const view = derivePresence(merged);
-    if (sameView(view, merged.announced) || !view) {
-      if (isDeepStrictEqual(merged, before) || (await deps.presence.save(sn, merged, version))) return view;
-      continue;
+    if (isDeepStrictEqual(merged, before)) {
+      if (isDeepStrictEqual(before.announced?.cause, signal))
+        await announce(deps, sn, before.announced, onChange);
+      return derivePresence(before);
     }
-    if (!(await deps.presence.save(sn, merged, version))) continue;
-    await onChange?.(view);
-    await deps.events.send([presenceMessage(sn, view)]);
-    await deps.presence.save(sn, { ...merged, announced: view }, version + 1);
+    const view = derivePresence(merged);
+    const changed = view !== undefined && !sameView(view, before.announced);
+    // The stored item's version after this write; it only grows, so it orders the announcements.
+    const next = changed
+      ? { ...merged, announced: { ...view, version: version + 1, cause: signal } }
+      : merged;
+    if (!(await deps.presence.save(sn, next, version))) continue;
+    if (changed) await announce(deps, sn, next.announced, onChange);
     return view;
   }
   throw new TransientError(`presence of ${sn} kept changing under ${MAX_WRITE_ATTEMPTS} concurrent writes`);
 }
 
-export function presenceMessage(sn: string, view: PresenceView): FanoutMessage {
+async function announce(
+  deps: PresenceDeps,
+  sn: string,
+  announced: PresenceState["announced"],
+  onChange: OnPresenceChange | undefined,
+): Promise<void> {
+  // Items written before versions existed have none; their next change gets one.
+  if (announced?.version === undefined) return;
+  const view = viewOf(announced);
+  await onChange?.(view);
+  await deps.events.send([presenceMessage(sn, view, announced.version)]);
+}
+
+/**
+ * The fan-out message of an announced view. `data.version` grows with every announcement of the device,
+ * and is part of `eventId`, so a correction never reuses the `eventId` of what it corrects: consumers
+ * keep, per device, the message with the highest version.
+ */
+export function presenceMessage(sn: string, view: PresenceView, version: number): FanoutMessage {
+  const { online, since, reason, connectedAt } = view;
   return {
     type: "presence",
-    eventId: stableEventId("presence", sn, view.online, view.since, view.reason),
+    eventId: stableEventId("presence", sn, version, online, since, reason),
     sn,
-    at: new Date(view.since).toISOString(),
+    at: new Date(since).toISOString(),
     data: {
-      online: view.online,
-      since: new Date(view.since).toISOString(),
-      reason: view.reason,
-      ...(view.connectedAt ? { connected_at: new Date(view.connectedAt).toISOString() } : {}),
+      online,
+      since: new Date(since).toISOString(),
+      reason,
+      version,
+      ...(connectedAt ? { connected_at: new Date(connectedAt).toISOString() } : {}),
     },
   };
+}
+
+function viewOf(announced: AnnouncedPresence): PresenceView {
+  const { online, since, reason, connectedAt } = announced;
+  return connectedAt === undefined ? { online, since, reason } : { online, since, reason, connectedAt };
+}
+
+/** The signal as it round-trips through the store, so a retry compares equal to the stored cause. */
+function withoutUndefined(signal: PresenceSignal): PresenceSignal {
+  return Object.fromEntries(
+    Object.entries(signal).filter(([, value]) => value !== undefined),
+  ) as PresenceSignal;
 }

@@ -7,6 +7,7 @@ import {
   type PresenceSignal,
   TAKEOVER_WILL_WINDOW_MS,
 } from "../../functions/core/presence.ts";
+import { arrivals } from "../support/presence-history.ts";
 
 type Happening = "connect" | "disconnect" | "drop" | "takeover";
 
@@ -108,5 +109,69 @@ describe("presence", () => {
       { kind: "status", online: false, at: 4_000 },
     ]);
     expect(view).toMatchObject({ online: true, since: 5_000, reason: "status" });
+  });
+});
+
+describe("presence with EMQX 5.7.0–5.8.5 disconnects (no connected_at)", () => {
+  it("is right for any arrival order of histories with st messages, wills and legacy disconnects", () => {
+    fc.assert(
+      fc.property(arrivals, ({ played, delivered }) => {
+        const shuffled = derive(delivered);
+        expect(shuffled?.online ?? false).toBe(played.online);
+        expect(shuffled).toEqual(derive(played.signals));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("ends the session that began before the disconnect, in either arrival order", () => {
+    const connect: PresenceSignal = { kind: "connected", connectedAt: 1_000 };
+    const disconnect: PresenceSignal = { kind: "disconnected", disconnectedAt: 9_000, reason: "normal" };
+    const expected = { online: false, since: 9_000, reason: "normal", connectedAt: 1_000 };
+    expect(derive([connect, disconnect])).toEqual(expected);
+    expect(derive([disconnect, connect])).toEqual(expected);
+  });
+
+  it("leaves a session that began after the disconnect online, in either arrival order", () => {
+    const disconnect: PresenceSignal = {
+      kind: "disconnected",
+      disconnectedAt: 9_000,
+      reason: "keepalive_timeout",
+    };
+    const reconnect: PresenceSignal = { kind: "connected", connectedAt: 20_000 };
+    const connect: PresenceSignal = { kind: "connected", connectedAt: 1_000 };
+    for (const order of [
+      [connect, disconnect, reconnect],
+      [reconnect, disconnect, connect],
+      [disconnect, reconnect, connect],
+    ]) {
+      expect(derive(order)).toMatchObject({ online: true, since: 20_000, reason: "connected" });
+    }
+  });
+
+  it("keeps a device online through a takeover disconnect without connected_at and its will", () => {
+    const view = derive([
+      { kind: "connected", connectedAt: 1_000 },
+      { kind: "status", online: false, at: 50_200 },
+      { kind: "disconnected", disconnectedAt: 50_000, reason: "takenover" },
+      { kind: "connected", connectedAt: 50_000 },
+    ]);
+    expect(view).toMatchObject({ online: true, since: 50_000 });
+  });
+
+  it("marks a device offline from a disconnect alone when its connect was never seen", () => {
+    const view = derive([{ kind: "disconnected", disconnectedAt: 9_000, reason: "normal" }]);
+    expect(view).toEqual({ online: false, since: 9_000, reason: "normal" });
+  });
+});
+
+describe("presence views that agree", () => {
+  it("keeps the connect as the reason when an st online confirms it, so the confirmation is no change", () => {
+    const connected = derive([{ kind: "connected", connectedAt: 1_000 }]);
+    const confirmed = derive([
+      { kind: "connected", connectedAt: 1_000 },
+      { kind: "status", online: true, at: 1_050 },
+    ]);
+    expect(confirmed).toEqual(connected);
   });
 });
