@@ -1,4 +1,5 @@
 /** A tiny HOCON writer for the definitions: enough for `emqx ctl conf load`, not a general serializer. */
+import type { Access } from "./access.ts";
 import type { Definitions } from "./definitions.ts";
 
 type HoconValue = string | number | boolean | Multiline | readonly HoconValue[] | HoconObject;
@@ -31,13 +32,23 @@ function isObject(value: HoconValue): value is HoconObject {
   return typeof value === "object" && !Array.isArray(value) && !(value instanceof Multiline);
 }
 
+function isObjectArray(value: HoconValue): value is readonly HoconObject[] {
+  return Array.isArray(value) && value.length > 0 && value.every(isObject);
+}
+
+/** `name = value`, `name { ... }` or `name = [ { ... }, ... ]`, indented by `depth`. */
+function entry(name: string, value: HoconValue, depth: number): string[] {
+  const pad = INDENT.repeat(depth);
+  if (isObject(value)) return block(name, value, depth);
+  if (!isObjectArray(value)) return [`${pad}${name} = ${scalar(value)}`];
+  // Objects in an array are separated by the newline after each closing brace.
+  return [`${pad}${name} = [`, ...value.flatMap((item) => block("", item, depth + 1)), `${pad}]`];
+}
+
 function block(path: string, object: HoconObject, depth: number): string[] {
   const pad = INDENT.repeat(depth);
-  const lines = [`${pad}${path} {`];
-  for (const [name, value] of Object.entries(object)) {
-    if (isObject(value)) lines.push(...block(key(name), value, depth + 1));
-    else lines.push(`${pad}${INDENT}${key(name)} = ${scalar(value)}`);
-  }
+  const lines = [path ? `${pad}${path} {` : `${pad}{`];
+  for (const [name, value] of Object.entries(object)) lines.push(...entry(key(name), value, depth + 1));
   lines.push(`${pad}}`);
   return lines;
 }
@@ -59,4 +70,15 @@ export function toHocon(definitions: Definitions): string {
     root(`rule_engine.rules.${id}`, { sql: new Multiline(sql), ...rest }),
   );
   return `${[...connectors, ...actions, ...rules].join("\n\n")}\n`;
+}
+
+/**
+ * HOCON roots `authentication` (an array: the bridge's authenticator alone) and `authorization`
+ * (settings and sources), for `emqx ctl conf load`. Merge mode appends a new authenticator or source
+ * type after the existing ones; `--replace` makes the file the whole chain and the whole authorization.
+ */
+export function toAccessHocon(access: Access): string {
+  const authentication = entry("authentication", [access.authenticator as object as HoconObject], 0);
+  const authorization = root("authorization", access.authorization);
+  return `${authentication.join("\n")}\n\n${authorization}\n`;
 }

@@ -47,7 +47,8 @@ export function render(text: string, values: RenderValues): string {
   assertIngestUrl(values.ingestUrl);
   assertIngestToken(values.ingestToken);
   const byName: Record<string, string> = {
-    [INGEST_URL_PLACEHOLDER]: values.ingestUrl,
+    // Paths are appended to the URL (`{{INGEST_URL}}/emqx/authn`), so a trailing slash would double.
+    [INGEST_URL_PLACEHOLDER]: values.ingestUrl.replace(/\/+$/, ""),
     [INGEST_TOKEN_PLACEHOLDER]: values.ingestToken,
   };
   return text.replace(/\{\{[A-Z_]+\}\}/g, (placeholder) => {
