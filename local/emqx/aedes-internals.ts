@@ -87,17 +87,28 @@ export function patchRegisterClient(
 }
 
 /**
- * Wraps the persistence call aedes makes for every PUBACK/PUBCOMP (lib/handlers/puback.js). The 'ack' event that
+ * Wraps the persistence call aedes makes for every PUBACK (lib/handlers/puback.js). The 'ack' event that
  * follows has no packet for clean sessions (nothing was stored), so the acknowledged packet id is taken here.
+ * PUBCOMP goes through the same call and is ignored: EMQX fires `message.acked` on PUBREC instead.
  */
-export function patchAcks(b: Aedes, onAck: (client: Client, packetId: number, cmd: string) => void): Patch {
+export function patchPubacks(b: Aedes, onPuback: (client: Client, packetId: number) => void): Patch {
   const persistence = broker(b).persistence;
   return patch(persistence, "outgoingClearMessageId", (original) => async (c: Client, packet) => {
     const result = await original.call(persistence, c, packet);
-    if ((packet.cmd === "puback" || packet.cmd === "pubcomp") && packet.messageId !== undefined) {
-      onAck(c, packet.messageId, packet.cmd);
-    }
+    if (packet.cmd === "puback" && packet.messageId !== undefined) onPuback(c, packet.messageId);
     return result;
+  });
+}
+
+/**
+ * Calls `onPubrec` for each PUBREC the client sends. aedes emits no event for it and, for clean sessions,
+ * touches no persistence (lib/handlers/pubrec.js), so the client's packet parser is the one place to see it.
+ * aedes removes the parser's listeners when the client closes.
+ */
+export function listenForPubrec(c: Client, onPubrec: (packetId: number) => void): void {
+  const parser = (c as unknown as { _parser?: NodeJS.EventEmitter })._parser;
+  parser?.on("packet", (packet: { cmd?: string; messageId?: number }) => {
+    if (packet.cmd === "pubrec" && packet.messageId !== undefined) onPubrec(packet.messageId);
   });
 }
 

@@ -7,15 +7,16 @@ import type { Socket } from "node:net";
 import type { Aedes, AedesPublishPacket, Client, ConnackPacket, ConnectPacket, PublishPacket } from "aedes";
 import {
   isWillOf,
+  listenForPubrec,
   type Patch,
   patch,
-  patchAcks,
+  patchPubacks,
   patchRegisterClient,
   sentDisconnect,
   subscriptionsOf,
   takePacketId,
 } from "./aedes-internals.ts";
-import { newMessageId } from "./bodies.ts";
+import { newMessageId, newProcessId } from "./bodies.ts";
 import { isSysTopic, topicMatches } from "./topic.ts";
 import { type Connection, HTTP_API_CLIENTID, type Message } from "./types.ts";
 
@@ -49,7 +50,8 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
   // Keyed by the payload Buffer: aedes copies packets on their way to each subscriber and into its stores,
   // but every copy shares the payload object, so it is the one stable handle on "this message".
   const messages = new WeakMap<object, Message>();
-  const awaitingAck = new WeakMap<Client, Map<number, Message>>();
+  const awaitingAck = new WeakMap<Client, Map<number, Delivery>>();
+  let stopped = false;
 
   const messageOf = (packet: PublishPacket, client: Client | null): Message => {
     const known = isObject(packet.payload) ? messages.get(packet.payload) : undefined;
@@ -78,6 +80,13 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
     if (error && !TRANSPORT_ERRORS.has((error as NodeJS.ErrnoException).code ?? "")) return "protocol_error";
     return "tcp_closed";
   };
+  const onAck = (client: Client, packetId: number) => {
+    const awaiting = awaitingAck.get(client)?.get(packetId);
+    const subscriber = connections.get(client);
+    if (stopped || !awaiting || !subscriber) return;
+    awaitingAck.get(client)?.delete(packetId);
+    sink.acked(awaiting.message, subscriber, awaiting.qos);
+  };
   const onPublish = (packet: AedesPublishPacket, client: Client | null) => {
     if (isSysTopic(packet.topic)) return;
     sink.published(messageOf(packet, client));
@@ -90,6 +99,7 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
     // read now because a closed socket no longer has them.
     patch(broker, "preConnect", (original) => (client, packet, callback) => {
       connections.set(client, newConnection(client, packet));
+      listenForPubrec(client, (packetId) => onAck(client, packetId));
       original.call(broker, client, packet, callback);
     }),
     patchRegisterClient(broker, (incoming, existing) => {
@@ -115,20 +125,17 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
       const subscriber = connections.get(client);
       if (!forwarded || !subscriber || isSysTopic(forwarded.topic)) return forwarded;
       const message = messageOf(forwarded, null);
+      const qos = Math.min(forwarded.qos, grantedQos(client, forwarded));
       if (forwarded.qos > 0) {
         forwarded.messageId ||= takePacketId(client);
-        ackMap(awaitingAck, client).set(forwarded.messageId, message);
+        ackMap(awaitingAck, client).set(forwarded.messageId, { message, qos });
       }
-      sink.delivered(message, subscriber, Math.min(forwarded.qos, grantedQos(client, forwarded)));
+      sink.delivered(message, subscriber, qos);
       return forwarded;
     }),
-    patchAcks(broker, (client, packetId, cmd) => {
-      const message = awaitingAck.get(client)?.get(packetId);
-      const subscriber = connections.get(client);
-      if (!message || !subscriber) return;
-      awaitingAck.get(client)?.delete(packetId);
-      sink.acked(message, subscriber, cmd === "pubcomp" ? 2 : 1);
-    }),
+    // EMQX runs 'message.acked' on PUBACK (QoS 1) and on PUBREC (QoS 2), not on PUBCOMP
+    // (emqx_channel:process_puback/2, process_pubrec/2); PUBRECs are caught in preConnect above.
+    patchPubacks(broker, (client, packetId) => onAck(client, packetId)),
   ];
   broker.on("connackSent", onConnackSent);
   broker.on("clientDisconnect", onClientDisconnect);
@@ -141,6 +148,7 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
       if (isObject(packet.payload)) messages.set(packet.payload, message);
     },
     stop() {
+      stopped = true;
       for (const p of patches.reverse()) p.restore();
       broker.off("connackSent", onConnackSent);
       broker.off("clientDisconnect", onClientDisconnect);
@@ -169,6 +177,7 @@ function newConnection(client: Client, packet: ConnectPacket): Connection {
     expiryInterval: clean ? 0 : PERSISTENT_SESSION_EXPIRY_S,
     isBridge: (packet as { bridgeMode?: boolean }).bridgeMode === true,
     connectedAt: 0,
+    process: newProcessId(),
   };
 }
 
@@ -192,6 +201,8 @@ function newMessage(
     payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? ""),
     properties: undefined,
     receivedAt: Date.now(),
+    // A will is published by the closing connection's channel, so it keeps that process.
+    process: connection?.process ?? newProcessId(),
   };
 }
 
@@ -203,10 +214,16 @@ function grantedQos(client: Client, packet: PublishPacket): number {
   return granted.length > 0 ? Math.max(...granted) : packet.qos;
 }
 
-function ackMap(maps: WeakMap<Client, Map<number, Message>>, client: Client): Map<number, Message> {
+/** A QoS > 0 message handed to a subscriber, with the QoS it was delivered at. */
+interface Delivery {
+  message: Message;
+  qos: number;
+}
+
+function ackMap(maps: WeakMap<Client, Map<number, Delivery>>, client: Client): Map<number, Delivery> {
   const existing = maps.get(client);
   if (existing) return existing;
-  const map = new Map<number, Message>();
+  const map = new Map<number, Delivery>();
   maps.set(client, map);
   return map;
 }

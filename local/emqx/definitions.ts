@@ -18,6 +18,22 @@ export interface ResolvedAction {
   headers: Record<string, string>;
   requestTtlMs: number;
   resumeIntervalMs: number;
+  /** `resource_opts.worker_pool_size`: buffer workers of this action. */
+  workerPoolSize: number;
+  /** `resource_opts.inflight_window`: requests one worker may have unanswered at once. */
+  inflightWindow: number;
+  connector: ConnectorSettings;
+}
+
+/** The connection pool of a connector, shared by every action that uses it. */
+export interface ConnectorSettings {
+  name: string;
+  /** `pool_size`: connections. */
+  poolSize: number;
+  /** `enable_pipelining`: requests one connection carries at once (`true` is 100, `false` is 1). */
+  pipelining: number;
+  /** `pool_type`: `random`, or `hash` (by the rendered message's `clientid`). */
+  poolType: "random" | "hash";
 }
 
 export interface CompiledRule {
@@ -35,8 +51,15 @@ export interface LoadOptions {
 }
 
 const Headers = v.optional(v.record(v.string(), v.string()), {});
+const Count = v.pipe(v.number(), v.integer(), v.minValue(1));
+// EMQX defaults (docs/emqx.md, "HTTP connector" and "HTTP action" tables).
 const ResourceOpts = v.optional(
-  v.looseObject({ request_ttl: v.optional(v.string()), health_check_interval: v.optional(v.string()) }),
+  v.looseObject({
+    request_ttl: v.optional(v.string()),
+    health_check_interval: v.optional(v.string()),
+    worker_pool_size: v.optional(Count, 16),
+    inflight_window: v.optional(Count, 100),
+  }),
   {},
 );
 const Connector = v.looseObject({
@@ -45,6 +68,9 @@ const Connector = v.looseObject({
   enable: v.optional(v.boolean(), true),
   url: v.pipe(v.string(), v.url()),
   headers: Headers,
+  pool_size: v.optional(Count, 8),
+  enable_pipelining: v.optional(v.union([Count, v.boolean()]), 100),
+  pool_type: v.optional(v.picklist(["random", "hash"]), "random"),
 });
 const Action = v.looseObject({
   type: v.literal("http"),
@@ -173,7 +199,21 @@ function resolveAction(connector: Connector, action: Action, options: LoadOption
     requestTtlMs,
     // EMQX's buffer worker resumes after min(health_check_interval, request_ttl / 3) (contract §4).
     resumeIntervalMs: options.timing?.resumeIntervalMs ?? Math.min(healthCheckMs, requestTtlMs / 3),
+    workerPoolSize: action.resource_opts.worker_pool_size ?? 16,
+    inflightWindow: action.resource_opts.inflight_window ?? 100,
+    connector: {
+      name: connector.name,
+      poolSize: connector.pool_size,
+      pipelining: pipelining(connector.enable_pipelining),
+      poolType: connector.pool_type,
+    },
   };
+}
+
+// ehttpc's check_gun_limit/2: `true` means 100, `false` means 1.
+function pipelining(value: number | boolean): number {
+  if (value === true) return 100;
+  return value === false ? 1 : value;
 }
 
 function lookupAction(

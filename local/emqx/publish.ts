@@ -5,7 +5,7 @@
 import type { Aedes, PublishPacket } from "aedes";
 import * as v from "valibot";
 import { connectedClients, persistentSubscriptions, subscriptionsOf } from "./aedes-internals.ts";
-import { newMessageId } from "./bodies.ts";
+import { newMessageId, newProcessId } from "./bodies.ts";
 import type { BrokerObserver } from "./broker-observer.ts";
 import { topicMatches, topicNameError } from "./topic.ts";
 import { HTTP_API_CLIENTID, type Message } from "./types.ts";
@@ -122,8 +122,12 @@ function toMessage(request: PublishRequest, payload: Buffer): Message {
     retain: request.retain,
     fromApi: true,
     payload,
-    properties: request.properties,
+    // EMQX keeps no properties when the object is empty (emqx_mgmt_api_publish, map_size > 0).
+    properties:
+      request.properties && Object.keys(request.properties).length > 0 ? request.properties : undefined,
     receivedAt: Date.now(),
+    // Each API request runs in its own process, so its rules may use any buffer worker.
+    process: newProcessId(),
   };
 }
 

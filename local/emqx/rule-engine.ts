@@ -31,9 +31,10 @@ export class RuleEngine {
       if (!selects(rule.sql, event)) continue;
       this.#matched++;
       const body = JSON.stringify({ ...event.columns, metadata: { rule_id: rule.id } });
-      const key = String(event.columns.clientid);
+      const clientid = String(event.columns.clientid);
       const label = `${rule.id} ${event.event} ${String(event.columns.id ?? event.columns.clientid)}`;
-      for (const action of rule.actions) this.#delivery.enqueue({ action, key, body, label });
+      for (const action of rule.actions)
+        this.#delivery.enqueue({ action, pickKey: event.pickKey, clientid, body, label });
     }
   }
 }

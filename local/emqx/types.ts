@@ -48,6 +48,8 @@ export interface Connection {
   isBridge: boolean;
   /** ms; 0 until the CONNACK went out. */
   connectedAt: number;
+  /** The EMQX channel process of this connection: a reconnect is a new process (see `RuleEvent.pickKey`). */
+  process: string;
 }
 
 /** One published message, whoever published it: a client, a last will or the management API. */
@@ -67,6 +69,8 @@ export interface Message {
   payload: Buffer;
   properties: PublishProperties | undefined;
   receivedAt: number;
+  /** The process that published it: the client's channel (wills too), or one per management API request. */
+  process: string;
 }
 
 /** Something a rule may select: the event topic it comes from and its `SELECT *` columns. */
@@ -76,6 +80,12 @@ export interface RuleEvent {
   source: string;
   /** Every column except `metadata`, in EMQX's order. */
   columns: Record<string, unknown>;
+  /**
+   * The process the rule ran in, which picks the buffer worker (EMQX's `pick_key` defaults to `self()`): the
+   * publisher's channel for `message.publish`, the subscriber's for deliveries and acks, the connection's own
+   * for lifecycle events. One client id may thus use several workers over reconnects.
+   */
+  pickKey: string;
 }
 
 /** Counters in the spirit of EMQX's rule and action metrics. */
@@ -84,12 +94,15 @@ export interface Metrics {
   matched: number;
   /** Requests answered 2xx. */
   success: number;
-  /** Requests dropped after an unrecoverable answer (4xx except 429, 5xx except 503, ...). */
+  /** Requests dropped after an unrecoverable answer (4xx but 429, 5xx but 503, transport errors other than
+   * econnrefused, timeout and closed after 3 tries). */
   failed: number;
   /** Re-sends after a recoverable failure (429, 503, connection error, timeout). */
   retried: number;
-  /** Requests dropped because they got older than `request_ttl`. */
+  /** Requests dropped because they got older than `request_ttl` before being (re)sent. */
   droppedExpired: number;
+  /** Requests whose answer came after `request_ttl`: EMQX drops them whatever the answer was. */
+  lateReply: number;
   /** Requests accepted but not finished yet: queued, being sent or waiting to be retried. */
   inflight: number;
 }
