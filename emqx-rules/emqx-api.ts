@@ -67,7 +67,7 @@ export class EmqxUnreachableError extends Error {
 }
 
 export interface EmqxClientOptions {
-  /** Dashboard/API listener, e.g. `http://host:18083`; a trailing `/api/v5` is accepted. */
+  /** Dashboard/API listener, e.g. `https://host:18084`; a trailing `/api/v5` is accepted. */
   url: string;
   key: string;
   secret: string;
@@ -79,10 +79,30 @@ interface Reply {
   body: unknown;
 }
 
-/** `http://host:18083/` and `http://host:18083/api/v5` both become `http://host:18083/api/v5`. */
-export function apiBaseUrl(url: string): string {
-  const trimmed = url.replace(/\/+$/, "");
-  return trimmed.endsWith("/api/v5") ? trimmed : `${trimmed}/api/v5`;
+/**
+ * EMQX's management API in the one form every part of the bridge uses, `<listener>/api/v5`, from either
+ * form people write: `https://host:18084` or `https://host:18084/api/v5` (a trailing `/` is fine, and so
+ * is a path prefix of a reverse proxy). Throws, saying why, on anything else.
+ */
+export function emqxApiBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`not a URL: '${url}' (e.g. https://emqx.example.com:18084)`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new Error(`must be http:// or https://, not ${parsed.protocol}//`);
+  }
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) {
+    throw new Error(
+      "must not carry a query, a fragment or credentials (the API key goes in its own settings)",
+    );
+  }
+  const path = parsed.pathname.replace(/\/+$/, "");
+  const version = /\/api\/(v\d+)$/.exec(path)?.[1];
+  if (version && version !== "v5") throw new Error(`EMQX 5's management API is /api/v5, not /api/${version}`);
+  return `${parsed.origin}${version ? path : `${path}/api/v5`}`;
 }
 
 function parseBody(text: string): unknown {
@@ -117,7 +137,7 @@ export class EmqxClient {
   readonly #timeoutMs: number;
 
   constructor(options: EmqxClientOptions) {
-    this.baseUrl = apiBaseUrl(options.url);
+    this.baseUrl = emqxApiBaseUrl(options.url);
     this.#authorization = `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString("base64")}`;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
   }
