@@ -8,6 +8,7 @@ import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../functions/api/app.ts";
+import { handleDeadLetters } from "../functions/command-dlq/batch.ts";
 import type { DevicePublisher } from "../functions/core/commands/ports.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
 import { handleCommandBatch } from "../functions/publisher/batch.ts";
@@ -151,7 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const publisher = startPublisher(
       deps,
       clients.sqs,
-      resources.commandsQueueUrl,
+      resources,
       {
         baseUrl: emqx.apiUrl ?? "",
         apiKey: emqxApiKey,
@@ -191,11 +192,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** The publisher Lambda's handler, fed by a long-poll loop as the SQS event source mapping would. */
+/**
+ * The publisher Lambda's handler and the commands DLQ consumer's, each fed by a long-poll loop as the SQS
+ * event source mappings would.
+ */
 function startPublisher(
   deps: ReturnType<typeof createAwsDeps>,
   sqs: SQSClient,
-  queueUrl: string,
+  queues: { commandsQueueUrl: string; commandsDlqUrl: string },
   emqxApi: EmqxApiOptions,
   logger: Logger,
 ) {
@@ -207,19 +211,28 @@ function startPublisher(
       return client.publishBulk(requests);
     },
   };
-  const publisherDeps = { ...deps, publisher: counting };
+  // Half of the local queue's 10 receives, as in AWS (infra/lib/storage.ts).
+  const publisherDeps = { ...deps, publisher: counting, recycle: { queue: deps.queue, afterReceives: 5 } };
   const publisherLogger = logger.createChild({ serviceName: "bridge-publisher" });
-  const poller = startQueuePoller({
-    sqs,
-    queueUrl,
-    handler: (event) => {
-      stats.batches++;
-      stats.messages += event.Records.length;
-      return handleCommandBatch(publisherDeps, event, publisherLogger);
-    },
-    onError: (error) => publisherLogger.error("command poller failed", { error }),
-  });
-  return { stats, stop: () => poller.stop() };
+  const pollers = [
+    startQueuePoller({
+      sqs,
+      queueUrl: queues.commandsQueueUrl,
+      handler: (event) => {
+        stats.batches++;
+        stats.messages += event.Records.length;
+        return handleCommandBatch(publisherDeps, event, publisherLogger);
+      },
+      onError: (error) => publisherLogger.error("command poller failed", { error }),
+    }),
+    startQueuePoller({
+      sqs,
+      queueUrl: queues.commandsDlqUrl,
+      handler: (event) => handleDeadLetters(deps, event, publisherLogger),
+      onError: (error) => publisherLogger.error("commands DLQ poller failed", { error }),
+    }),
+  ];
+  return { stats, stop: () => Promise.all(pollers.map((p) => p.stop())).then(() => undefined) };
 }
 
 /** What the local publisher did, for benchmarks: SQS batches, messages in them, EMQX bulk calls. */

@@ -1,13 +1,20 @@
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { SimulatedDevice } from "../../local/simulator/device.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { eventually, startTestStack } from "../support/local-stack.ts";
+import { uniqueName } from "../support/resources.ts";
 
 let stack: LocalStack;
 const devices: SimulatedDevice[] = [];
 
 beforeAll(async () => {
-  stack = await startTestStack({ apiKeys: ["e2e-api-key-0123456789abcdef"] });
+  // Its own commands queue (and DLQ): another file's stack must not consume this one's messages.
+  stack = await startTestStack({
+    apiKeys: ["e2e-api-key-0123456789abcdef"],
+    commandsQueue: uniqueName("commands"),
+  });
 });
 afterAll(async () => {
   for (const device of devices) await device.disconnect().catch(() => undefined);
@@ -103,5 +110,23 @@ describe("commands: API → FIFO queue → publisher → EMQX → device → ack
     await reaches("CMD-7", "same", "acked");
     await reaches("CMD-8", "same", "acked");
     expect([a.received, b.received]).toEqual([["same"], ["same"]]);
+  });
+
+  it("marks a waiting command failed, with the reason, once its queue message reaches the DLQ", async () => {
+    await api("POST", "/v1/devices/CMD-9/commands", { id: "k9", op: "reboot" });
+    await reaches("CMD-9", "k9", "pending");
+    // What SQS does after the receive budget: the message moves to the DLQ as it was.
+    const sqs = createSqsClient({ endpoint: stack.endpoints.sqs, region: "us-east-1" });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.commandsDlqUrl,
+        MessageBody: JSON.stringify({ sn: "CMD-9", id: "k9" }),
+        MessageGroupId: "CMD-9",
+        MessageDeduplicationId: "CMD-9/k9",
+      }),
+    );
+    sqs.destroy();
+    const failed = await reaches("CMD-9", "k9", "failed");
+    expect(failed.reason).toMatch(/^dead-lettered: /);
   });
 });
