@@ -1,10 +1,12 @@
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { TransientError } from "../core/errors.ts";
+import { RecordRefusedError } from "../core/refusal.ts";
 
 /** Errors an AWS service raises for one bad item, not for an outage; retrying the same item cannot help. */
 const PER_ITEM_ERRORS = new Set(["ValidationException", "InvalidParameterValue", "InvalidMessageContents"]);
 
-export class StoreRejectedError extends Error {
+/** DynamoDB (or the SDK's `marshall`) refused this item for what it holds. */
+export class StoreRejectedError extends RecordRefusedError {
   override readonly name = "StoreRejectedError";
 }
 

@@ -1,8 +1,17 @@
+import { randomUUID } from "node:crypto";
 import { normalizeAttTime } from "./att-time.ts";
 import { mapWithConcurrency } from "./concurrency.ts";
 import { stableEventId } from "./event-id.ts";
 import type { FanoutMessage } from "./fanout.ts";
-import type { AttendanceStore, Clock, EventQueue, StoredAttendance, Transport } from "./ports.ts";
+import type {
+  AttendanceStore,
+  Clock,
+  EventQueue,
+  PutAttendanceResult,
+  StoredAttendance,
+  Transport,
+} from "./ports.ts";
+import { FanoutRefusedError, RecordRefusedError } from "./refusal.ts";
 import type { AttendanceRecord } from "./schemas/attendance.ts";
 
 /** Writes in flight for one offline backlog; enough to hide latency, few enough not to self-throttle. */
@@ -30,6 +39,21 @@ export interface AttendanceOutcome {
   stored: string[];
   /** Punches seen before; fanned out now only if an earlier attempt stopped before doing so. */
   duplicates: string[];
+  /** Punches the store or the events queue refused for what they hold: neither stored nor sent. */
+  refused: RefusedRecord[];
+}
+
+export interface RefusedRecord {
+  /** Index of the punch in `AttendanceInput.records`. */
+  position: number;
+  reason: "refused_by_store" | "refused_by_queue";
+  message: string;
+}
+
+/** A punch to store, and where it was in the input. */
+interface Candidate {
+  record: StoredAttendance;
+  position: number;
 }
 
 /** The id every transport and every retry gives the same punch. */
@@ -38,7 +62,9 @@ export function attendanceEventId(sn: string, userId: string, attTimeNormalized:
 }
 
 /**
- * Stores each punch once per natural key and puts it on the events queue.
+ * Stores each punch once per natural key and puts it on the events queue: per punch, "stored" and
+ * "fanned out" go together. A punch the store refuses is not stored; one the queue refuses is removed
+ * again; both come back in `refused` (for the quarantine) while the others go on.
  *
  * A punch stored by an earlier attempt that failed before its fan-out is fanned out now, with the same
  * `eventId`; so a retry after any crash completes the work and never stores twice.
@@ -48,35 +74,73 @@ export async function recordAttendance(
   input: AttendanceInput,
 ): Promise<AttendanceOutcome> {
   const receivedAt = deps.clock.now().toISOString();
-  const outcome: AttendanceOutcome = { stored: [], duplicates: [] };
-  const owed: StoredAttendance[] = [];
-  const candidates = input.records.map((record) => ({
-    ...toStored(record, input, receivedAt),
-    fanoutClaimAt: receivedAt,
-  }));
+  const outcome: AttendanceOutcome = { stored: [], duplicates: [], refused: [] };
   // The same punch twice in one backlog is one punch: storing both copies would make the second wait
   // for the first one's fan-out claim, which this very call holds.
-  const unique = new Map<string, StoredAttendance>();
-  for (const candidate of candidates) {
-    if (unique.has(candidate.eventId)) outcome.duplicates.push(candidate.eventId);
-    else unique.set(candidate.eventId, candidate);
+  const unique = new Map<string, Candidate>();
+  const storedBy = randomUUID();
+  for (const [position, item] of input.records.entries()) {
+    const record = { ...toStored(item, input, receivedAt), fanoutClaimAt: receivedAt, storedBy };
+    if (unique.has(record.eventId)) outcome.duplicates.push(record.eventId);
+    else unique.set(record.eventId, { record, position });
   }
+  const owed: Candidate[] = [];
   await mapWithConcurrency([...unique.values()], STORE_CONCURRENCY, async (candidate) => {
-    const result = await deps.attendance.putIfAbsent(candidate);
-    if (result.created) {
-      outcome.stored.push(candidate.eventId);
-      owed.push(candidate);
-      return;
-    }
-    outcome.duplicates.push(result.existing.eventId);
-    if (result.existing.fannedOutAt) return;
-    if (await fanoutOwedByUs(deps, result.existing)) owed.push(result.existing);
+    const claimed = await storeOne(deps, candidate, outcome);
+    if (claimed) owed.push(claimed);
   });
-  if (owed.length === 0) return outcome;
-  await deps.events.send(owed.map(attendanceMessage));
-  const at = deps.clock.now().toISOString();
-  await Promise.all(owed.map((record) => deps.attendance.markFannedOut(record, at)));
+  if (owed.length) await fanOut(deps, owed, outcome);
+  outcome.refused.sort((a, b) => a.position - b.position);
   return outcome;
+}
+
+/** Stores one punch; returns it when this call owes its fan-out. A refusal is noted, an outage thrown. */
+async function storeOne(
+  deps: AttendanceDeps,
+  candidate: Candidate,
+  outcome: AttendanceOutcome,
+): Promise<Candidate | undefined> {
+  let result: PutAttendanceResult;
+  try {
+    result = await deps.attendance.putIfAbsent(candidate.record);
+  } catch (error) {
+    if (!(error instanceof RecordRefusedError)) throw error;
+    outcome.refused.push({
+      position: candidate.position,
+      reason: "refused_by_store",
+      message: error.message,
+    });
+    return undefined;
+  }
+  // Our own write, seen again because the SDK retried a put whose first attempt landed (timed out late).
+  if (result.created || result.existing.storedBy === candidate.record.storedBy) {
+    outcome.stored.push(candidate.record.eventId);
+    return candidate;
+  }
+  outcome.duplicates.push(result.existing.eventId);
+  if (result.existing.fannedOutAt) return undefined;
+  const ours = await fanoutOwedByUs(deps, result.existing);
+  return ours ? { record: result.existing, position: candidate.position } : undefined;
+}
+
+/** Sends the owed punches; marks the sent ones, removes (and reports) the ones the queue refused. */
+async function fanOut(deps: AttendanceDeps, owed: Candidate[], outcome: AttendanceOutcome): Promise<void> {
+  const refused = new Map<string, string>();
+  try {
+    await deps.events.send(owed.map((candidate) => attendanceMessage(candidate.record)));
+  } catch (error) {
+    if (!(error instanceof FanoutRefusedError)) throw error;
+    for (const message of error.refused) refused.set(message.eventId, message.reason);
+  }
+  const at = deps.clock.now().toISOString();
+  await mapWithConcurrency(owed, STORE_CONCURRENCY, async ({ record, position }) => {
+    const reason = refused.get(record.eventId);
+    if (reason === undefined) return deps.attendance.markFannedOut(record, at);
+    await deps.attendance.discard(record);
+    outcome.refused.push({ position, reason: "refused_by_queue", message: reason });
+    outcome.stored = outcome.stored.filter((id) => id !== record.eventId);
+    outcome.duplicates = outcome.duplicates.filter((id) => id !== record.eventId);
+  });
 }
 
 /**

@@ -24,6 +24,8 @@ export interface StoredAttendance {
   fanoutClaimAt?: string;
   /** Set once the punch is on the events queue; absent means a fan-out is still owed. */
   fannedOutAt?: string;
+  /** The call that stored it: a put the SDK retried after its first attempt did land knows its own write. */
+  storedBy?: string;
 }
 
 export type PutAttendanceResult = { created: true } | { created: false; existing: StoredAttendance };
@@ -38,6 +40,8 @@ export interface AttendanceStore {
   /** Takes over the fan-out of a stored punch if nobody did it and no claim is newer than `staleBefore`. */
   claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim>;
   markFannedOut(record: StoredAttendance, at: string): Promise<void>;
+  /** Removes a punch the events queue refused (it is quarantined instead), unless it was fanned out. */
+  discard(record: StoredAttendance): Promise<void>;
 }
 
 /** The SQS "events" queue the user's applications read. */
@@ -60,6 +64,8 @@ export interface PresenceStore {
 /** Where rejected input is kept for operators. */
 export interface QuarantineStore {
   put(entry: QuarantineEntry): Promise<void>;
+  /** Keeps many at once (the bad records of one backlog) in few writes; all are kept, or it throws. */
+  putMany(entries: QuarantineEntry[]): Promise<void>;
 }
 
 export interface Clock {

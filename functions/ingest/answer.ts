@@ -1,12 +1,13 @@
 import type { Context } from "hono";
 import type { LambdaContext } from "hono/aws-lambda";
-import { StoreRejectedError } from "../adapters/aws-errors.ts";
 import { withDeadline } from "../core/deadline.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
 import { type BridgeMetrics, METRIC } from "../core/metrics.ts";
 import type { Transport } from "../core/ports.ts";
 import { quarantine } from "../core/quarantine.ts";
+import { RecordRefusedError } from "../core/refusal.ts";
 import { problem, problemResponse } from "../http/problems.ts";
+import type { BodyRead } from "./read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "./types.ts";
 
 /** Time a rejection may take to be quarantined after the deadline; within the function's timeout. */
@@ -25,8 +26,8 @@ export interface Ids {
 /** One request to the ingest, whichever route it came by. */
 export interface Intake {
   transport: Transport;
-  /** The body as received; checked against `maxBodyBytes`, quarantined as is when rejected. */
-  raw: string;
+  /** The body as read under `maxBodyBytes`; quarantined as is (its head, if too large) when rejected. */
+  body: BodyRead;
   ids: Ids;
   /** Parses `raw` and hands it to the domain; throws {@link InvalidInputError} for bad input. */
   process: () => Promise<IngestResult>;
@@ -46,7 +47,7 @@ export async function processAndAnswer(
   const context = { transport: intake.transport, ...intake.ids };
   const budget = Math.min(options.deadlineMs, remaining(c.env?.lambdaContext) - ANSWER_MARGIN_MS);
   const run = async () => {
-    checkBodySize(intake.raw, options.maxBodyBytes);
+    checkBodySize(intake.body, options.maxBodyBytes);
     return intake.process();
   };
   try {
@@ -71,11 +72,13 @@ function countAccepted(metrics: BridgeMetrics | undefined, result: IngestResult)
   if (result.result !== "ignored") metrics.count(METRIC.EventsAccepted);
 }
 
-function checkBodySize(raw: string, maxBodyBytes: number): void {
-  const bytes = Buffer.byteLength(raw);
-  if (bytes > maxBodyBytes) {
-    throw new InvalidInputError(413, "body", `body is ${bytes} bytes, more than the ${maxBodyBytes} allowed`);
-  }
+function checkBodySize(body: BodyRead, maxBodyBytes: number): void {
+  if (body.complete) return;
+  throw new InvalidInputError(
+    413,
+    "body",
+    `body is ${body.bytes} bytes or more, over the ${maxBodyBytes} bytes allowed`,
+  );
 }
 
 function answer(c: Context, result: IngestResult): Response {
@@ -117,13 +120,16 @@ async function rejectOrDefer(
     const entry = await withDeadline(
       quarantine(deps, {
         transport: intake.transport,
-        raw: intake.raw,
+        raw: intake.body.text,
+        rawBytes: intake.body.bytes,
         ...intake.ids,
         ...rejection,
       }),
       QUARANTINE_BUDGET_MS,
     );
-    log.warn("rejected and quarantined", { ...context, ...rejection, quarantineId: entry.id });
+    // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
+    const { message: detail, ...rest } = rejection;
+    log.warn("rejected and quarantined", { ...context, ...rest, detail, quarantineId: entry.id });
     options.metrics?.count(METRIC.Quarantined);
     return problemResponse(
       c,
@@ -148,7 +154,7 @@ function classify(error: unknown): { status: number; reason: string; field: stri
   if (error instanceof InvalidInputError) {
     return { status: error.status, reason: reasonFor(error), field: error.field, message: error.message };
   }
-  if (error instanceof StoreRejectedError) {
+  if (error instanceof RecordRefusedError) {
     return { status: 422, reason: "refused_by_store", field: "payload", message: error.message };
   }
   // A bug must not become a 500 (dropped by EMQX) nor a 503 (blocks EMQX's queue); keep it for an operator.
@@ -158,6 +164,7 @@ function classify(error: unknown): { status: number; reason: string; field: stri
 
 function reasonFor(error: InvalidInputError): string {
   if (error.status === 413) return "body_too_large";
+  if (error.field === "sn") return "invalid_sn";
   if (error.field === "body" || error.status === 400) return "invalid_body";
   return "invalid_payload";
 }

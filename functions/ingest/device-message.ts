@@ -4,7 +4,7 @@ import { requeuePending } from "../core/commands/requeue-pending.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import type { Transport } from "../core/ports.ts";
 import type { PresenceSignal } from "../core/presence.ts";
-import { quarantine, type Rejection } from "../core/quarantine.ts";
+import { quarantineAll, type Rejection } from "../core/quarantine.ts";
 import { recordPresence } from "../core/record-presence.ts";
 import { AttendancePayload, AttendanceRecord } from "../core/schemas/attendance.ts";
 import { StatusPayload } from "../core/schemas/status.ts";
@@ -47,30 +47,35 @@ async function ingestStatus(deps: IngestDeps, message: DeviceMessage): Promise<I
   return presenceResult(message.sn, view);
 }
 
+/** A record the ingest turns away, with where it was in the payload and why. */
+interface BadRecord {
+  index: number;
+  item: unknown;
+  field: string;
+  message: string;
+  reason: string;
+}
+
 async function ingestAttendance(deps: IngestDeps, message: DeviceMessage): Promise<IngestResult> {
   const payload = parseOrReject(AttendancePayload, parseJson(message.payload, "payload"), "payload");
   const items: unknown[] = Array.isArray(payload) ? payload : [payload];
   const prefix = (index: number) => (Array.isArray(payload) ? `payload[${index}]` : "payload");
-  const valid: AttendanceRecord[] = [];
-  const invalid: Array<{ index: number; item: unknown; field: string; message: string }> = [];
-  for (const [index, item] of items.entries()) {
-    const result = v.safeParse(AttendanceRecord, item);
-    if (result.success) {
-      valid.push(result.output);
-      continue;
-    }
-    const field = fieldPath(prefix(index), result.issues[0]);
-    invalid.push({ index, item, field, message: `${field}: ${issueMessage(result.issues[0])}` });
-  }
-  const rejected = await Promise.all(invalid.map((bad) => quarantineRecord(deps, message, bad)));
+  const { valid, invalid } = validateRecords(items, prefix);
   const outcome = valid.length
     ? await recordAttendance(deps, {
         sn: message.sn,
-        records: valid,
+        records: valid.map((good) => good.record),
         transport: message.transport,
         ...(message.emqxId ? { emqxId: message.emqxId } : {}),
       })
-    : { stored: [], duplicates: [] };
+    : { stored: [], duplicates: [], refused: [] };
+  const refused = outcome.refused.map(({ position, reason, message: detail }): BadRecord => {
+    const { index, item } = valid[position] as { index: number; item: unknown };
+    return { index, item, field: prefix(index), message: `${prefix(index)}: ${detail}`, reason };
+  });
+  // Quarantined after the good ones are stored and sent: a store outage (503, retried) leaves no entries.
+  const bad = [...invalid, ...refused].sort((a, b) => a.index - b.index);
+  const rejected = await quarantineRecords(deps, message, bad);
   return {
     result: "attendance",
     sn: message.sn,
@@ -80,24 +85,51 @@ async function ingestAttendance(deps: IngestDeps, message: DeviceMessage): Promi
   };
 }
 
-async function quarantineRecord(
+/** Each element on its own, so one bad punch spoils none. */
+function validateRecords(items: unknown[], prefix: (index: number) => string) {
+  const valid: Array<{ index: number; item: unknown; record: AttendanceRecord }> = [];
+  const invalid: BadRecord[] = [];
+  for (const [index, item] of items.entries()) {
+    const result = v.safeParse(AttendanceRecord, item);
+    if (result.success) {
+      valid.push({ index, item, record: result.output });
+      continue;
+    }
+    const field = fieldPath(prefix(index), result.issues[0]);
+    const detail = `${field}: ${issueMessage(result.issues[0])}`;
+    invalid.push({ index, item, field, message: detail, reason: "invalid_attendance_record" });
+  }
+  return { valid, invalid };
+}
+
+/** In batched writes: 500 bad records are a few writes, answered well within the deadline. */
+async function quarantineRecords(
   deps: IngestDeps,
   message: DeviceMessage,
-  bad: { index: number; item: unknown; field: string; message: string },
-): Promise<RecordRejection> {
-  const rejection: Rejection = {
-    transport: message.transport,
-    status: 422,
-    reason: "invalid_attendance_record",
-    field: bad.field,
-    message: bad.message,
-    raw: JSON.stringify(bad.item) ?? "",
-    sn: message.sn,
-    ...(message.emqxId ? { emqxId: message.emqxId } : {}),
-    ...(message.ruleId ? { ruleId: message.ruleId } : {}),
-  };
-  const entry = await quarantine(deps, rejection);
-  return { index: bad.index, field: bad.field, message: bad.message, quarantineId: entry.id };
+  bad: BadRecord[],
+): Promise<RecordRejection[]> {
+  const rejections = bad.map(
+    (record): Rejection => ({
+      transport: message.transport,
+      status: 422,
+      reason: record.reason,
+      field: record.field,
+      message: record.message,
+      // Parsed from at most MAX_JSON_DEPTH levels, so it serializes without overflowing the stack.
+      raw: JSON.stringify(record.item) ?? "",
+      sn: message.sn,
+      ...(message.emqxId ? { emqxId: message.emqxId } : {}),
+      ...(message.ruleId ? { ruleId: message.ruleId } : {}),
+    }),
+  );
+  const entries = await quarantineAll(deps, rejections);
+  return bad.map((record, i) => ({
+    index: record.index,
+    field: record.field,
+    reason: record.reason,
+    message: record.message,
+    quarantineId: entries[i]?.id ?? "",
+  }));
 }
 
 /**

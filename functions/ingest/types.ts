@@ -37,6 +37,8 @@ export type IngestResult =
 export interface RecordRejection {
   index: number;
   field: string;
+  /** `invalid_attendance_record`, or `refused_by_store` / `refused_by_queue` for a valid one refused later. */
+  reason: string;
   message: string;
   quarantineId: string;
 }

@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
@@ -45,7 +46,9 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
       if (!(error instanceof ConditionalCheckFailedException)) {
         throw toDomainError("DynamoDB UpdateItem (attendance fan-out claim)", error);
       }
-      return error.Item && unmarshall(error.Item).fannedOutAt ? "done" : "busy";
+      // No item: the queue refused the punch and it was discarded (and quarantined); nothing is owed.
+      if (!error.Item) return "done";
+      return unmarshall(error.Item).fannedOutAt ? "done" : "busy";
     }
   }
 
@@ -61,6 +64,22 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
       );
     } catch (error) {
       throw toDomainError("DynamoDB UpdateItem (attendance fan-out)", error);
+    }
+  }
+
+  async discard(record: StoredAttendance): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(record)),
+          ConditionExpression: "attribute_not_exists(fannedOutAt)",
+        }),
+      );
+    } catch (error) {
+      // Fanned out meanwhile by another attempt: it stays, since consumers have it.
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw toDomainError("DynamoDB DeleteItem (attendance refused by the queue)", error);
     }
   }
 }

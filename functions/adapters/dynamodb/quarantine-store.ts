@@ -1,11 +1,24 @@
-import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  type WriteRequest,
+} from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { mapWithConcurrency } from "../../core/concurrency.ts";
+import { TransientError } from "../../core/errors.ts";
 import type { QuarantineStore } from "../../core/ports.ts";
 import type { QuarantineEntry } from "../../core/quarantine.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { keys, TTL_ATTRIBUTE } from "./keys.ts";
 
 const DAY_SECONDS = 86_400;
+/** DynamoDB's limit of items per BatchWriteItem. */
+const BATCH_ITEMS = 25;
+/** Batches in flight: 500 entries are 20 batches, so 4 rounds, few connections. */
+const BATCH_CONCURRENCY = 4;
+/** Rounds for items DynamoDB leaves unprocessed (throttling) before the whole write is a 503. */
+const UNPROCESSED_ROUNDS = 5;
 
 /** Quarantine in DynamoDB, one partition per UTC day, expiring after `retentionDays`. */
 export class DynamoDbQuarantineStore implements QuarantineStore {
@@ -16,6 +29,41 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
   ) {}
 
   async put(entry: QuarantineEntry): Promise<void> {
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: this.toItem(entry) }));
+    } catch (error) {
+      throw toDomainError("DynamoDB PutItem (quarantine)", error);
+    }
+  }
+
+  async putMany(entries: QuarantineEntry[]): Promise<void> {
+    const batches: WriteRequest[][] = [];
+    for (let i = 0; i < entries.length; i += BATCH_ITEMS) {
+      batches.push(
+        entries.slice(i, i + BATCH_ITEMS).map((entry) => ({ PutRequest: { Item: this.toItem(entry) } })),
+      );
+    }
+    await mapWithConcurrency(batches, BATCH_CONCURRENCY, (batch) => this.writeBatch(batch));
+  }
+
+  private async writeBatch(requests: WriteRequest[]): Promise<void> {
+    let pending = requests;
+    for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length; round++) {
+      if (round) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      try {
+        const result = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = result.UnprocessedItems?.[this.tableName] ?? [];
+      } catch (error) {
+        throw toDomainError("DynamoDB BatchWriteItem (quarantine)", error);
+      }
+    }
+    if (pending.length)
+      throw new TransientError(`DynamoDB left ${pending.length} quarantine entries unprocessed`);
+  }
+
+  private toItem(entry: QuarantineEntry) {
     const expiresAt = Math.floor(Date.parse(entry.receivedAt) / 1000) + this.retentionDays * DAY_SECONDS;
     const item = {
       pk: keys.quarantineDay(entry.day),
@@ -24,15 +72,6 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
       [TTL_ATTRIBUTE]: expiresAt,
       ...entry,
     };
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(item, { removeUndefinedValues: true }),
-        }),
-      );
-    } catch (error) {
-      throw toDomainError("DynamoDB PutItem (quarantine)", error);
-    }
+    return marshall(item, { removeUndefinedValues: true });
   }
 }

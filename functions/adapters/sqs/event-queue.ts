@@ -1,17 +1,40 @@
 import {
+  type BatchResultErrorEntry,
+  type MessageAttributeValue,
   SendMessageBatchCommand,
-  type SendMessageBatchCommandOutput,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { asciiJson } from "../../core/ascii-json.ts";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { FanoutMessage } from "../../core/fanout.ts";
 import type { EventQueue } from "../../core/ports.ts";
+import { FanoutRefusedError, type RefusedMessage } from "../../core/refusal.ts";
 import { toDomainError } from "../aws-errors.ts";
 
-const SQS_BATCH_LIMIT = 10;
+const SQS_BATCH_ENTRIES = 10;
+/** A batch's bodies and attributes together; 256 KiB is every SQS queue's limit, old or new. */
+const SQS_BATCH_BYTES = 256 * 1024;
+/** Errors SQS raises for what a request holds: retried one message at a time to find the culprit. */
+const CONTENT_ERRORS = new Set([
+  "InvalidMessageContents",
+  "BatchRequestTooLong",
+  "InvalidParameterValue",
+  "InvalidAttributeValue",
+]);
 
-/** The events queue on SQS: batches of ten, message attributes `type` and `sn` for subscription filters. */
+interface Entry {
+  message: FanoutMessage;
+  body: string;
+  attributes: Record<string, MessageAttributeValue>;
+  bytes: number;
+}
+
+/**
+ * The events queue on SQS: message attributes `type` and `sn` for subscription filters, bodies as
+ * ASCII-only JSON (always valid SQS text), batches of at most ten and 256 KiB. A message SQS refuses
+ * for its content never fails the others: they are sent, and {@link FanoutRefusedError} names it.
+ */
 export class SqsEventQueue implements EventQueue {
   constructor(
     private readonly client: SQSClient,
@@ -19,37 +42,83 @@ export class SqsEventQueue implements EventQueue {
   ) {}
 
   async send(messages: FanoutMessage[]): Promise<void> {
-    const batches: FanoutMessage[][] = [];
-    for (let i = 0; i < messages.length; i += SQS_BATCH_LIMIT)
-      batches.push(messages.slice(i, i + SQS_BATCH_LIMIT));
-    await mapWithConcurrency(batches, 4, (batch) => this.sendBatch(batch));
+    const refused = (
+      await mapWithConcurrency(batchesOf(messages.map(toEntry)), 4, (batch) => this.sendBatch(batch))
+    ).flat();
+    if (refused.length) throw new FanoutRefusedError(refused);
   }
 
-  private async sendBatch(batch: FanoutMessage[]): Promise<void> {
-    let result: SendMessageBatchCommandOutput;
+  private async sendBatch(batch: Entry[]): Promise<RefusedMessage[]> {
+    let failed: BatchResultErrorEntry[];
     try {
-      result = await this.client.send(
+      const result = await this.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((message, index) => ({
+          Entries: batch.map((entry, index) => ({
             Id: String(index),
-            MessageBody: JSON.stringify(message),
-            MessageAttributes: {
-              type: { DataType: "String", StringValue: message.type },
-              sn: { DataType: "String", StringValue: message.sn },
-            },
+            MessageBody: entry.body,
+            MessageAttributes: entry.attributes,
           })),
         }),
       );
+      failed = result.Failed ?? [];
     } catch (error) {
-      throw toDomainError("SQS SendMessageBatch (events)", error);
+      return this.refusedWhole(batch, error);
     }
-    // A partial failure is retried as a whole by the caller: consumers dedupe on eventId.
-    if (result.Failed?.length) {
-      const first = result.Failed[0];
-      throw new TransientError(
-        `SQS refused ${result.Failed.length} of ${batch.length} events: ${first?.Message}`,
-      );
-    }
+    const transient = failed.find((entry) => !entry.SenderFault);
+    // Consumers dedupe on eventId, so the caller's retry may send the sent ones again.
+    if (transient)
+      throw new TransientError(`SQS could not take an event now: ${transient.Code}: ${transient.Message}`);
+    return failed.map((entry) => ({
+      eventId: batch[Number(entry.Id)]?.message.eventId ?? "",
+      reason: `SQS refused the event: ${entry.Code}: ${entry.Message}`,
+    }));
   }
+
+  /** The whole call failed: an outage throws; a content error is narrowed to the message(s) at fault. */
+  private async refusedWhole(batch: Entry[], error: unknown): Promise<RefusedMessage[]> {
+    const name = (error as { name?: string })?.name ?? "";
+    if (!CONTENT_ERRORS.has(name)) throw toDomainError("SQS SendMessageBatch (events)", error);
+    if (batch.length > 1) {
+      const singles = await mapWithConcurrency(batch, 4, (entry) => this.sendBatch([entry]));
+      return singles.flat();
+    }
+    const message = (error as Error).message;
+    return batch.map((entry) => ({
+      eventId: entry.message.eventId,
+      reason: `SQS refused the event: ${name}: ${message}`,
+    }));
+  }
+}
+
+function toEntry(message: FanoutMessage): Entry {
+  const body = asciiJson(message);
+  const attributes = {
+    type: { DataType: "String", StringValue: message.type },
+    sn: { DataType: "String", StringValue: message.sn },
+  };
+  // SQS counts the body and each attribute's name, type and value.
+  const bytes =
+    body.length + 2 * "String".length + "type".length + "sn".length + message.type.length + message.sn.length;
+  return { message, body, attributes, bytes };
+}
+
+function batchesOf(entries: Entry[]): Entry[][] {
+  const batches: Entry[][] = [];
+  let current: Entry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (
+      current.length === SQS_BATCH_ENTRIES ||
+      (current.length > 0 && bytes + entry.bytes > SQS_BATCH_BYTES)
+    ) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += entry.bytes;
+  }
+  if (current.length) batches.push(current);
+  return batches;
 }

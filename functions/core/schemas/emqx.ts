@@ -83,6 +83,8 @@ export const EMQX_RULE_EVENTS = [
 
 /** Everything a bridge rule may POST, told apart by `event`; no string may hold a lone surrogate. */
 export const EmqxRuleEvent = v.pipe(
+  // Before `variant`, whose message for `1` or `null` would be about `event`.
+  v.looseObject({}, "must be a JSON object"),
   v.variant(
     "event",
     [EmqxMessagePublish, EmqxMessageAcked, EmqxClientConnected, EmqxClientDisconnected],

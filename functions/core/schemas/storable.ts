@@ -53,6 +53,11 @@ export function isWellFormedText(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+/** `text` with each lone surrogate replaced by U+FFFD, as UTF-8 encoders do: safe to store and to show. */
+export function toWellFormedText(text: string): string {
+  return text.replace(new RegExp(LONE_SURROGATE.source, "g"), "\uFFFD");
+}
+
 export function isStorableNumber(value: number): boolean {
   if (!Number.isFinite(value)) return false;
   const magnitude = Math.abs(value);
@@ -126,10 +131,10 @@ function visitNumber(value: number, path: Array<string | number>, budget: { byte
 }
 
 function checkName(name: string, path: Array<string | number>, budget: { bytes: number }) {
-  const at = [...path, name];
   // An empty key has no name to show: the field is the map that holds it (`data`, not `data.`).
   if (name.length === 0) return { path, message: "attribute names must not be empty" };
-  if (!isWellFormedText(name)) return { path: at, message: ILL_FORMED_MESSAGE };
+  if (!isWellFormedText(name))
+    return { path: [...path, toWellFormedText(name)], message: ILL_FORMED_MESSAGE };
   const bytes = Buffer.byteLength(name);
   if (bytes > DYNAMODB_LIMITS.maxAttributeNameBytes) {
     return {
@@ -190,7 +195,7 @@ export function findIllFormedText(
   if (value === null || typeof value !== "object") return undefined;
   const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
   for (const [key, item] of entries) {
-    if (typeof key === "string" && !isWellFormedText(key)) return [...path, key];
+    if (typeof key === "string" && !isWellFormedText(key)) return [...path, toWellFormedText(key)];
     const found = findIllFormedText(item, [...path, key]);
     if (found) return found;
   }

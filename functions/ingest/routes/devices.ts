@@ -1,8 +1,12 @@
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
+import * as v from "valibot";
+import { InvalidInputError } from "../../core/errors.ts";
+import { SerialNumber } from "../../core/schemas/common.ts";
 import { deviceAuth } from "../../http/device-auth.ts";
 import { problem, problemResponse } from "../../http/problems.ts";
 import { processAndAnswer } from "../answer.ts";
 import { ingestDeviceMessage } from "../device-message.ts";
+import { readBody } from "../read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 
 /** Everything under this pattern belongs to HTTP devices (and is closed to EMQX's tokens). */
@@ -24,25 +28,50 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
     );
     return;
   }
+  app.use("/v1/devices/:sn/*", rejectBadSerialNumber(deps, options));
   app.use("/v1/devices/:sn/*", deviceAuth(options.deviceTokenSecrets));
   for (const channel of HTTP_DEVICE_CHANNELS) {
     app.post(`/v1/devices/:sn/${channel}`, async (c) => {
       const receivedAt = deps.clock.now().getTime();
-      const sn = c.req.param("sn"); // validated by deviceAuth, which also checked the token is this sn's
-      const raw = await c.req.text();
+      const sn = c.req.param("sn"); // validated above; deviceAuth checked the token is this sn's
+      const body = await readBody(c.req.raw, options.maxBodyBytes);
       return processAndAnswer(c, deps, options, {
         transport: "http",
-        raw,
+        body,
         ids: { sn },
         process: () =>
           ingestDeviceMessage(deps, {
             sn,
             channel,
-            payload: raw,
+            payload: body.text,
             transport: "http",
             receivedAt,
           }),
       });
     });
   }
+}
+
+/**
+ * A path whose serial number is malformed: 400 naming `sn`, and the request is quarantined like any bad
+ * device message. No token can be valid for such an sn, so this runs before the token is looked at.
+ */
+function rejectBadSerialNumber(deps: IngestDeps, options: IngestOptions): MiddlewareHandler<IngestEnv> {
+  return async (c, next) => {
+    const sn = c.req.param("sn") ?? "";
+    if (v.safeParse(SerialNumber, sn).success) return next();
+    const body = await readBody(c.req.raw, options.maxBodyBytes);
+    return processAndAnswer(c, deps, options, {
+      transport: "http",
+      body,
+      ids: {},
+      process: () => {
+        throw new InvalidInputError(
+          400,
+          "sn",
+          `sn: must be 1-64 characters of A-Z, a-z, 0-9, _ or - (got '${sn.slice(0, 80)}')`,
+        );
+      },
+    });
+  };
 }

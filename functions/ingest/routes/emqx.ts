@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { EmqxRuleEvent } from "../../core/schemas/emqx.ts";
 import { parseJson, parseOrReject } from "../../core/validation.ts";
 import { type Ids, processAndAnswer } from "../answer.ts";
+import { readBody } from "../read-body.ts";
 import { ingestRuleEvent } from "../rule-event.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 
@@ -11,13 +12,13 @@ export const RULE_EVENTS_PATH = "/emqx/rule-events";
 /** `POST /emqx/rule-events`: the body is EMQX's `SELECT *` output of any of the bridge's rules. */
 export function registerEmqxRoutes(app: Hono<IngestEnv>, deps: IngestDeps, options: IngestOptions): void {
   app.post(RULE_EVENTS_PATH, async (c) => {
-    const raw = await c.req.text();
+    const body = await readBody(c.req.raw, options.maxBodyBytes);
     return processAndAnswer(c, deps, options, {
       transport: "mqtt",
-      raw,
-      ids: peekIds(raw),
+      body,
+      ids: peekIds(body.text),
       process: async () =>
-        ingestRuleEvent(deps, parseOrReject(EmqxRuleEvent, parseJson(raw, "body"), "", 400)),
+        ingestRuleEvent(deps, parseOrReject(EmqxRuleEvent, parseJson(body.text, "body"), "", 400)),
     });
   });
 }

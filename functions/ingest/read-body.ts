@@ -1,0 +1,39 @@
+import { QUARANTINE_RAW_LIMIT } from "../core/quarantine.ts";
+
+/** A request body read under a size limit. */
+export interface BodyRead {
+  /** The whole body; for one over the limit, only its first bytes (kept in the quarantine). */
+  text: string;
+  /** Its size: exact when complete, else the declared length or at least what was read. */
+  bytes: number;
+  /** False when the body is over the limit: reading stopped there. */
+  complete: boolean;
+}
+
+/**
+ * Reads the body of `request`, stopping as soon as it is known to be over `maxBytes` (by its
+ * Content-Length, or by counting a chunked body as it arrives), so an oversized body never sits in
+ * memory: what Hono's `bodyLimit` does, keeping the first bytes for the quarantine.
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<BodyRead> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  const overDeclared = declared > maxBytes;
+  const keep = overDeclared ? QUARANTINE_RAW_LIMIT : maxBytes;
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  const reader = request.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.byteLength;
+    if (bytes > keep) {
+      await reader.cancel();
+      break;
+    }
+  }
+  const complete = !overDeclared && bytes <= maxBytes;
+  const body = Buffer.concat(chunks);
+  const text = new TextDecoder().decode(complete ? body : body.subarray(0, QUARANTINE_RAW_LIMIT));
+  return { text, bytes: overDeclared ? declared : bytes, complete };
+}
