@@ -9,11 +9,12 @@ import { Construct } from "constructs";
 /** The repository root: esbuild's working directory and where the lockfile is. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The three Lambda entries (thin: they load secrets, read config and wire the apps). */
+/** The Lambda entries (thin: they load secrets, read config and wire the apps). */
 export const HANDLER_ENTRIES = {
   ingest: fileURLToPath(new URL("../../functions/ingest/handler.ts", import.meta.url)),
   api: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
   publisher: fileURLToPath(new URL("../../functions/publisher/handler.ts", import.meta.url)),
+  commandDlq: fileURLToPath(new URL("../../functions/command-dlq/handler.ts", import.meta.url)),
 } as const;
 
 export const RUNTIME = Runtime.NODEJS_22_X;

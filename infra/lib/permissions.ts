@@ -14,11 +14,13 @@ export const TABLE_ACTIONS = {
   /** Commands, API keys, the readers (GSI queries, attendance scan). */
   api: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"],
   /**
-   * Reads a command and moves its status: never creates, deletes or queries. It cannot create attendance;
-   * IAM cannot stop an UpdateItem on an existing punch, because conditions only see the partition key and
-   * commands share the device partition with attendance (DESIGN.md §4).
+   * Reads a command, lists a device's older unpublished commands (GSI) and moves statuses: never creates
+   * or deletes. It cannot create attendance; IAM cannot stop an UpdateItem on an existing punch, because
+   * conditions only see the partition key and commands share the device partition with attendance.
    */
-  publisher: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+  publisher: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /** The commands DLQ consumer: reads a command and moves it to `failed`. */
+  commandDlq: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 } as const;
 
 export interface TableGrant {

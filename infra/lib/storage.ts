@@ -12,8 +12,15 @@ import { GSI1, TTL_ATTRIBUTE } from "../../functions/adapters/dynamodb/keys.ts";
 
 /** Receives of an events message before its DLQ (the same as the local stack, `local/provision.ts`). */
 export const EVENTS_MAX_RECEIVES = 5;
-/** Receives of a command before its DLQ: EMQX may be down for that many visibility timeouts. */
+/**
+ * Receives of a command message before its DLQ. An EMQX outage does not spend them: the publisher puts
+ * a message held back `COMMANDS_RECYCLE_AFTER_RECEIVES` times on the queue again as a fresh one.
+ */
 export const COMMANDS_MAX_RECEIVES = 10;
+/** Half the budget: the rest is room for the re-send itself to fail (SQS briefly unavailable). */
+export const COMMANDS_RECYCLE_AFTER_RECEIVES = COMMANDS_MAX_RECEIVES / 2;
+/** The commands DLQ consumer's timeout; its queue's visibility timeout is six times it. */
+export const COMMAND_DLQ_TIMEOUT = Duration.seconds(10);
 /**
  * Visibility timeout of a queue a function consumes: AWS asks for at least six times the function's
  * timeout (Lambda "Using Lambda with Amazon SQS", configuring a queue for an event source).
@@ -69,10 +76,12 @@ export class BridgeStorage extends Construct {
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVES },
     });
 
+    // Consumed by the DLQ consumer, which marks each command failed; what it cannot handle yet stays.
     this.commandsDlq = new Queue(this, "CommandsDlq", {
       ...encrypted,
       fifo: true,
       retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(COMMAND_DLQ_TIMEOUT.toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT),
     });
     this.commandsQueue = new Queue(this, "Commands", {
       ...encrypted,
