@@ -19,8 +19,11 @@ export interface PresenceDeps {
   events: EventQueue;
 }
 
-/** Runs when the derived presence changed, before the change is announced; must be safe to repeat. */
-export type OnPresenceChange = (view: PresenceView) => Promise<void>;
+/**
+ * Runs when the derived presence changed, before the change is announced; must be safe to repeat.
+ * `version` is the announcement's version: unlike `view.since`, it is never the same for two changes.
+ */
+export type OnPresenceChange = (view: PresenceView, version: number) => Promise<void>;
 
 const MAX_WRITE_ATTEMPTS = 8;
 
@@ -72,7 +75,7 @@ async function announce(
   // Items written before versions existed have none; their next change gets one.
   if (announced?.version === undefined) return;
   const view = viewOf(announced);
-  await onChange?.(view);
+  await onChange?.(view, announced.version);
   await deps.events.send([presenceMessage(sn, view, announced.version)]);
 }
 
