@@ -29,7 +29,8 @@ const MAX_WRITE_ATTEMPTS = 8;
 
 /**
  * Merges one signal into the device's presence and announces the result when it changed: one read,
- * one conditional write, one SQS send per change; one read and nothing else when nothing changed.
+ * one conditional write, one SQS send per change; one read and nothing else when nothing changed,
+ * unless the signal is the retry of the one that caused the last announcement (below).
  *
  * The write records the announcement (view, version, the signal that caused it) before the send, so
  * the versions of the messages follow the order of the writes. A crash between the write and the send
