@@ -1,6 +1,7 @@
 import { CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
+import { EMQX_API_URL_PATTERN } from "./emqx-api-url.ts";
 import { EmqxBridge } from "./emqx-bridge.ts";
 
 export interface EmqxBridgeStackProps extends StackProps {
@@ -25,9 +26,11 @@ export class EmqxBridgeStack extends Stack {
     super(scope, id, props);
     const emqxApiUrl = new CfnParameter(this, "EmqxApiUrl", {
       type: "String",
-      description: "EMQX's management API the publisher calls, e.g. https://emqx.example.com:18083/api/v5",
-      allowedPattern: "^https?://[^\\s]+$",
-      constraintDescription: "an http:// or https:// URL ending in /api/v5",
+      description:
+        "EMQX's management API the publisher calls: the dashboard listener, e.g. https://emqx.example.com:18084 (with or without /api/v5)",
+      allowedPattern: EMQX_API_URL_PATTERN,
+      constraintDescription:
+        "an http:// or https:// URL without query or spaces, e.g. https://emqx.example.com:18084",
     });
     this.bridge = new EmqxBridge(this, "Bridge", {
       emqxApiUrl: emqxApiUrl.valueAsString,
@@ -89,10 +92,11 @@ export class EmqxBridgeStack extends Stack {
         description: "CloudWatch dashboard",
       },
       EmqxImportCommand: {
+        // Secrets through the environment: npm prints a script's arguments.
         value: [
-          "npm run emqx:import -- --url https://YOUR-EMQX:18083 --key ADMIN_KEY --secret ADMIN_SECRET",
+          `INGEST_TOKEN="$(${getSecret(secrets.ingestTokens.secretArn)} | cut -d, -f1)"`,
+          "EMQX_API_SECRET=ADMIN_SECRET npm run emqx:import -- --url https://YOUR-EMQX:18084 --key ADMIN_KEY",
           `--ingest-url ${base(this.bridge.ingestUrl.url)}`,
-          `--token "$(${getSecret(secrets.ingestTokens.secretArn)} | cut -d, -f1)"`,
         ].join(" "),
         description: "Step 3 of docs/deploy.md with this stack's values filled in",
       },

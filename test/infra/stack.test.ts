@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableDefinition } from "../../functions/adapters/dynamodb/table.ts";
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../../functions/core/metrics.ts";
 import { createApp } from "../../infra/lib/app.ts";
+import { emqxApiUrlForPublisher } from "../../infra/lib/emqx-api-url.ts";
 import {
   EMQX_REQUEST_TTL,
   INGEST_DEADLINE_MS,
@@ -55,7 +56,7 @@ const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).in
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
 
 /** Every statement of every policy attached to the function's role. */
-function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq"): Statement[] {
+function statementsOf(fn: "ingest" | "api" | "publisher"): Statement[] {
   const roleId = idOf(stack.bridge[fn].role);
   return Object.values(resources)
     .filter((r) => r.Type === "AWS::IAM::Policy" && mentions(r.Properties.Roles, roleId))
@@ -63,11 +64,7 @@ function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq"): Statem
     .map((s) => ({ ...s, Action: asArray(s.Action), Resource: asArray(s.Resource) }) as Statement);
 }
 /** The actions a role may take on one resource (by logical id). */
-function actionsOn(
-  fn: "ingest" | "api" | "publisher" | "commandDlq",
-  logicalId: string,
-  suffix?: string,
-): string[] {
+function actionsOn(fn: "ingest" | "api" | "publisher", logicalId: string, suffix?: string): string[] {
   return statementsOf(fn)
     .filter((s) =>
       s.Resource.some((r) => mentions(r, logicalId) && (suffix ? JSON.stringify(r).includes(suffix) : true)),
@@ -147,9 +144,9 @@ describe("storage", () => {
 });
 
 describe("functions and front doors", () => {
-  it("runs four Node 22 arm64 functions with their own log groups", () => {
+  it("runs three Node 22 arm64 functions with their own log groups", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(4);
+    expect(Object.keys(functions)).toHaveLength(3);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -179,20 +176,7 @@ describe("functions and front doors", () => {
       EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsQueue), "Arn"] },
       FunctionName: { Ref: idOf(stack.bridge.publisher.function) },
     });
-    expect(resources[idOf(stack.bridge.publisher.function)]?.Properties.Environment).toMatchObject({
-      Variables: { RECYCLE_AFTER_RECEIVES: "5" },
-    });
-  });
-
-  it("feeds the DLQ consumer from the commands DLQ, visible again after 6x its timeout", () => {
-    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
-      EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsDlq), "Arn"] },
-      FunctionName: { Ref: idOf(stack.bridge.commandDlq.function) },
-    });
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
-    const timeout = resources[idOf(stack.bridge.commandDlq.function)]?.Properties.Timeout as number;
-    expect(resources[idOf(stack.bridge.storage.commandsDlq)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
   });
 
   it("puts the ingest and the API behind Function URLs that check tokens in code", () => {
@@ -237,7 +221,6 @@ describe("secrets", () => {
     expect(env("api")).toMatchObject({ API_KEYS_SECRET_ARN: { Ref: idOf(secrets.apiKeys) } });
     expect(env("publisher")).toMatchObject({
       EMQX_API_CREDENTIALS_SECRET_ARN: { Ref: idOf(secrets.emqxApi) },
-      EMQX_API_URL: { Ref: "EmqxApiUrl" },
     });
     for (const fn of ["ingest", "api", "publisher"] as const) {
       for (const name of [
@@ -266,13 +249,13 @@ describe("secrets", () => {
 
 describe("least privilege per function", () => {
   const table = () => idOf(stack.bridge.storage.table);
-  const queue = (name: "eventsQueue" | "commandsQueue" | "commandsDlq") => idOf(stack.bridge.storage[name]);
+  const queue = (name: "eventsQueue" | "commandsQueue") => idOf(stack.bridge.storage[name]);
 
   it("gives every role only its own statements: no managed policy, no wildcard action or resource", () => {
     for (const role of Object.values(template.findResources("AWS::IAM::Role"))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    for (const fn of ["ingest", "api", "publisher", "commandDlq"] as const) {
+    for (const fn of ["ingest", "api", "publisher"] as const) {
       for (const statement of statementsOf(fn)) {
         expect(statement.Effect).toBe("Allow");
         for (const action of statement.Action) expect(action).not.toContain("*");
@@ -300,13 +283,15 @@ describe("least privilege per function", () => {
     }
   });
 
-  it("publisher: gets, updates and lists items (cannot create or delete attendance), consumes and re-sends commands, sends events", () => {
-    expect(actionsOn("publisher", table())).toEqual(
-      ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Query", "dynamodb:UpdateItem"].sort(),
-    );
-    expect(actionsOn("publisher", table(), "/index/gsi1")).toEqual(["dynamodb:Query"]);
+  it("publisher: gets and updates items only (cannot create or delete attendance), consumes commands, sends events", () => {
+    expect(actionsOn("publisher", table())).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     const all = statementsOf("publisher").flatMap((s) => s.Action);
-    for (const action of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]) {
+    for (const action of [
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:Query",
+    ]) {
       expect(all).not.toContain(action);
     }
     expect(actionsOn("publisher", queue("commandsQueue"))).toEqual(
@@ -316,25 +301,9 @@ describe("least privilege per function", () => {
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
-        "sqs:SendMessage",
       ].sort(),
     );
     expect(actionsOn("publisher", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
-  });
-
-  it("commands DLQ consumer: gets and updates commands, consumes the DLQ, sends events", () => {
-    expect(actionsOn("commandDlq", table())).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
-    expect(actionsOn("commandDlq", queue("commandsDlq"))).toEqual(
-      [
-        "sqs:ChangeMessageVisibility",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
-        "sqs:ReceiveMessage",
-      ].sort(),
-    );
-    expect(actionsOn("commandDlq", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
-    expect(actionsOn("commandDlq", queue("commandsQueue"))).toEqual([]);
   });
 
   it("api: reads and writes the table (scan for exports), sends commands and events, receives nothing", () => {
@@ -442,6 +411,61 @@ describe("outputs", () => {
     template.hasParameter("EmqxApiUrl", { Type: "String" });
   });
 });
+
+describe("EmqxApiUrl: the listener, with or without /api/v5", () => {
+  const publisherUrl = () => {
+    const publisher = resources[idOf(stack.bridge.publisher.function)];
+    return (publisher?.Properties.Environment as { Variables: Json } | undefined)?.Variables.EMQX_API_URL;
+  };
+
+  it.each([
+    "https://emqx.example.com:18084",
+    "https://emqx.example.com:18084/",
+    "https://emqx.example.com:18084/api/v5",
+    "https://emqx.example.com:18084/api/v5/",
+  ])("gives the publisher <listener>/api/v5 for the parameter %s", (value) => {
+    expect(evaluate(publisherUrl(), { EmqxApiUrl: value })).toBe("https://emqx.example.com:18084/api/v5");
+  });
+
+  it("keeps a reverse proxy's path prefix", () => {
+    expect(evaluate(publisherUrl(), { EmqxApiUrl: "https://proxy.example.com/emqx" })).toBe(
+      "https://proxy.example.com/emqx/api/v5",
+    );
+  });
+
+  it("lets CloudFormation refuse what is not an http(s) URL", () => {
+    const { AllowedPattern } = (template.toJSON().Parameters as Record<string, Json>).EmqxApiUrl as {
+      AllowedPattern: string;
+    };
+    const allowed = (value: string) => new RegExp(AllowedPattern).test(value);
+    expect(["http://10.0.0.5:18083", "https://emqx.example.com:18084/api/v5"].every(allowed)).toBe(true);
+    expect(["emqx:18083", "ftp://emqx", "https://emqx:18084/?a=1", "https://emqx :18084"].some(allowed)).toBe(
+      false,
+    );
+  });
+
+  it("normalises and checks a literal URL given to the construct", () => {
+    expect(emqxApiUrlForPublisher("http://emqx:18083/")).toBe("http://emqx:18083/api/v5");
+    expect(() => emqxApiUrlForPublisher("http://emqx:18083/api/v4")).toThrow("/api/v5, not /api/v4");
+  });
+});
+
+/** Evaluates the intrinsic functions the URL uses (Ref, Fn::Join, Fn::Split, Fn::Select), as CloudFormation does. */
+function evaluate(value: unknown, parameters: Record<string, string>): unknown {
+  if (typeof value === "string" || typeof value !== "object" || value === null) return value;
+  const [fn, args] = Object.entries(value)[0] as [string, unknown];
+  const list = args as unknown[];
+  if (fn === "Ref") return parameters[args as string];
+  if (fn === "Fn::Join") {
+    return (evaluate(list[1], parameters) as unknown[])
+      .map((v) => evaluate(v, parameters))
+      .join(list[0] as string);
+  }
+  if (fn === "Fn::Split") return (evaluate(list[1], parameters) as string).split(list[0] as string);
+  if (fn === "Fn::Select") return (evaluate(list[1], parameters) as unknown[])[list[0] as number];
+  if (Array.isArray(value)) return value;
+  throw new Error(`cannot evaluate ${fn}`);
+}
 
 describe("cdk-nag (AwsSolutions, through CDK's Validations API)", () => {
   it("has no unacknowledged finding", () => {
