@@ -9,7 +9,7 @@ import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
 import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
 import { grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
 import { BridgeSecrets } from "./secrets.ts";
-import { BridgeStorage } from "./storage.ts";
+import { BridgeStorage, COMMAND_DLQ_TIMEOUT, COMMANDS_RECYCLE_AFTER_RECEIVES } from "./storage.ts";
 
 /** The ingest answers within `INGEST_DEADLINE_MS` (8 s); Lambda's timeout must leave it room. */
 export const INGEST_DEADLINE_MS = 8_000;
@@ -57,7 +57,8 @@ export interface EmqxBridgeProps {
 
 /**
  * The whole bridge in one construct: the table, the events queue and the commands FIFO queue with their
- * DLQs, the three functions (ingest and API behind Function URLs, the publisher on the commands queue),
+ * DLQs, the functions (ingest and API behind Function URLs, the publisher on the commands queue, the
+ * DLQ consumer on its DLQ),
  * their secrets, least-privilege roles, alarms and a dashboard. Use it in your own CDK app as
  * `new EmqxBridge(stack, "Bridge", { emqxApiUrl })`.
  */
@@ -67,6 +68,8 @@ export class EmqxBridge extends Construct {
   readonly ingest: BridgeFunction;
   readonly api: BridgeFunction;
   readonly publisher: BridgeFunction;
+  /** Marks each command whose queue message reached the commands DLQ `failed`. */
+  readonly commandDlq: BridgeFunction;
   readonly ingestUrl: FunctionUrl;
   readonly apiUrl: FunctionUrl;
   readonly observability: BridgeObservability;
@@ -126,17 +129,33 @@ export class EmqxBridge extends Construct {
         ...shared,
         EMQX_API_URL: emqxApiUrlForPublisher(props.emqxApiUrl),
         EMQX_TIMEOUT_MS: "5000",
+        RECYCLE_AFTER_RECEIVES: String(COMMANDS_RECYCLE_AFTER_RECEIVES),
       },
     });
     this.publisher.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxApi);
-    grantTable(this.publisher, table, { actions: TABLE_ACTIONS.publisher, index: false });
-    grantSend(this.publisher, eventsQueue);
+    grantTable(this.publisher, table, { actions: TABLE_ACTIONS.publisher, index: true });
+    // Events, and the commands queue to put a message an EMQX outage held back on it again.
+    grantSend(this.publisher, eventsQueue, commandsQueue);
     // Grants the role receive/delete/change-visibility on the commands queue only.
     this.publisher.function.addEventSource(
       new SqsEventSource(commandsQueue, {
         batchSize: PUBLISHER_BATCH_SIZE,
         reportBatchItemFailures: true,
       }),
+    );
+
+    this.commandDlq = new BridgeFunction(this, "CommandDlq", {
+      entry: HANDLER_ENTRIES.commandDlq,
+      description: "emqx-serverless-bridge commands DLQ: dead-lettered commands -> failed",
+      memorySize: 256,
+      timeout: COMMAND_DLQ_TIMEOUT,
+      logRetention,
+      environment: shared,
+    });
+    grantTable(this.commandDlq, table, { actions: TABLE_ACTIONS.commandDlq, index: false });
+    grantSend(this.commandDlq, eventsQueue);
+    this.commandDlq.function.addEventSource(
+      new SqsEventSource(this.storage.commandsDlq, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
     // Auth NONE at the URL: the apps check bearer tokens themselves (constant time, several valid at once
@@ -149,7 +168,7 @@ export class EmqxBridge extends Construct {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.BUFFERED,
     });
-    for (const fn of [this.ingest, this.api, this.publisher]) {
+    for (const fn of [this.ingest, this.api, this.publisher, this.commandDlq]) {
       Validations.of(fn.function).acknowledge({
         id: "AwsSolutions-L1",
         reason:

@@ -56,7 +56,7 @@ const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).in
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
 
 /** Every statement of every policy attached to the function's role. */
-function statementsOf(fn: "ingest" | "api" | "publisher"): Statement[] {
+function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq"): Statement[] {
   const roleId = idOf(stack.bridge[fn].role);
   return Object.values(resources)
     .filter((r) => r.Type === "AWS::IAM::Policy" && mentions(r.Properties.Roles, roleId))
@@ -64,7 +64,11 @@ function statementsOf(fn: "ingest" | "api" | "publisher"): Statement[] {
     .map((s) => ({ ...s, Action: asArray(s.Action), Resource: asArray(s.Resource) }) as Statement);
 }
 /** The actions a role may take on one resource (by logical id). */
-function actionsOn(fn: "ingest" | "api" | "publisher", logicalId: string, suffix?: string): string[] {
+function actionsOn(
+  fn: "ingest" | "api" | "publisher" | "commandDlq",
+  logicalId: string,
+  suffix?: string,
+): string[] {
   return statementsOf(fn)
     .filter((s) =>
       s.Resource.some((r) => mentions(r, logicalId) && (suffix ? JSON.stringify(r).includes(suffix) : true)),
@@ -144,9 +148,9 @@ describe("storage", () => {
 });
 
 describe("functions and front doors", () => {
-  it("runs three Node 22 arm64 functions with their own log groups", () => {
+  it("runs four Node 22 arm64 functions with their own log groups", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -176,7 +180,20 @@ describe("functions and front doors", () => {
       EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsQueue), "Arn"] },
       FunctionName: { Ref: idOf(stack.bridge.publisher.function) },
     });
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    expect(resources[idOf(stack.bridge.publisher.function)]?.Properties.Environment).toMatchObject({
+      Variables: { RECYCLE_AFTER_RECEIVES: "5" },
+    });
+  });
+
+  it("feeds the DLQ consumer from the commands DLQ, visible again after 6x its timeout", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsDlq), "Arn"] },
+      FunctionName: { Ref: idOf(stack.bridge.commandDlq.function) },
+    });
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    const timeout = resources[idOf(stack.bridge.commandDlq.function)]?.Properties.Timeout as number;
+    expect(resources[idOf(stack.bridge.storage.commandsDlq)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
   });
 
   it("puts the ingest and the API behind Function URLs that check tokens in code", () => {
@@ -249,13 +266,13 @@ describe("secrets", () => {
 
 describe("least privilege per function", () => {
   const table = () => idOf(stack.bridge.storage.table);
-  const queue = (name: "eventsQueue" | "commandsQueue") => idOf(stack.bridge.storage[name]);
+  const queue = (name: "eventsQueue" | "commandsQueue" | "commandsDlq") => idOf(stack.bridge.storage[name]);
 
   it("gives every role only its own statements: no managed policy, no wildcard action or resource", () => {
     for (const role of Object.values(template.findResources("AWS::IAM::Role"))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    for (const fn of ["ingest", "api", "publisher"] as const) {
+    for (const fn of ["ingest", "api", "publisher", "commandDlq"] as const) {
       for (const statement of statementsOf(fn)) {
         expect(statement.Effect).toBe("Allow");
         for (const action of statement.Action) expect(action).not.toContain("*");
@@ -283,15 +300,13 @@ describe("least privilege per function", () => {
     }
   });
 
-  it("publisher: gets and updates items only (cannot create or delete attendance), consumes commands, sends events", () => {
-    expect(actionsOn("publisher", table())).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+  it("publisher: gets, updates and lists items (cannot create or delete attendance), consumes and re-sends commands, sends events", () => {
+    expect(actionsOn("publisher", table())).toEqual(
+      ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Query", "dynamodb:UpdateItem"].sort(),
+    );
+    expect(actionsOn("publisher", table(), "/index/gsi1")).toEqual(["dynamodb:Query"]);
     const all = statementsOf("publisher").flatMap((s) => s.Action);
-    for (const action of [
-      "dynamodb:PutItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:Query",
-    ]) {
+    for (const action of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]) {
       expect(all).not.toContain(action);
     }
     expect(actionsOn("publisher", queue("commandsQueue"))).toEqual(
@@ -301,9 +316,25 @@ describe("least privilege per function", () => {
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
+        "sqs:SendMessage",
       ].sort(),
     );
     expect(actionsOn("publisher", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+  });
+
+  it("commands DLQ consumer: gets and updates commands, consumes the DLQ, sends events", () => {
+    expect(actionsOn("commandDlq", table())).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    expect(actionsOn("commandDlq", queue("commandsDlq"))).toEqual(
+      [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+      ].sort(),
+    );
+    expect(actionsOn("commandDlq", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("commandDlq", queue("commandsQueue"))).toEqual([]);
   });
 
   it("api: reads and writes the table (scan for exports), sends commands and events, receives nothing", () => {
