@@ -24,7 +24,19 @@ export const STREAM_PREFIX = '{"payload":"';
  * Sends one request over a real socket and reads the whole answer. A streamed body stops being written
  * as soon as an answer arrives, as a client would when the server answers 413 early.
  */
-export function send(sent: Sent, timeoutMs = 60_000): Promise<Answer> {
+export async function send(sent: Sent, timeoutMs = 60_000): Promise<Answer> {
+  try {
+    return await sendOnce(sent, timeoutMs);
+  } catch (error) {
+    // A kept-alive socket the server closed just as it was reused: the request never reached the server.
+    if (!(error instanceof StaleSocketError)) throw error;
+    return sendOnce(sent, timeoutMs);
+  }
+}
+
+class StaleSocketError extends Error {}
+
+function sendOnce(sent: Sent, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(sent.url, { method: sent.method, headers: sent.headers, agent, timeout: timeoutMs });
     let answered = false;
@@ -42,7 +54,11 @@ export function send(sent: Sent, timeoutMs = 60_000): Promise<Answer> {
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      const stale =
+        req.reusedSocket && !answered && error.code === "ECONNRESET" && sent.streamBytes === undefined;
+      reject(stale ? new StaleSocketError(error.message) : error);
+    });
     if (sent.streamBytes === undefined) return void req.end(sent.body);
     void stream(req, sent.streamBytes, () => answered);
   });
