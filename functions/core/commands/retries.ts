@@ -31,7 +31,8 @@ export class Retries {
 
   /** The message goes back on the queue as a fresh one instead of coming back. */
   forget(messageId: string): void {
-    this.failed.splice(this.failed.indexOf(messageId), 1);
+    const at = this.failed.indexOf(messageId);
+    if (at >= 0) this.failed.splice(at, 1);
     this.unavailable.delete(messageId);
   }
 }
