@@ -1,5 +1,5 @@
 /**
- * The slice of EMQX's management API the bridge uses (EMQX-CONTRACT.md §3.6, §5): publish, bulk publish and
+ * The slice of EMQX's management API the bridge uses (docs/emqx.md §8, §9.1): publish, bulk publish and
  * client lookup, behind Basic auth with an API key and secret.
  */
 import { timingSafeEqual } from "node:crypto";
@@ -34,7 +34,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.post("/publish/bulk", async (c) => {
     const body = await readJson(c);
     if (!Array.isArray(body)) return badRequest(c, "body must be a JSON array");
-    // EMQX 5.8.9 / master crash on an empty batch (a typo in the error tuple), hence a 500 (contract §5).
+    // EMQX 5.8.9 / master crash on an empty batch (a typo in the error tuple), hence a 500 (docs/emqx.md §8.3).
     if (body.length === 0) return c.json({ code: "INTERNAL_ERROR", message: "empty_batch" }, 500);
     const prepared = body.map((item, index) => prepare(item, `[${index}].`));
     const invalid = prepared.find(isReply);

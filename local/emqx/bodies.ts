@@ -1,5 +1,5 @@
 /**
- * Rule events with the columns EMQX puts in `SELECT *` (EMQX-CONTRACT.md §1.2-§1.5, examples in §1.9).
+ * Rule events with the columns EMQX puts in `SELECT *` (docs/emqx.md §3).
  * Key order follows EMQX's examples; absent values are the string "undefined", as EMQX's encoder writes them.
  */
 import { randomBytes } from "node:crypto";
@@ -165,7 +165,7 @@ function fixStrings(value: unknown): unknown {
   return value;
 }
 
-// EMQX clears `dup` before the hook; API messages carry only `retain` (§1.2).
+// EMQX clears `dup` before the hook; API messages carry only `retain` (docs/emqx.md §3.2).
 function flags(message: Message): Record<string, boolean> {
   return message.fromApi ? { retain: message.retain } : { retain: message.retain, dup: false };
 }

@@ -181,7 +181,7 @@ function newConnection(client: Client, packet: ConnectPacket): Connection {
   };
 }
 
-/** A message as EMQX records it on arrival: wills carry neither peer address (contract §1.6). */
+/** A message as EMQX records it on arrival: wills carry neither peer address (docs/emqx.md §3.5). */
 function newMessage(
   packet: PublishPacket,
   client: Client | null,

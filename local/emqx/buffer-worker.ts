@@ -1,5 +1,5 @@
 /**
- * One EMQX buffer worker (emqx_resource_buffer_worker, docs/emqx.md "HTTP action delivery"). Requests wait in
+ * One EMQX buffer worker (emqx_resource_buffer_worker, docs/emqx.md §7). Requests wait in
  * a queue and are sent in order, but up to `inflight_window` at once, so a later request can be answered (and
  * processed by the ingest) before an earlier one. A request still failing recoverably after the connector's
  * tries blocks the whole worker: nothing new is sent, and every resume interval the oldest such request is

@@ -1,5 +1,5 @@
 /**
- * EMQX's HTTP connector (emqx_bridge_http_connector + ehttpc, docs/emqx.md "HTTP action delivery"): a pool of
+ * EMQX's HTTP connector (emqx_bridge_http_connector + ehttpc, docs/emqx.md §7): a pool of
  * `pool_size` connections that carry `enable_pipelining` requests each, and the way one request's answer is
  * classified and re-sent before the buffer worker sees it.
  */
@@ -129,8 +129,9 @@ export class HttpTransport {
   }
 
   async #send(request: DeliveryRequest): Promise<Outcome> {
-    if (this.#stopped) return { kind: "stopped" };
     const { action } = request;
+    if (action.sendJitterMs > 0) await sleep(Math.random() * action.sendJitterMs);
+    if (this.#stopped) return { kind: "stopped" };
     const controller = new AbortController();
     this.#controllers.add(controller);
     let timedOut = false;
@@ -160,6 +161,8 @@ export class HttpTransport {
     }
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function classifyStatus(status: number): Outcome {
   if (status >= 200 && status < 300) return { kind: "success" };

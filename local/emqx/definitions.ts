@@ -1,5 +1,5 @@
 /**
- * Loads `connectors.json`, `actions.json` and `rules.json` (EMQX REST bodies, EMQX-CONTRACT.md §3.6) and turns
+ * Loads `connectors.json`, `actions.json` and `rules.json` (EMQX REST bodies, docs/emqx.md §9.3) and turns
  * them into rules with resolved HTTP actions. Errors that EMQX would only log at runtime fail here, at start.
  */
 import { readFile } from "node:fs/promises";
@@ -20,6 +20,8 @@ export interface ResolvedAction {
   resumeIntervalMs: number;
   /** `resource_opts.worker_pool_size`: buffer workers of this action. */
   workerPoolSize: number;
+  /** 0 unless a test asks for latency (`Timing.sendJitterMs`). */
+  sendJitterMs: number;
   /** `resource_opts.inflight_window`: requests one worker may have unanswered at once. */
   inflightWindow: number;
   connector: ConnectorSettings;
@@ -42,17 +44,25 @@ export interface CompiledRule {
   actions: ResolvedAction[];
 }
 
+/** Test-only overrides: compressed retry timing, and network-like latency that makes reordering frequent. */
+export interface Timing {
+  requestTtlMs?: number;
+  resumeIntervalMs?: number;
+  /** Each attempt waits a random 0..n ms before it is sent, as a real network between EMQX and AWS would. */
+  sendJitterMs?: number;
+}
+
 export interface LoadOptions {
   rulesDir: string;
   ingestUrl: string;
   ingestToken: string;
-  timing?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  timing?: Timing;
   log: Log;
 }
 
 const Headers = v.optional(v.record(v.string(), v.string()), {});
 const Count = v.pipe(v.number(), v.integer(), v.minValue(1));
-// EMQX defaults (docs/emqx.md, "HTTP connector" and "HTTP action" tables).
+// EMQX defaults (docs/emqx.md §6.1, §6.2).
 const ResourceOpts = v.optional(
   v.looseObject({
     request_ttl: v.optional(v.string()),
@@ -94,7 +104,7 @@ const Rule = v.looseObject({
 type Connector = v.InferOutput<typeof Connector>;
 type Action = v.InferOutput<typeof Action>;
 
-// EMQX defaults for an HTTP action (contract §3.2).
+// EMQX defaults for an HTTP action (docs/emqx.md §6.2).
 const DEFAULT_REQUEST_TTL = "45s";
 const DEFAULT_HEALTH_CHECK_INTERVAL = "15s";
 
@@ -197,9 +207,10 @@ function resolveAction(connector: Connector, action: Action, options: LoadOption
     method: action.parameters.method.toUpperCase(),
     headers: withoutHopByHop({ ...lowerKeys(connector.headers), ...lowerKeys(action.parameters.headers) }),
     requestTtlMs,
-    // EMQX's buffer worker resumes after min(health_check_interval, request_ttl / 3) (contract §4).
+    // EMQX's buffer worker resumes after min(health_check_interval, request_ttl / 3) (docs/emqx.md §7.2).
     resumeIntervalMs: options.timing?.resumeIntervalMs ?? Math.min(healthCheckMs, requestTtlMs / 3),
     workerPoolSize: action.resource_opts.worker_pool_size ?? 16,
+    sendJitterMs: options.timing?.sendJitterMs ?? 0,
     inflightWindow: action.resource_opts.inflight_window ?? 100,
     connector: {
       name: connector.name,
@@ -231,7 +242,7 @@ function lookupAction(
   return resolved.get(ref);
 }
 
-/** The action path is appended to the connector URL's path; the query string is kept (contract §3.1). */
+/** The action path is appended to the connector URL's path; the query string is kept (docs/emqx.md §6.1). */
 function joinUrl(base: string, path: string): string {
   const url = new URL(base);
   url.pathname = `${url.pathname.replace(/\/$/, "")}${path.startsWith("/") || path === "" ? "" : "/"}${path}`;

@@ -1,5 +1,5 @@
 /**
- * EMQX's HTTP action delivery (docs/emqx.md, "HTTP action delivery"): one request per rule output; 2xx is done;
+ * EMQX's HTTP action delivery (docs/emqx.md §7): one request per rule output; 2xx is done;
  * 429, 503, econnrefused, timeout and closed are retried; other statuses are dropped at once and other
  * transport errors after the connector's 3 tries. Each action has `worker_pool_size` buffer workers; a
  * request goes to the worker its process hashes to, so head-of-line blocking stalls only that worker's

@@ -1,5 +1,5 @@
 /**
- * The EMQX stand-in for the local stack and tests (DESIGN.md §6): it loads the rule files from
+ * The EMQX stand-in for the local stack and tests (docs/emqx.md): it loads the rule files from
  * `emqx-rules/generated/`, turns what happens on an aedes broker into EMQX rule events, POSTs them with EMQX's
  * retry rules, and serves the management API's publish and client endpoints. Production uses real EMQX.
  */
@@ -14,7 +14,7 @@ import {
   messagePublishEvent,
 } from "./bodies.ts";
 import { type BrokerSink, observeBroker } from "./broker-observer.ts";
-import { loadRules } from "./definitions.ts";
+import { loadRules, type Timing } from "./definitions.ts";
 import { HttpDelivery } from "./http-action.ts";
 import { ApiPublisher } from "./publish.ts";
 import { RuleEngine } from "./rule-engine.ts";
@@ -35,8 +35,8 @@ export interface EmqxStandInOptions {
   ingestToken: string;
   /** Management API; port 0 picks a free port. Without it no API is served. */
   api?: { host?: string; port: number; key: string; secret: string };
-  /** Overrides the actions' `request_ttl` and the derived resume interval (tests compress time). */
-  timing?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  /** Overrides the actions' `request_ttl` and the derived resume interval, adds latency (tests). */
+  timing?: Timing;
   /** One line per failed, retried or dropped delivery; defaults to console.warn. */
   log?: (line: string) => void;
 }

@@ -1,7 +1,7 @@
 /**
  * How EMQX turns a payload that is not valid UTF-8 into JSON text. `emqx_utils_json:encode/1` calls jiffy with
  * `force_utf8`; jiffy's NIF refuses the invalid string, and `jiffy_utf8:fix/1` then re-decodes every string of
- * the whole term loosely (docs/emqx.md, "Payloads that are not UTF-8"). That differs from Node's decoder:
+ * the whole term loosely (docs/emqx.md §4.2). That differs from Node's decoder:
  * a bad byte and the continuation bytes after it become ONE U+FFFD (Node gives one per byte), overlong forms
  * decode (`C0 80` is U+0000), a valid surrogate pair written as two 3-byte sequences combines, and code
  * points that are not Unicode scalar values (surrogates, U+FFFE, U+FFFF, above U+10FFFF) become U+FFFD.

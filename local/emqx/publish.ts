@@ -1,5 +1,5 @@
 /**
- * `POST /api/v5/publish` semantics (EMQX-CONTRACT.md §5): validation with EMQX's error bodies, publishing as
+ * `POST /api/v5/publish` semantics (docs/emqx.md §8.1, §8.2): validation with EMQX's error bodies, publishing as
  * `http_api`, and the 200 / 202 / 503 answer depending on whether anyone is subscribed.
  */
 import type { Aedes, PublishPacket } from "aedes";
@@ -42,7 +42,7 @@ export interface Prepared {
   payload: Buffer;
 }
 
-// mqtt.max_packet_size default (contract §5).
+// mqtt.max_packet_size default (docs/emqx.md §8.2).
 const MAX_PACKET_BYTES = 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

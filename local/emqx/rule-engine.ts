@@ -1,6 +1,6 @@
 /**
  * Runs rule events through the rules: every matching rule posts `SELECT *` plus `metadata.rule_id` to each of
- * its actions, as EMQX does with an unset action body (EMQX-CONTRACT.md §1.1, §3.2).
+ * its actions, as EMQX does with an unset action body (docs/emqx.md §3.1, §4.1).
  */
 import type { CompiledRule } from "./definitions.ts";
 import type { HttpDelivery } from "./http-action.ts";

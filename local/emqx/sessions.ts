@@ -1,6 +1,6 @@
 /**
  * What `GET /api/v5/clients/{clientid}` knows: sessions of connected clients, and of disconnected clients whose
- * session outlives the connection (clean_session = false), as EMQX keeps them (EMQX-CONTRACT.md §5).
+ * session outlives the connection (clean_session = false), as EMQX keeps them (docs/emqx.md §8.4).
  */
 import type { Connection } from "./types.ts";
 import { NODE_NAME } from "./types.ts";

@@ -1,5 +1,5 @@
 /**
- * The rule SQL subset the stand-in understands (EMQX-CONTRACT.md §2): the shape of the shipped rules, nothing
+ * The rule SQL subset the stand-in understands (docs/emqx.md §5): the shape of the shipped rules, nothing
  * more. Anything else is refused at start so a rule never silently behaves differently than on EMQX.
  */
 import { topicFilterError, topicMatches } from "./topic.ts";
@@ -123,7 +123,7 @@ function parseComparison(ruleId: string, text: string): Predicate {
   return (columns) => asText(columns[column]) !== literal;
 }
 
-// EMQX compares an absent column as 'undefined' (contract §1.7).
+// EMQX compares an absent column as 'undefined' (docs/emqx.md §4.1).
 function asText(value: unknown): string {
   if (value === undefined || value === null) return "undefined";
   return typeof value === "string" ? value : JSON.stringify(value);

@@ -2,7 +2,7 @@
  * MQTT topic names and filters (MQTT 3.1.1 §4.7), as EMQX checks them.
  */
 
-/** The system topics EMQX keeps away from rules (`ignore_sys_message = true`, contract §1.2). */
+/** The system topics EMQX keeps away from rules (`ignore_sys_message = true`, docs/emqx.md §3.2). */
 export function isSysTopic(topic: string): boolean {
   return topic.startsWith("$SYS/");
 }

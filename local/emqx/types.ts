@@ -1,5 +1,5 @@
 /**
- * Shapes shared by the EMQX stand-in's parts. Field names follow EMQX (EMQX-CONTRACT.md §1, §3).
+ * Shapes shared by the EMQX stand-in's parts. Field names follow EMQX (docs/emqx.md §3, §6).
  */
 
 /** Erlang node name EMQX puts in every rule event. */
@@ -8,7 +8,7 @@ export const NODE_NAME = "emqx@127.0.0.1";
 /** Publisher id of messages that came in through `POST /api/v5/publish`. */
 export const HTTP_API_CLIENTID = "http_api";
 
-/** What EMQX's JSON encoder writes for an absent value (contract §1.7). */
+/** What EMQX's JSON encoder writes for an absent value (docs/emqx.md §4.1). */
 export const UNDEFINED = "undefined";
 
 /** The `$events/...` topics the stand-in can emit, and the `event` value each one carries. */
@@ -22,7 +22,7 @@ export const EVENT_TOPICS = {
 export type EventTopic = keyof typeof EVENT_TOPICS;
 export type EventName = (typeof EVENT_TOPICS)[EventTopic] | "message.publish";
 
-/** MQTT 5 PUBLISH properties as the management API accepts them (snake_case, contract §5). */
+/** MQTT 5 PUBLISH properties as the management API accepts them (snake_case, docs/emqx.md §8.1). */
 export interface PublishProperties {
   payload_format_indicator?: 0 | 1;
   message_expiry_interval?: number;

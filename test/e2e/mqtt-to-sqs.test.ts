@@ -88,6 +88,39 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     device.end(true);
   });
 
+  it("stores and fans out every punch of a burst exactly once, though EMQX delivers them out of order", async () => {
+    const devices = await Promise.all(["E2E-B1", "E2E-B2", "E2E-B3"].map((sn) => connectDevice(sn)));
+    const sent = devices.flatMap((device, d) =>
+      Array.from({ length: 10 }, (_, i) => {
+        const punch = {
+          user_id: String(i),
+          att_time: `2026-11-22 09:${String(i).padStart(2, "0")}:00`,
+          att_state: 0,
+        };
+        return device.publishAsync(`api/mqtt/v1/E2E-B${d + 1}/evt`, JSON.stringify(punch), { qos: 1 });
+      }),
+    );
+    await Promise.all(sent);
+    await stack.emqx.idle();
+    for (const sn of ["E2E-B1", "E2E-B2", "E2E-B3"]) expect(await items(sn, "ATT#")).toHaveLength(10);
+    const events = await eventually(async () => {
+      const burst = (await drain()).filter((e) => e.type === "attendance" && e.sn.startsWith("E2E-B"));
+      return burst.length >= 30 ? burst : undefined;
+    });
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(30);
+    expect(events).toHaveLength(30);
+    expect(stack.emqx.metrics()).toMatchObject({ failed: 0, droppedExpired: 0, lateReply: 0 });
+    await Promise.all(devices.map((device) => device.endAsync()));
+  });
+
+  it("ends online after a device reconnects several times, whatever order the lifecycle events arrive in", async () => {
+    for (let i = 0; i < 3; i++) await (await connectDevice("E2E-F1")).endAsync();
+    const last = await connectDevice("E2E-F1");
+    await stack.emqx.idle();
+    expect((await items("E2E-F1", "STATE"))[0]).toMatchObject({ online: true });
+    await last.endAsync();
+  });
+
   it("does not forward bad device input to the queue and keeps it in the quarantine", async () => {
     const device = await connectDevice("E2E-3");
     await device.publishAsync("api/mqtt/v1/E2E-3/evt", "not json at all", { qos: 1 });

@@ -1,8 +1,20 @@
 import { inject } from "vitest";
+import type { EmqxStandInOptions } from "../../local/emqx/index.ts";
 import { type LocalStackOptions, startLocalStack } from "../../local/stack.ts";
 import { uniqueName } from "./resources.ts";
 
-/** The whole local stack on the shared DynamoDB Local and SQS stand-in, with EMQX's retry timing compressed. */
+/**
+ * EMQX's retry timing compressed, plus up to 20 ms of latency per attempt. With the shipped action's 16 buffer
+ * workers and inflight window of 100 that makes requests overtake each other often, as over a real network.
+ * (LocalStackOptions names only the first two fields; local/stack.ts hands the object to the stand-in as is.)
+ */
+const EMQX_TIMING: EmqxStandInOptions["timing"] = {
+  requestTtlMs: 20_000,
+  resumeIntervalMs: 200,
+  sendJitterMs: 20,
+};
+
+/** The whole local stack on the shared DynamoDB Local and SQS stand-in, EMQX reordering as it does. */
 export function startTestStack(overrides: LocalStackOptions = {}) {
   return startLocalStack({
     dynamodbEndpoint: inject("dynamodbEndpoint"),
@@ -10,7 +22,7 @@ export function startTestStack(overrides: LocalStackOptions = {}) {
     tableName: uniqueName("bridge"),
     eventsQueue: uniqueName("events"),
     ingestTokens: ["e2e-token-0123456789abcdef"],
-    emqxTiming: { requestTtlMs: 20_000, resumeIntervalMs: 200 },
+    emqxTiming: EMQX_TIMING,
     logLevel: "SILENT",
     ...overrides,
   });
