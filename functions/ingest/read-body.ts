@@ -27,10 +27,9 @@ export async function readBody(request: Request, maxBytes: number): Promise<Body
     if (done) break;
     chunks.push(value);
     bytes += value.byteLength;
-    if (bytes > keep) {
-      await reader.cancel();
-      break;
-    }
+    // Not `cancel()`: that destroys the socket, and the sender would see a closed connection (which
+    // EMQX retries) instead of the 413. Left unread, the rest is discarded by the server after the answer.
+    if (bytes > keep) break;
   }
   const complete = !overDeclared && bytes <= maxBytes;
   const body = Buffer.concat(chunks);

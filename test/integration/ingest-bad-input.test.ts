@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishBody } from "../support/emqx-bodies.ts";
+import { connectedBody, disconnectedBody, publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
 
@@ -69,6 +69,57 @@ const cases: Array<{ name: string; body: unknown; status: number; field: string 
     status: 422,
     field: "payload.online",
   },
+  { name: "a body that is a number", body: "1", status: 400, field: "body" },
+  { name: "a body that is a string", body: '"x"', status: 400, field: "body" },
+  { name: "a body that is null", body: "null", status: 400, field: "body" },
+  {
+    name: "a connected_at far in the future",
+    body: connectedBody("SN-B1", 1e300),
+    status: 400,
+    field: "connected_at",
+  },
+  {
+    name: "a negative connected_at on a disconnect",
+    body: disconnectedBody("SN-B1", -1e20, 1_000, "normal"),
+    status: 400,
+    field: "connected_at",
+  },
+  {
+    name: "a publish_received_at far in the future",
+    body: { ...evt("{}"), publish_received_at: 1e300 },
+    status: 400,
+    field: "publish_received_at",
+  },
+  {
+    name: "a timestamp far in the future",
+    body: { ...evt("{}"), timestamp: 1e300 },
+    status: 400,
+    field: "timestamp",
+  },
+  {
+    name: "a lone surrogate in a disconnect reason",
+    body: disconnectedBody("SN-B1", 1_000, 2_000, "gone\uDC00"),
+    status: 400,
+    field: "reason",
+  },
+  {
+    name: "an att_time offset of +99:99",
+    body: evt(JSON.stringify({ user_id: "1", att_time: "2026-11-22T08:00:00+99:99", att_state: 0 })),
+    status: 422,
+    field: "payload.att_time",
+  },
+  {
+    name: "an att_time offset of -2400",
+    body: evt(JSON.stringify({ user_id: "1", att_time: "2026-11-22T08:00:00-2400", att_state: 0 })),
+    status: 422,
+    field: "payload.att_time",
+  },
+  {
+    name: "a user_id with a lone surrogate",
+    body: evt(JSON.stringify({ user_id: "u\uD800", att_time: "2026-11-22 08:00:00", att_state: 0 })),
+    status: 422,
+    field: "payload.user_id",
+  },
   {
     name: "an oversized body",
     body: evt(JSON.stringify({ pad: "x".repeat(20_000) })),
@@ -111,8 +162,8 @@ describe("bad input", () => {
     const payload = JSON.stringify(backlog).replace('"card_no":0', '"card_no":12345678901234567890');
     const answer = await ingest.post(publishBody("api/mqtt/v1/SN-B9/evt", payload));
     expect(answer.status).toBe(422);
-    expect(answer.body).toMatchObject({ field: "payload[1]", stored: 2 });
-    expect(String(answer.body.detail)).toContain("numbers must be finite");
+    expect(answer.body).toMatchObject({ field: "payload[1].card_no", stored: 2 });
+    expect(String(answer.body.detail)).toContain("numbers must be 0 or between 1E-130 and 9007199254740991");
     expect(await env.partition("DEVICE#SN-B9", "ATT#")).toHaveLength(2);
     await env.drainEvents();
   });

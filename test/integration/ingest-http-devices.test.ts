@@ -219,11 +219,16 @@ describe("bad input from HTTP devices", () => {
     expect(await eventsOf("SN-HB2")).toHaveLength(1);
   });
 
-  it("answers 400 naming sn for a serial number that could inject topic levels, before any token check", async () => {
+  it("answers 400 naming sn for a serial number that could inject topic levels, before any token check, and quarantines it", async () => {
     for (const sn of ["a%2Fb", "a+b", "%23", "a%20b", "x".repeat(65)]) {
       const answer = await ingest.postDevice(sn, "evt", punch("1"), "");
       expect(answer.status, sn).toBe(400);
-      expect(answer.body).toMatchObject({ field: "sn", status: 400 });
+      expect(answer.body).toMatchObject({ field: "sn", status: 400, type: "invalid_sn" });
+      expect(await quarantined(answer), sn).toMatchObject({
+        transport: "http",
+        field: "sn",
+        raw: punch("1"),
+      });
     }
   });
 

@@ -1,0 +1,113 @@
+import { request } from "node:http";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createIngestApp } from "../../functions/ingest/app.ts";
+import { serveApp } from "../../local/services/http-server.ts";
+import { publishBody } from "../support/emqx-bodies.ts";
+import { TOKEN } from "../support/ingest-server.ts";
+import { createTestResources, type TestResources } from "../support/resources.ts";
+
+const MAX_BODY_BYTES = 256 * 1024;
+/** The most this test ever writes; a server that reads a body to its end reads all of it. */
+const WRITE_CAP = 64 * 1024 * 1024;
+
+let env: TestResources;
+let server: Awaited<ReturnType<typeof serveApp>>;
+
+beforeAll(async () => {
+  env = await createTestResources();
+  const app = createIngestApp(env.deps, {
+    tokens: [TOKEN],
+    deviceTokenSecrets: [],
+    deadlineMs: 8_000,
+    maxBodyBytes: MAX_BODY_BYTES,
+    logger: new Logger({ serviceName: "test", logLevel: "WARN" }),
+  });
+  server = await serveApp(app.fetch);
+});
+afterAll(async () => {
+  await server.stop();
+  env.destroy();
+});
+
+/** Streams a chunked body (no Content-Length) until the server answers or WRITE_CAP is written. */
+function postEndlessBody(): Promise<{ status: number; body: string; written: number }> {
+  return new Promise((resolve, reject) => {
+    let written = 0;
+    let answered = false;
+    const req = request(`${server.url}/emqx/rule-events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    });
+    req.on("response", (res) => {
+      answered = true;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, written }));
+    });
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const pump = () => {
+      while (!answered && written < WRITE_CAP) {
+        written += chunk.length;
+        if (!req.write(chunk)) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    req.write('{"pad":"');
+    pump();
+  });
+}
+
+describe("body limit", () => {
+  it("answers 413 once the body passes the limit, without reading the rest, and quarantines its start", async () => {
+    const answer = await postEndlessBody();
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ field: "body", type: "body_too_large" });
+    expect(answer.written).toBeLessThan(WRITE_CAP);
+    const day = new Date().toISOString().slice(0, 10);
+    const id = JSON.parse(answer.body).quarantineId;
+    const kept = (await env.partition(`REJECTED#${day}`)).find((entry) => entry.id === id);
+    expect(kept).toMatchObject({ status: 413, truncated: true });
+    expect(String(kept?.raw).startsWith('{"pad":"aaa')).toBe(true);
+  });
+});
+
+describe("rejection logs", () => {
+  it("keep the rejection's text (Powertools drops a `message` key, so it goes out as `detail`)", async () => {
+    const lines: string[] = [];
+    const capture = (chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    // Powertools writes warnings to stderr, the rest to stdout.
+    const spies = [
+      vi.spyOn(process.stdout, "write").mockImplementation(capture),
+      vi.spyOn(process.stderr, "write").mockImplementation(capture),
+    ];
+    try {
+      const response = await fetch(`${server.url}/emqx/rule-events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(publishBody("api/mqtt/v1/SN-G1/evt", "not json")),
+      });
+      expect(response.status).toBe(400);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const rejected = lines
+      .flatMap((line) => line.split("\n"))
+      .filter((line) => line.includes("rejected and quarantined"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ field: "payload", detail: "payload is not valid JSON" });
+  });
+});
