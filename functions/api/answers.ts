@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "hono";
+import { StoreRejectedError } from "../adapters/aws-errors.ts";
 import { CommandConflictError } from "../core/commands/errors.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
 import { problem, problemResponse } from "../http/problems.ts";
@@ -33,6 +34,15 @@ export function failureResponse(c: Context, error: unknown, log: Logger): Respon
     return problemResponse(
       c,
       problem(409, "command_conflict", error.message, { title: "Conflict", field: "id" }),
+    );
+  }
+  if (error instanceof StoreRejectedError) {
+    // The store refused something validation let through: the same request would be refused again, so a
+    // 503 would be retried forever. The schemas should have caught it, hence an error in the log.
+    log.error("the store refused a request that passed validation; answering 422", { error });
+    return problemResponse(
+      c,
+      problem(422, "refused_by_store", "the request holds a value the store cannot keep", { field: "body" }),
     );
   }
   if (error instanceof TransientError) {

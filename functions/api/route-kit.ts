@@ -4,9 +4,11 @@ import { resolver } from "hono-openapi";
 import type * as v from "valibot";
 import { withDeadline } from "../core/deadline.ts";
 import { InvalidInputError } from "../core/errors.ts";
+import type { PageRequest } from "../core/queries.ts";
 import { SerialNumber } from "../core/schemas/common.ts";
 import { parseOrReject } from "../core/validation.ts";
 import { failureResponse } from "./answers.ts";
+import { type PagedRoute, routeCursor, storeCursor } from "./route-cursor.ts";
 import { ProblemSchema } from "./schemas.ts";
 import type { ApiEnv, ApiOptions } from "./types.ts";
 
@@ -47,8 +49,17 @@ export function parseLimit(value: string | undefined, max = MAX_LIMIT, fallback 
   return limit;
 }
 
-/** `{ items, cursor? }` */
-export const page = <T>(items: T[], cursor: string | undefined) => ({ items, ...(cursor ? { cursor } : {}) });
+/** `?limit=&cursor=` of a paged route: the limit, and the store's cursor if the route handed this one out. */
+export function paging(route: PagedRoute, query: { limit?: string; cursor?: string }): PageRequest {
+  const cursor = storeCursor(route, query.cursor);
+  return { limit: parseLimit(query.limit), ...(cursor ? { cursor } : {}) };
+}
+
+/** `{ items, cursor? }`, the cursor tagged with the route that answers it. */
+export function page<T>(route: PagedRoute, items: T[], cursor: string | undefined) {
+  const next = routeCursor(route, cursor);
+  return { items, ...(next ? { cursor: next } : {}) };
+}
 
 // --- OpenAPI helpers -------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createAwsDeps } from "../../functions/adapters/aws-deps.ts";
+import { PAGED_ROUTES, routeCursor } from "../../functions/api/route-cursor.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
 import type { CommandQueue } from "../../functions/core/commands/ports.ts";
 import { type ApiAnswer, SECOND_API_KEY, startApi } from "../support/api-server.ts";
@@ -25,6 +26,10 @@ afterAll(async () => {
   await api.stop();
   env.destroy();
 });
+
+/** `{ a: { a: … 1 } }` with `levels` objects, the outermost included. */
+const nested = (levels: number): Record<string, unknown> =>
+  levels <= 1 ? { a: 1 } : { a: nested(levels - 1) };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -136,6 +141,16 @@ describe("POST /v1/devices/{sn}/commands", () => {
     });
   });
 
+  it("stores data at DynamoDB's limits: 31 levels deep, numbers from 1E-130 to 2^53", async () => {
+    const data = { deep: nested(30), tiny: 1e-130, big: Number.MAX_SAFE_INTEGER, tinyNegative: -1.5e-130 };
+    const answer = await post("SN-API-EDGE", { id: "edge-1", op: "x", data });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const read = await get(`${commands("SN-API-EDGE")}/edge-1`);
+    expect((read.body.command as { data: unknown }).data).toEqual(data);
+    await eventsOf("SN-API-EDGE");
+    await env.takeCommandMessages("SN-API-EDGE");
+  });
+
   it("generates a UUID when the client gives no id", async () => {
     const sn = "SN-API-2";
     const answer = await post(sn, { op: "reboot" });
@@ -207,11 +222,48 @@ describe("POST /v1/devices/{sn}/commands", () => {
       { name: "data that is not an object", body: { op: "x", data: [1] }, status: 422, field: "data" },
       { name: "an id with a space", body: { op: "x", id: "a b" }, status: 422, field: "id" },
       { name: "an unknown field", body: { op: "x", colour: "red" }, status: 422, field: "colour" },
+      // Values DynamoDB refuses: answered 503 (retried forever) until data was checked against its limits.
+      { name: "a number below 1E-130", body: { op: "x", data: { a: 1e-200 } }, status: 422, field: "data.a" },
+      {
+        name: "a negative tiny number",
+        body: { op: "x", data: { a: [-1e-131] } },
+        status: 422,
+        field: "data.a.0",
+      },
+      {
+        name: "a number above 2^53",
+        body: { op: "x", data: { a: { b: 1e300 } } },
+        status: 422,
+        field: "data.a.b",
+      },
+      { name: "an empty key", body: { op: "x", data: { "": 1 } }, status: 422, field: "data" },
+      { name: "an empty key below", body: { op: "x", data: { a: { "": 1 } } }, status: 422, field: "data.a" },
+      { name: "a lone surrogate", body: { op: "x", data: { a: "u\uD800" } }, status: 422, field: "data.a" },
+      {
+        name: "a key with a lone surrogate",
+        body: { op: "x", data: { "k\uDC00": 1 } },
+        status: 422,
+        // The field is named with U+FFFD in place of the lone surrogate, so the answer itself is valid text.
+        field: "data.k\uFFFD",
+      },
+      {
+        name: "data nested 32 levels",
+        body: { op: "x", data: nested(32) },
+        status: 422,
+        field: `data${".a".repeat(31)}`,
+      },
     ];
     it.each(cases)("$name → $status $field", async ({ sn = "SN-API-BAD", body, status, field }) => {
       const answer = await post(sn, body);
       expectProblem(answer, status, field);
       expect(answer.body.detail).toContain(field);
+    });
+
+    it("names a key longer than DynamoDB allows (70,000 characters) by its start", async () => {
+      const key = "k".repeat(70_000);
+      const answer = await post("SN-API-BAD", { op: "x", data: { [key]: 1 } });
+      expectProblem(answer, 422);
+      expect(answer.body.field).toBe(`data.${"k".repeat(16)}…`);
     });
 
     it("names an unknown field in the message, not valibot's 'never'", async () => {
@@ -337,12 +389,18 @@ describe("GET /v1/devices/{sn}/commands", () => {
     for (const page of [otherDevice, otherDeviceAll, sameDeviceByStatus, sameDeviceAll]) {
       expect(page.body.cursor).toEqual(expect.any(String));
     }
+    // Made up with this route's tag, so the store's checks are what refuse them (bare, the tag would).
+    const tagged = (storeCursor: string) => routeCursor(PAGED_ROUTES.commands, storeCursor) as string;
     const forged: Array<[string, string]> = [
-      ["random bytes", Buffer.from("not a cursor at all \u0000\u00ff").toString("base64url")],
-      ["not base64 JSON", "%%%"],
-      ["a JSON number", base64url(42)],
-      ["a key of the wrong partition", base64url({ pk: { S: "DEVICE#SN-API-LIST" }, sk: { S: "CMD#a" } })],
-      ["a key with a non-string value", base64url({ pk: { N: "1" } })],
+      ["random bytes", tagged(Buffer.from("not a cursor at all \u0000\u00ff").toString("base64url"))],
+      ["not base64 JSON", tagged("%%%")],
+      ["a JSON number", tagged(base64url(42))],
+      [
+        "a key of the wrong partition",
+        tagged(base64url({ pk: { S: "DEVICE#SN-API-LIST" }, sk: { S: "CMD#a" } })),
+      ],
+      ["a key with a non-string value", tagged(base64url({ pk: { N: "1" } }))],
+      ["a bare key of this partition", base64url({ pk: { S: `DEVICE#${sn}` }, sk: { S: "CMD#a" } })],
       ["another device's status cursor", otherDevice.body.cursor as string],
       ["another device's listing cursor", otherDeviceAll.body.cursor as string],
     ];
@@ -391,6 +449,32 @@ describe("failures", () => {
       await down.stop();
     }
     expect(enqueued.filter((m) => m.sn === "SN-API-DOWN")).toEqual([]);
+  });
+
+  it("answers 422, not a retry-forever 503, when DynamoDB refuses a request that passed validation", async () => {
+    const deps = createAwsDeps(env.config);
+    const client = (deps.commands as unknown as { client: import("@aws-sdk/client-dynamodb").DynamoDBClient })
+      .client;
+    // A value the schemas let through but DynamoDB refuses cannot be made on purpose; injected at the SDK.
+    client.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error("One or more parameter values were invalid"), {
+          name: "ValidationException",
+        });
+      },
+      { step: "initialize", name: "refuse" },
+    );
+    const logger = silentLogger();
+    const logged = vi.spyOn(logger, "error");
+    const refusing = await startApi(deps, { logger });
+    try {
+      const answer = await refusing.request("POST", commands("SN-API-REFUSED"), { body: { op: "x" } });
+      expectProblem(answer, 422, "body");
+      expect(answer.body.type).toBe("refused_by_store");
+      expect(logged).toHaveBeenCalled();
+    } finally {
+      await refusing.stop();
+    }
   });
 
   it("answers 503 before its deadline when the store hangs", async () => {

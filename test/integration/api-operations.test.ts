@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DynamoDbApiKeyStore } from "../../functions/adapters/dynamodb/api-key-store.ts";
+import { PAGED_ROUTES, routeCursor } from "../../functions/api/route-cursor.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { ApiAnswer } from "../support/api-server.ts";
 import {
@@ -788,19 +789,71 @@ describe("cursors", () => {
       "a key with an extra attribute",
       forgeCursor({ pk: { S: `DEVICE#${SN.A}` }, sk: { S: "ATT#x" }, x: { S: "" } }),
     ],
-  ])("refuses a forged cursor (%s) on every paged route", async (_name, cursor) => {
-    for (const path of [
-      "/v1/devices",
-      attendance(SN.A),
-      userAttendance("1001"),
-      "/v1/quarantine",
-      `/v1/devices/${SN.A}/commands`,
-    ]) {
-      await expectCursorRefused(path, cursor);
-    }
+  ])(
+    "refuses a forged cursor (%s) on every paged route, with or without the route's tag",
+    async (_name, forged) => {
+      for (const [path, route] of [
+        ["/v1/devices", PAGED_ROUTES.devices],
+        [attendance(SN.A), PAGED_ROUTES.deviceAttendance],
+        [userAttendance("1001"), PAGED_ROUTES.userAttendance],
+        ["/v1/quarantine", PAGED_ROUTES.quarantine],
+        [`/v1/devices/${SN.A}/commands`, PAGED_ROUTES.commands],
+      ] as const) {
+        await expectCursorRefused(path, forged);
+        // With the tag the route hands out, the store's own checks are what refuse it.
+        await expectCursorRefused(path, routeCursor(route, forged) as string);
+      }
+      await env.drainEvents();
+      for (const cursor of [forged, routeCursor(PAGED_ROUTES.replay, forged)]) {
+        expectProblem(
+          await replay({ from: "2026-11-21", to: "2026-11-23", sn: SN.A, cursor }),
+          400,
+          "cursor",
+        );
+        expectProblem(await replay({ from: "2026-11-21", to: "2026-11-23", cursor }), 400, "cursor");
+      }
+      expect(await drainAttendance()).toEqual([]);
+    },
+  );
+
+  it("refuses a replay's cursor on the device's attendance and the attendance cursor on the replay", async () => {
+    // Both read the same device and window, so only the route tells their cursors apart.
+    const window = { from: "2026-11-21", to: "2026-11-23" };
+    const replayed = await replay({ ...window, sn: SN.A, pageSize: 1 });
+    expect(replayed.body.cursor).toEqual(expect.any(String));
+    const listed = await cursorOf(withQuery(attendance(SN.A), window));
     await env.drainEvents();
-    expectProblem(await replay({ from: "2026-11-21", to: "2026-11-23", sn: SN.A, cursor }), 400, "cursor");
-    expectProblem(await replay({ from: "2026-11-21", to: "2026-11-23", cursor }), 400, "cursor");
+    await expectCursorRefused(withQuery(attendance(SN.A), window), replayed.body.cursor as string);
+    expectProblem(await replay({ ...window, sn: SN.A, cursor: listed }), 400, "cursor");
+    expect(await drainAttendance()).toEqual([]);
+    // Each still continues its own route.
+    expect((await get(withQuery(attendance(SN.A), { ...window, cursor: listed }))).status).toBe(200);
+    expect((await replay({ ...window, sn: SN.A, cursor: replayed.body.cursor })).status).toBe(200);
+    await env.drainEvents();
+  });
+
+  it("refuses every paged route's cursor on every other paged route", async () => {
+    const reads: Record<string, string> = {
+      devices: "/v1/devices",
+      deviceAttendance: attendance(SN.A),
+      userAttendance: userAttendance("1001"),
+      quarantine: `/v1/quarantine?day=${fleet.quarantined.days.at(-1)}`,
+      commands: `/v1/devices/${SN.A}/commands`,
+    };
+    const cursors: Record<string, string> = {};
+    for (const [name, path] of Object.entries(reads)) cursors[name] = await cursorOf(path);
+    cursors.replay = (await replay({ from: "2026-11-21", to: "2026-11-23", sn: SN.A, pageSize: 1 })).body
+      .cursor as string;
+    await env.drainEvents();
+    for (const [owner, cursor] of Object.entries(cursors)) {
+      for (const [name, path] of Object.entries(reads)) {
+        if (name !== owner) await expectCursorRefused(path, cursor);
+      }
+      if (owner !== "replay") {
+        const answer = await replay({ from: "2026-11-21", to: "2026-11-23", sn: SN.A, cursor });
+        expectProblem(answer, 400, "cursor");
+      }
+    }
     expect(await drainAttendance()).toEqual([]);
   });
 
@@ -843,15 +896,16 @@ describe("cursors", () => {
   });
 
   /**
-   * A real cursor with its key edited: what a client gets by decoding the base64url JSON, changing the
-   * DynamoDB key inside and encoding it again (whatever else the cursor carries is kept).
+   * A real cursor with its key edited: what a client gets by decoding the base64url JSON after the route's
+   * tag, changing the DynamoDB key inside and encoding it again (whatever else the cursor carries is kept).
    */
   function tamper(cursor: string, edit: (key: Record<string, unknown>) => Record<string, unknown>): string {
-    const decoded = JSON.parse(Buffer.from(cursor, "base64url").toString()) as Record<string, unknown>;
+    const [tag, inner] = [cursor.slice(0, cursor.indexOf(".") + 1), cursor.slice(cursor.indexOf(".") + 1)];
+    const decoded = JSON.parse(Buffer.from(inner, "base64url").toString()) as Record<string, unknown>;
     const wrapped = typeof decoded.k === "object" && decoded.k !== null;
     const key = (wrapped ? decoded.k : decoded) as Record<string, unknown>;
     const edited = edit(structuredClone(key));
-    return forgeCursor(wrapped ? { ...decoded, k: edited } : edited);
+    return tag + forgeCursor(wrapped ? { ...decoded, k: edited } : edited);
   }
   const dayWindow = withQuery(attendance(SN.A), { from: "2026-11-22", to: "2026-11-22" });
 
@@ -885,6 +939,13 @@ describe("cursors", () => {
       "its own cursor with an empty sort key",
       attendance(SN.A),
       async () => tamper(await cursorOf(attendance(SN.A)), (k) => ({ ...k, sk: { S: "" } })),
+    ],
+    [
+      // No key holds one (keys are UTF-8), and DynamoDB Local took it as a start key: 200 before.
+      "its own cursor with a lone surrogate in its sort key",
+      dayWindow,
+      async () =>
+        tamper(await cursorOf(dayWindow), (k) => ({ ...k, sk: { S: "ATT#2026-11-22T10:00:00.000\uD800" } })),
     ],
     [
       "its own cursor with a sort key of two types",

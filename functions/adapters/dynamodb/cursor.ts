@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { InvalidInputError } from "../../core/errors.ts";
+import { isWellFormedText } from "../../core/schemas/storable.ts";
 
 /** What a cursor must match: the query it came from, its key's attributes, and where the key may lie. */
 export interface CursorRule {
@@ -45,7 +46,7 @@ export function decodeCursor(
   return Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
 }
 
-/** The key's string values if it has exactly these attributes, each exactly one non-empty string. */
+/** The key's string values if it has exactly these attributes, each exactly one non-empty, well-formed string. */
 function stringKey(key: unknown, attributes: readonly string[]): Record<string, string> | undefined {
   if (!key || typeof key !== "object" || Array.isArray(key)) return undefined;
   const entries = Object.entries(key as Record<string, unknown>);
@@ -61,6 +62,8 @@ function stringKey(key: unknown, attributes: readonly string[]): Record<string, 
     if (!value || typeof value !== "object" || Object.keys(value).join() !== "S") return undefined;
     const text = (value as { S: unknown }).S;
     if (typeof text !== "string" || text.length === 0 || text.length > 1024) return undefined;
+    // A lone surrogate cannot be sent as UTF-8; DynamoDB would refuse the start key (or read another).
+    if (!isWellFormedText(text)) return undefined;
     values[name] = text;
   }
   return values;

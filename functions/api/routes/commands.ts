@@ -7,16 +7,8 @@ import { parseOrReject } from "../../core/validation.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { notFound } from "../answers.ts";
 import { parseCommandId, parseCommandRequest } from "../request.ts";
-import {
-  guard,
-  jsonContent,
-  page,
-  pagingParams,
-  param,
-  parseLimit,
-  parseSn,
-  problems,
-} from "../route-kit.ts";
+import { PAGED_ROUTES } from "../route-cursor.ts";
+import { guard, jsonContent, page, paging, pagingParams, param, parseSn, problems } from "../route-kit.ts";
 import { CommandAnswer, CommandPage } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 import { publicCommand } from "../views.ts";
@@ -108,11 +100,11 @@ export function registerCommandRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options:
         const query = c.req.query();
         const status =
           query.status === undefined ? undefined : parseOrReject(CommandStatus, query.status, "status", 400);
-        const limit = parseLimit(query.limit);
+        const { limit, cursor } = paging(PAGED_ROUTES.commands, query);
         const result = status
-          ? await deps.commands.listByStatus(device, status, limit, query.cursor)
-          : await deps.commands.listByDevice(device, limit, query.cursor);
-        return c.json(page(result.items.map(publicCommand), result.cursor), 200);
+          ? await deps.commands.listByStatus(device, status, limit, cursor)
+          : await deps.commands.listByDevice(device, limit, cursor);
+        return c.json(page(PAGED_ROUTES.commands, result.items.map(publicCommand), result.cursor), 200);
       }),
   );
 }

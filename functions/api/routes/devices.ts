@@ -6,16 +6,8 @@ import type { Page, PageRequest } from "../../core/queries.ts";
 import { parseWindow, type TimeWindow } from "../../core/time-window.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { notFound } from "../answers.ts";
-import {
-  guard,
-  jsonContent,
-  page,
-  pagingParams,
-  param,
-  parseLimit,
-  parseSn,
-  problems,
-} from "../route-kit.ts";
+import { PAGED_ROUTES, type PagedRoute } from "../route-cursor.ts";
+import { guard, jsonContent, page, paging, pagingParams, param, parseSn, problems } from "../route-kit.ts";
 import { AttendancePage, DeviceDetail, DevicePage } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 import { publicAttendance, publicDevice } from "../views.ts";
@@ -46,11 +38,11 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
       guarded(c, async () => {
         const query = c.req.query();
         const online = parseOnline(query.online);
-        const result = await deps.reader.list(online === undefined ? {} : { online }, {
-          limit: parseLimit(query.limit),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return c.json(page(result.items.map(publicDevice), result.cursor), 200);
+        const result = await deps.reader.list(
+          online === undefined ? {} : { online },
+          paging(PAGED_ROUTES.devices, query),
+        );
+        return c.json(page(PAGED_ROUTES.devices, result.items.map(publicDevice), result.cursor), 200);
       }),
   );
 
@@ -85,7 +77,9 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
     (c) =>
       guarded(c, async () => {
         const sn = parseSn(c.req.param("sn"));
-        return attendancePage(c, (window, paging) => deps.reader.byDevice(sn, window, paging));
+        return attendancePage(c, PAGED_ROUTES.deviceAttendance, (window, request) =>
+          deps.reader.byDevice(sn, window, request),
+        );
       }),
   );
 
@@ -101,7 +95,9 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
         const userId = c.req.param("userId");
         if (!/^[^#\s]{1,64}$/.test(userId))
           throw new InvalidInputError(400, "userId", "userId must be 1-64 characters, no '#' or spaces");
-        return attendancePage(c, (window, paging) => deps.reader.byUser(userId, window, paging));
+        return attendancePage(c, PAGED_ROUTES.userAttendance, (window, request) =>
+          deps.reader.byUser(userId, window, request),
+        );
       }),
   );
 }
@@ -122,14 +118,12 @@ function describeAttendance(summary: string, key: ReturnType<typeof param>) {
 /** One page of punches for `?from=&to=&limit=&cursor=`, whichever index `read` uses. */
 async function attendancePage(
   c: Context<ApiEnv>,
-  read: (window: TimeWindow, paging: PageRequest) => Promise<Page<StoredAttendance>>,
+  route: PagedRoute,
+  read: (window: TimeWindow, request: PageRequest) => Promise<Page<StoredAttendance>>,
 ): Promise<Response> {
   const query = c.req.query();
-  const result = await read(parseWindow(query.from, query.to), {
-    limit: parseLimit(query.limit),
-    ...(query.cursor ? { cursor: query.cursor } : {}),
-  });
-  return c.json(page(result.items.map(publicAttendance), result.cursor), 200);
+  const result = await read(parseWindow(query.from, query.to), paging(route, query));
+  return c.json(page(route, result.items.map(publicAttendance), result.cursor), 200);
 }
 
 function parseOnline(value: string | undefined): boolean | undefined {

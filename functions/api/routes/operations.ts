@@ -1,12 +1,14 @@
 import type { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import type * as v from "valibot";
 import { InvalidInputError } from "../../core/errors.ts";
 import { replayAttendance } from "../../core/replay.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
 import { parseWindow } from "../../core/time-window.ts";
 import { parseJson, parseOrReject } from "../../core/validation.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
-import { guard, jsonContent, page, pagingParams, param, parseLimit, problems } from "../route-kit.ts";
+import { PAGED_ROUTES, routeCursor, storeCursor } from "../route-cursor.ts";
+import { guard, jsonContent, page, paging, pagingParams, param, problems } from "../route-kit.ts";
 import { QuarantinePage, ReplayAnswer, ReplayRequestSchema } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 
@@ -35,11 +37,8 @@ export function registerOperationRoutes(app: Hono<ApiEnv>, deps: ApiDeps, option
         const query = c.req.query();
         const day = query.day ?? deps.clock.now().toISOString().slice(0, 10);
         if (!DAY.test(day)) throw new InvalidInputError(400, "day", "day must be YYYY-MM-DD");
-        const result = await deps.reader.byDay(day, {
-          limit: parseLimit(query.limit),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return c.json(page(result.items, result.cursor), 200);
+        const result = await deps.reader.byDay(day, paging(PAGED_ROUTES.quarantine, query));
+        return c.json(page(PAGED_ROUTES.quarantine, result.items, result.cursor), 200);
       }),
   );
 
@@ -66,15 +65,7 @@ export function registerOperationRoutes(app: Hono<ApiEnv>, deps: ApiDeps, option
         }
         const body = parseOrReject(ReplayRequestSchema, json, "", 422);
         const sn = body.sn === undefined ? undefined : parseOrReject(SerialNumber, body.sn, "sn", 422);
-        const progress = await replayAttendance(
-          { reader: deps.reader, events: deps.events },
-          {
-            window: parseWindow(body.from, body.to),
-            ...(sn ? { sn } : {}),
-            ...(body.cursor ? { cursor: body.cursor } : {}),
-            pageSize: body.pageSize ?? DEFAULT_REPLAY_PAGE,
-          },
-        );
+        const progress = await replayPage(deps, { ...body, ...(sn ? { sn } : {}) });
         options.logger.info("replayed attendance", {
           key: c.get("apiKey")?.name,
           sn,
@@ -84,4 +75,22 @@ export function registerOperationRoutes(app: Hono<ApiEnv>, deps: ApiDeps, option
         return c.json(progress, 200);
       }),
   );
+}
+
+/** One page of a replay: the body's cursor back to the store's, and the next one tagged for this route. */
+async function replayPage(
+  deps: ApiDeps,
+  body: Omit<v.InferOutput<typeof ReplayRequestSchema>, "sn"> & { sn?: string },
+) {
+  const cursor = storeCursor(PAGED_ROUTES.replay, body.cursor);
+  const { cursor: next, ...progress } = await replayAttendance(
+    { reader: deps.reader, events: deps.events },
+    {
+      window: parseWindow(body.from, body.to),
+      ...(body.sn ? { sn: body.sn } : {}),
+      ...(cursor ? { cursor } : {}),
+      pageSize: body.pageSize ?? DEFAULT_REPLAY_PAGE,
+    },
+  );
+  return { ...progress, ...(next ? { cursor: routeCursor(PAGED_ROUTES.replay, next) } : {}) };
 }
