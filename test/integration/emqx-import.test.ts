@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -25,6 +25,8 @@ interface Recorded {
 /** Just enough of EMQX's management API for import.ts: Basic auth, GET/POST/PUT on three collections. */
 class FakeEmqx {
   readonly requests: Recorded[] = [];
+  /** Request paths as sent, before the `/api/v5` prefix is taken off. */
+  readonly rawPaths: string[] = [];
   readonly existing = new Map<string, unknown>();
   /** Answer 401 to everything, as EMQX does for a wrong key. */
   rejectAuth = false;
@@ -44,6 +46,7 @@ class FakeEmqx {
 
   reset(): void {
     this.requests.length = 0;
+    this.rawPaths.length = 0;
     this.existing.clear();
     this.rejectAuth = false;
     this.badRequestFor = undefined;
@@ -56,6 +59,7 @@ class FakeEmqx {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let text = "";
     for await (const chunk of req) text += chunk;
+    this.rawPaths.push(req.url ?? "");
     const path = (req.url ?? "").replace(/^\/api\/v5/, "");
     this.requests.push({ method: req.method ?? "", path, body: text ? JSON.parse(text) : undefined });
     const expected = `Basic ${Buffer.from(`${KEY}:${SECRET}`).toString("base64")}`;
@@ -114,26 +118,20 @@ function expectNoSecrets(lines: string[]): void {
   }
 }
 
-async function run(argv: string[]): Promise<Run> {
+/** The secrets come from the environment, as the README says to pass them (never on the command line). */
+const SECRETS_ENV = { INGEST_TOKEN: TOKEN, EMQX_API_SECRET: SECRET };
+
+async function run(argv: string[], env: Record<string, string | undefined> = SECRETS_ENV): Promise<Run> {
   const result: Run = { code: -1, out: [], err: [] };
-  result.code = await main(argv, { out: (l) => result.out.push(l), err: (l) => result.err.push(l) });
+  const io = { out: (l: string) => result.out.push(l), err: (l: string) => result.err.push(l) };
+  result.code = await main(argv, io, env);
   expectNoSecrets([...result.out, ...result.err]);
   return result;
 }
 
 const emqx = new FakeEmqx();
-const flags = () => [
-  "--url",
-  emqx.url,
-  "--key",
-  KEY,
-  "--secret",
-  SECRET,
-  "--ingest-url",
-  INGEST_URL,
-  "--token",
-  TOKEN,
-];
+// --rules-only: this fake knows only the rule collections; emqx-import-access.test.ts covers the rest.
+const flags = () => ["--url", emqx.url, "--key", KEY, "--rules-only", "--ingest-url", INGEST_URL];
 const created = [
   "created connector http:bridge_ingest",
   "created action http:bridge_ingest",
@@ -229,6 +227,60 @@ describe("emqx:import against the management API", () => {
   });
 });
 
+describe("emqx:import keeps secrets off the command line", () => {
+  it.each([
+    ["--token", TOKEN, "INGEST_TOKEN"],
+    ["--secret", SECRET, "EMQX_API_SECRET"],
+  ])("refuses %s (npm prints a script's arguments) and points to %s", async (flag, value, envName) => {
+    const { code, err } = await run([...flags(), flag, value]);
+    expect(code).toBe(2);
+    expect(err[0]).toContain(`${flag} would show the secret on screen`);
+    expect(err[0]).toContain(`set ${envName}, or pass ${flag}-file FILE`);
+    expect(emqx.requests).toEqual([]);
+  });
+
+  it("reads them from --token-file and --secret-file (one trailing newline dropped)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "emqx-secrets-"));
+    try {
+      writeFileSync(join(dir, "token"), `${TOKEN}\n`, { mode: 0o600 });
+      writeFileSync(join(dir, "secret"), `${SECRET}\n`, { mode: 0o600 });
+      const files = ["--token-file", join(dir, "token"), "--secret-file", join(dir, "secret")];
+      const { code, out } = await run([...flags(), ...files], {});
+      expect(code).toBe(0);
+      expect(out).toEqual(created);
+      const connector = emqx.requests.find((r) => r.method === "POST" && r.path === "/connectors")?.body;
+      expect(connector).toMatchObject({ headers: { authorization: `Bearer ${TOKEN}` } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("emqx:import --url takes the listener with or without /api/v5", () => {
+  it.each(["", "/", "/api/v5", "/api/v5/"])("'<listener>%s' reaches <listener>/api/v5", async (suffix) => {
+    const argv = flags();
+    argv[1] = `${emqx.url}${suffix}`;
+    const { code } = await run(argv);
+    expect(code).toBe(0);
+    expect(
+      emqx.rawPaths.every((path) => path.startsWith("/api/v5/") && !path.startsWith("/api/v5/api/")),
+    ).toBe(true);
+  });
+
+  it.each([
+    ["https://emqx:18084/api/v4", "EMQX 5's management API is /api/v5, not /api/v4"],
+    ["ftp://emqx:18084", "must be http:// or https://"],
+    ["https://emqx:18084/?x=1", "must not carry a query"],
+    ["emqx:18084", "must be http:// or https://"],
+  ])("refuses %s", async (url, message) => {
+    const argv = flags();
+    argv[1] = url;
+    const { code, err } = await run(argv);
+    expect(code).toBe(2);
+    expect(err[0]).toContain(`--url: ${message}`);
+  });
+});
+
 describe("emqx:import --hocon-out", () => {
   let dir: string;
   beforeEach(() => {
@@ -238,7 +290,7 @@ describe("emqx:import --hocon-out", () => {
 
   it("writes HOCON with the ingest URL and token substituted, without calling the API", async () => {
     const file = join(dir, "bridge.hocon");
-    const { code } = await run(["--ingest-url", INGEST_URL, "--token", TOKEN, "--hocon-out", file]);
+    const { code } = await run(["--ingest-url", INGEST_URL, "--hocon-out", file]);
     expect(code).toBe(0);
     const hocon = readFileSync(file, "utf8");
     expect(hocon).toContain(`url = "${INGEST_URL}"`);
@@ -247,19 +299,34 @@ describe("emqx:import --hocon-out", () => {
     expect(statSync(file).mode & 0o077).toBe(0);
     expect(emqx.requests).toEqual([]);
   });
+
+  it("suggests an output that git ignores, and git ignores HOCON files outside generated/", async () => {
+    const { out } = await run(["--help"]);
+    expect(out.join("\n")).toContain("--hocon-out .local-data/bridge.hocon");
+    const ignored = (path: string) =>
+      promisify(execFile)("git", ["check-ignore", "--no-index", "-q", path], { cwd: REPO }).then(
+        () => true,
+        () => false,
+      );
+    expect(await ignored(".local-data/bridge.hocon")).toBe(true);
+    expect(await ignored("bridge.hocon")).toBe(true);
+    expect(await ignored("emqx-rules/generated/bridge.hocon")).toBe(false);
+  });
 });
 
 describe("emqx:import usage", () => {
   it("exits 2 with usage when required flags are missing", async () => {
-    const { code, err } = await run(["--url", emqx.url, "--key", KEY]);
+    const { code, err } = await run(["--url", emqx.url, "--key", KEY], {});
     expect(code).toBe(2);
-    expect(err[0]).toMatch(/^missing --secret, --ingest-url, --token\n\nusage:/);
+    expect(err[0]).toMatch(
+      /^missing the API secret \(EMQX_API_SECRET or --secret-file\), --ingest-url, the ingest token \(INGEST_TOKEN or --token-file\)\n\nusage:/,
+    );
   });
 
   it("exits 2 on a token that could break out of the generated strings", async () => {
-    const { code, err } = await run([...flags().slice(0, -1), 'abc"def0123456789']);
+    const { code, err } = await run(flags(), { ...SECRETS_ENV, INGEST_TOKEN: 'abc"def0123456789' });
     expect(code).toBe(2);
-    expect(err[0]).toMatch(/^--token: /);
+    expect(err[0]).toMatch(/^INGEST_TOKEN: /);
   });
 
   it("runs as a script and exits 1 on a bad key", async () => {
@@ -267,9 +334,7 @@ describe("emqx:import usage", () => {
     const script = promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "emqx-rules/import.ts", ...flags()],
-      {
-        cwd: REPO,
-      },
+      { cwd: REPO, env: { ...process.env, ...SECRETS_ENV } },
     );
     const failure = await script.then(
       () => undefined,
