@@ -5,7 +5,7 @@ import type { CaseSpec, FuzzCase } from "./cases.ts";
 import { credentialCases } from "./credential-families.ts";
 import { ingestCases } from "./ingest-families.ts";
 import { judge, type Outcome } from "./judge.ts";
-import { type CursorRoute, cursorCases, hugeCases } from "./other-families.ts";
+import { type CursorRoute, cursorCases, hugeCase, hugeCases } from "./other-families.ts";
 import { type FuzzReport, summarize } from "./report.ts";
 import { seedCursors } from "./seed.ts";
 import { closeAgent, type Sent, send } from "./send.ts";
@@ -31,14 +31,12 @@ export function generateCases(
     { arbitrary: apiCases, weight: 25 },
     { arbitrary: credentialCases, weight: 8 },
     { arbitrary: cursorCases, weight: 8 },
-    { arbitrary: hugeCases(4 * 1024 * 1024), weight: 4 },
+    { arbitrary: hugeCases, weight: 4 },
   );
   const specs = fc.sample(any, { numRuns: options.runs, seed: options.seed });
-  const giant = (sn: string): FuzzCase => ({
-    ...(fc.sample(hugeCases(options.giantBytes), { numRuns: 1, seed: options.seed })[0] as CaseSpec)(sn),
-    streamBytes: options.giantBytes,
-  });
-  const all = [...specs, ...Array.from({ length: options.giantBodies }, () => giant)];
+  // One giant body per route that takes a body, in turn.
+  const giants = Array.from({ length: options.giantBodies }, (_, i) => hugeCase(options.giantBytes, i));
+  const all = [...specs, ...giants];
   return all.map((spec, i) => spec(`FZ${i}`));
 }
 

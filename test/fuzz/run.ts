@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const rssLimitMb = number("FUZZ_RSS_LIMIT_MB", 256);
   const giantBytes = number("FUZZ_GIANT_MB", 200) * 1024 * 1024;
   console.error(
-    `fuzz: ${runs} inputs + 3 bodies of ${giantBytes / 1024 / 1024} MB, seed ${seed} (FUZZ_SEED=${seed} repeats it)`,
+    `fuzz: ${runs} inputs + 4 bodies (one per route with a body) of ${giantBytes / 1024 / 1024} MB, seed ${seed} (FUZZ_SEED=${seed} repeats it)`,
   );
   const [dynamodb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
   try {
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
       runs,
       seed,
       giantBytes,
-      giantBodies: 3,
+      giantBodies: 4,
       progress: true,
     });
     console.log(formatReport(report));
