@@ -1,10 +1,11 @@
-import { firstOf, StaticApiKeyStore } from "../core/api-keys.ts";
+import { type ApiKeyStore, firstOf, StaticApiKeyStore } from "../core/api-keys.ts";
 import { systemClock } from "../core/ports.ts";
 import type { ApiConfig, BaseConfig } from "./config.ts";
 import { DynamoDbApiKeyStore } from "./dynamodb/api-key-store.ts";
 import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
 import { createDynamoDbClient } from "./dynamodb/client.ts";
 import { DynamoDbCommandStore } from "./dynamodb/command-store.ts";
+import { DynamoDbDeviceRegistry } from "./dynamodb/device-registry.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
 import { DynamoDbReaders } from "./dynamodb/readers.ts";
@@ -30,6 +31,9 @@ export function createAwsDeps(config: BaseConfig & { QUARANTINE_RETENTION_DAYS?:
     commands: new DynamoDbCommandStore(dynamodb, config.TABLE_NAME),
     events: new SqsEventQueue(sqs, config.EVENTS_QUEUE_URL),
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
+    devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
+    /** Named API keys only: bootstrap keys from `API_KEYS` belong to the API function, not to MQTT apps. */
+    keys: new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME) as ApiKeyStore,
     clock: systemClock,
   };
 }

@@ -60,6 +60,10 @@ export const IngestConfig = v.object({
     ),
     "",
   ),
+  /** `open`: a valid derived token registers its device on first login; `required`: an operator must first. */
+  DEVICE_REGISTRATION: v.optional(v.picklist(["open", "required"]), "open"),
+  /** How long an MQTT session may live before EMQX disconnects it and it logs in again (its ACL is re-read). */
+  BROKER_SESSION_LIFETIME_S: Integer(24 * 60 * 60),
 });
 export type IngestConfig = v.InferOutput<typeof IngestConfig>;
 

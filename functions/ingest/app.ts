@@ -2,10 +2,13 @@ import { Hono } from "hono";
 import { except } from "hono/combine";
 import { bearerAuth } from "../http/bearer-auth.ts";
 import { problem, problemResponse } from "../http/problems.ts";
+import { brokerAccessDeps, brokerAccessOptions } from "./broker-access.ts";
+import { registerBrokerAuthRoute } from "./routes/broker-auth.ts";
 import { DEVICE_PATHS, registerDeviceRoutes } from "./routes/devices.ts";
 import { registerEmqxRoutes } from "./routes/emqx.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "./types.ts";
 
+export { BROKER_AUTH_PATH } from "./routes/broker-auth.ts";
 export { RULE_EVENTS_PATH } from "./routes/emqx.ts";
 
 /**
@@ -30,6 +33,7 @@ export function createIngestApp(deps: IngestDeps, options: IngestOptions) {
   });
   app.use("*", except(DEVICE_PATHS, bearerAuth(options.tokens)));
   registerEmqxRoutes(app, deps, options);
+  registerBrokerAuthRoute(app, brokerAccessDeps(deps, options), brokerAccessOptions(options));
   registerDeviceRoutes(app, deps, options);
 
   app.notFound((c) =>

@@ -23,6 +23,8 @@ export const handler = handle(
       deadlineMs: config.INGEST_DEADLINE_MS,
       maxBodyBytes: config.MAX_BODY_BYTES,
       deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
+      registration: config.DEVICE_REGISTRATION,
+      sessionLifetimeSeconds: config.BROKER_SESSION_LIFETIME_S,
       logger,
       metrics,
     },

@@ -1,13 +1,23 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { LambdaContext } from "hono/aws-lambda";
+import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { AttendanceDeps } from "../core/attendance.ts";
+import type { DeviceRegistry, RegistrationPolicy } from "../core/broker-access/index.ts";
 import type { RequeueDeps } from "../core/commands/requeue-pending.ts";
 import type { BridgeMetrics } from "../core/metrics.ts";
 import type { QuarantineStore } from "../core/ports.ts";
 import type { PresenceDeps } from "../core/record-presence.ts";
 
 /** Everything the ingest needs from the outside world; the Lambda and the local stack pass different clients. */
-export type IngestDeps = AttendanceDeps & PresenceDeps & RequeueDeps & { quarantine: QuarantineStore };
+export type IngestDeps = AttendanceDeps &
+  PresenceDeps &
+  RequeueDeps & {
+    quarantine: QuarantineStore;
+    /** Who may log in: devices' enabled flag and credential generation. */
+    devices: DeviceRegistry;
+    /** API keys, for applications that log in to the broker. */
+    keys: ApiKeyStore;
+  };
 
 export interface IngestOptions {
   /** Business metrics (EMF on Lambda); a no-op when absent. */
@@ -20,6 +30,10 @@ export interface IngestOptions {
    */
   deviceTokenSecrets: string[];
   deadlineMs: number;
+  /** Broker logins and HTTP devices: whether devices must be registered first (default `open`). */
+  registration?: RegistrationPolicy;
+  /** An MQTT session's longest life, in seconds (default one day). */
+  sessionLifetimeSeconds?: number;
   maxBodyBytes: number;
   logger: Logger;
 }

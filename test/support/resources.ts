@@ -48,6 +48,8 @@ export async function createTestResources() {
     MAX_BODY_BYTES: 256 * 1024,
     QUARANTINE_RETENTION_DAYS: 30,
     DEVICE_TOKEN_SECRETS: ["test-device-secret-0123456789abcdef0123"],
+    DEVICE_REGISTRATION: "open",
+    BROKER_SESSION_LIFETIME_S: 86_400,
   };
   return {
     ...resources,

@@ -19,7 +19,7 @@ function setup(options: BrokerAccessOptions = OPEN) {
     { name: "dashboard", key: APP_KEY, scopes: ["commands"] },
     { name: "viewer", key: READ_ONLY_KEY, scopes: ["read"] },
   ]);
-  const deps = { registry, keys, deviceTokenSecrets: [SECRET], clock };
+  const deps = { devices: registry, keys, deviceTokenSecrets: [SECRET], clock };
   const login = (clientid: string, username: string, password: string) =>
     authenticateBrokerClient(deps, options, { clientid, username, password });
   return { registry, clock, login };

@@ -22,7 +22,7 @@ const APP_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const APP_CLIENT_SUFFIX = /^(\/[-_0-9a-zA-Z]{0,36})?$/;
 
 export interface BrokerAccessDeps {
-  registry: DeviceRegistry;
+  devices: DeviceRegistry;
   keys: ApiKeyStore;
   deviceTokenSecrets: readonly string[];
   clock: Clock;
@@ -61,7 +61,7 @@ async function authenticateDevice(
   if (login.clientid !== sn) return deny("clientid_mismatch");
   const generation = deviceTokenGeneration(deps.deviceTokenSecrets, sn, login.password);
   if (generation === undefined) return deny("bad_credentials");
-  const identity = await deps.registry.find(sn);
+  const identity = await deps.devices.find(sn);
   const refusal = refusalOf(identity, generation, options.registration);
   if (refusal) return deny(refusal);
   await noteLogin(deps, sn, identity);
@@ -91,7 +91,7 @@ async function noteLogin(deps: BrokerAccessDeps, sn: string, identity: DeviceIde
   const now = deps.clock.now();
   const at = now.toISOString();
   if (!identity) {
-    await deps.registry.registerIfAbsent({
+    await deps.devices.registerIfAbsent({
       sn,
       enabled: true,
       generation: 0,
@@ -102,7 +102,7 @@ async function noteLogin(deps: BrokerAccessDeps, sn: string, identity: DeviceIde
     return;
   }
   const last = identity.lastLoginAt ? Date.parse(identity.lastLoginAt) : 0;
-  if (now.getTime() - last >= LOGIN_RECORD_INTERVAL_MS) await deps.registry.recordLogin(sn, at);
+  if (now.getTime() - last >= LOGIN_RECORD_INTERVAL_MS) await deps.devices.recordLogin(sn, at);
 }
 
 async function authenticateApp(
@@ -118,7 +118,7 @@ async function authenticateApp(
   const key = await deps.keys.find(hashApiKey(login.password));
   if (!key || key.name !== keyId) return deny("bad_credentials");
   // A bare key id shares the client id space with serial numbers: never let an app take a device's session.
-  if (login.clientid === keyId && (await deps.registry.find(keyId))) return deny("clientid_mismatch");
+  if (login.clientid === keyId && (await deps.devices.find(keyId))) return deny("clientid_mismatch");
   return {
     result: "allow",
     identity: { kind: "app", keyId, scopes: key.scopes },

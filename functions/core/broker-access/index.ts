@@ -1,5 +1,6 @@
 export { APP_ROOT, appAcl, deviceAcl, FEED_ROOT } from "./acl.ts";
 export { authenticateBrokerClient, type BrokerAccessDeps, type BrokerAccessOptions } from "./authenticate.ts";
+export { cachedDeviceRegistry, HTTP_DEVICE_CACHE_MS } from "./cached-registry.ts";
 export {
   type DeviceIdentity,
   DeviceIdentitySchema,

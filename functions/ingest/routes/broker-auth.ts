@@ -1,5 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Context, Hono } from "hono";
+import type { Context, Env, Hono } from "hono";
 import * as v from "valibot";
 import {
   authenticateBrokerClient,
@@ -34,7 +34,11 @@ export interface BrokerAuthOptions extends BrokerAccessOptions {
  * EMQX reads a 4xx/5xx, another content type or a missing `result` as "ignore" and asks the next
  * authenticator, so bad input and outages must be an explicit deny (fail closed, docs/emqx.md §10).
  */
-export function registerBrokerAuthRoute(app: Hono, deps: BrokerAccessDeps, options: BrokerAuthOptions): void {
+export function registerBrokerAuthRoute<E extends Env>(
+  app: Hono<E>,
+  deps: BrokerAccessDeps,
+  options: BrokerAuthOptions,
+): void {
   app.post(BROKER_AUTH_PATH, async (c) => {
     const decision = await decide(c, deps, options);
     if (decision.result === "deny") return c.json({ result: "deny" }, 200);

@@ -1,10 +1,13 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import * as v from "valibot";
+import { authenticateBrokerClient, cachedDeviceRegistry } from "../../core/broker-access/index.ts";
+import { withDeadline } from "../../core/deadline.ts";
 import { InvalidInputError } from "../../core/errors.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
-import { deviceAuth } from "../../http/device-auth.ts";
+import { type DeviceTokenCheck, deviceAuth } from "../../http/device-auth.ts";
 import { problem, problemResponse } from "../../http/problems.ts";
 import { processAndAnswer } from "../answer.ts";
+import { brokerAccessDeps, brokerAccessOptions } from "../broker-access.ts";
 import { ingestDeviceMessage } from "../device-message.ts";
 import { readBody } from "../read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
@@ -29,7 +32,7 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
     return;
   }
   app.use("/v1/devices/:sn/*", rejectBadSerialNumber(deps, options));
-  app.use("/v1/devices/:sn/*", deviceAuth(options.deviceTokenSecrets));
+  app.use("/v1/devices/:sn/*", deviceAuth(httpDeviceCheck(deps, options)));
   for (const channel of HTTP_DEVICE_CHANNELS) {
     app.post(`/v1/devices/:sn/${channel}`, async (c) => {
       const receivedAt = deps.clock.now().getTime();
@@ -50,6 +53,28 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
       });
     });
   }
+}
+
+/**
+ * An HTTP device is checked exactly like an MQTT login (same token, same registry, same first-login
+ * registration), with its registry entry cached so a punch does not cost a read.
+ */
+function httpDeviceCheck(deps: IngestDeps, options: IngestOptions): DeviceTokenCheck {
+  const access = {
+    ...brokerAccessDeps(deps, options),
+    devices: cachedDeviceRegistry(deps.devices, deps.clock),
+  };
+  const accessOptions = brokerAccessOptions(options);
+  return async (sn, token) => {
+    if (token.startsWith("bk_")) return false; // an API key is never a device's credential
+    const login = { clientid: sn, username: sn, password: token };
+    // Bounded like the work itself, so a slow registry is a 503 within the deadline, not at Lambda's timeout.
+    const decision = await withDeadline(
+      authenticateBrokerClient(access, accessOptions, login),
+      options.deadlineMs,
+    );
+    return decision.result === "allow";
+  };
 }
 
 /**

@@ -1,0 +1,22 @@
+import type { IngestDeps, IngestOptions } from "./types.ts";
+
+/** What broker logins and HTTP devices are checked against. */
+export function brokerAccessDeps(deps: IngestDeps, options: IngestOptions) {
+  return {
+    devices: deps.devices,
+    keys: deps.keys,
+    deviceTokenSecrets: options.deviceTokenSecrets,
+    clock: deps.clock,
+  };
+}
+
+/** Broker login settings, with their defaults. */
+export function brokerAccessOptions(options: IngestOptions) {
+  return {
+    registration: options.registration ?? "open",
+    sessionLifetimeSeconds: options.sessionLifetimeSeconds ?? DEFAULT_SESSION_LIFETIME_S,
+    logger: options.logger,
+  };
+}
+
+const DEFAULT_SESSION_LIFETIME_S = 24 * 60 * 60;
