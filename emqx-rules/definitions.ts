@@ -1,7 +1,7 @@
 /**
  * The EMQX side of the bridge: one HTTP connector, one HTTP action and the rules feeding it.
  * Single source of truth for `generated/` (HOCON + REST bodies), `import.ts` and the local EMQX stand-in.
- * Field names and semantics: shared EMQX-CONTRACT.md §3 and §4.
+ * Field names and semantics: docs/emqx.md §6 and §7.
  */
 import { channelFilter } from "../functions/core/topics.ts";
 import { INGEST_TOKEN_PLACEHOLDER, INGEST_URL_PLACEHOLDER } from "./render.ts";
@@ -85,8 +85,8 @@ interface RuleSpec {
 }
 
 // Adding a rule is one entry here. Old-style `$events/client_connected` names are used because they
-// work on 5.4 through 6.x (contract §1.8). No rule touches `payload.x`: a non-JSON payload would make
-// EMQX drop the message silently (§2), whereas the handler can quarantine it.
+// work on 5.4 through 6.x (docs/emqx.md §3.6). No rule touches `payload.x`: a non-JSON payload would make
+// EMQX drop the message silently (docs/emqx.md §5), whereas the handler can quarantine it.
 const RULE_SPECS = {
   attendance: {
     id: "bridge_attendance",

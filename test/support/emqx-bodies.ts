@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 
-/** Bodies exactly as EMQX's HTTP action posts them (EMQX-CONTRACT §1.9), for handler tests. */
+/** Bodies exactly as EMQX's HTTP action posts them (docs/emqx.md §3), for handler tests. */
 export const emqxId = () => randomBytes(16).toString("hex").toUpperCase();
 
 export function publishBody(topic: string, payload: string, overrides: Record<string, unknown> = {}) {

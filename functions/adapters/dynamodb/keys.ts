@@ -1,4 +1,4 @@
-/** Key layout of the one table (DESIGN.md §4). Every key is a string; `#` never occurs inside a part. */
+/** Key layout of the one table (README "Layout" and docs/decisions.md). Every key is a string; `#` never occurs inside a part. */
 export const keys = {
   device: (sn: string) => `DEVICE#${sn}`,
   presence: () => "STATE",

@@ -20,7 +20,7 @@ const DENY_EVERYTHING_ELSE: AclRule = { permission: "deny", action: "all", topic
 /**
  * A device's ACL: publish on its own `evt`, `st`, `ack`, subscribe to its own `cmd`, nothing else.
  * The serial number is written out literally: a placeholder such as `${clientid}` is expanded raw by
- * EMQX, so a client id of `+` would widen it to every device (docs/emqx.md §9).
+ * EMQX, so a client id of `+` would widen it to every device (docs/emqx.md §10.5).
  *
  * @example
  * deviceAcl("SN0001")[0] // { permission: "allow", action: "publish", topics: ["api/mqtt/v1/SN0001/evt", …] }

@@ -16,7 +16,7 @@ const Millis = (field: string) =>
     v.maxValue(MAX_EPOCH_MS, `${field} must not be after the year 9999`),
   );
 
-/** Body of a `message.publish` rule event (EMQX-CONTRACT §1.2); unknown keys are accepted. */
+/** Body of a `message.publish` rule event (docs/emqx.md §3.2); unknown keys are accepted. */
 export const EmqxMessagePublish = v.looseObject({
   event: v.literal("message.publish"),
   id: v.pipe(v.string("id must be a string"), v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters")),
@@ -32,7 +32,7 @@ export const EmqxMessagePublish = v.looseObject({
 });
 export type EmqxMessagePublish = v.InferOutput<typeof EmqxMessagePublish>;
 
-/** Body of a `client.connected` rule event (EMQX-CONTRACT §1.3). */
+/** Body of a `client.connected` rule event (docs/emqx.md §3.3). */
 export const EmqxClientConnected = v.looseObject({
   event: v.literal("client.connected"),
   clientid: v.string("clientid must be a string"),
@@ -45,7 +45,7 @@ export const EmqxClientConnected = v.looseObject({
 export type EmqxClientConnected = v.InferOutput<typeof EmqxClientConnected>;
 
 /**
- * Body of a `client.disconnected` rule event (EMQX-CONTRACT §1.4); `reason` is an open set.
+ * Body of a `client.disconnected` rule event (docs/emqx.md §3.3); `reason` is an open set.
  * EMQX sends `connected_at` with it only from 5.8.6 on (docs/emqx.md §3.3), so it may be absent.
  */
 export const EmqxClientDisconnected = v.looseObject({
@@ -60,7 +60,7 @@ export const EmqxClientDisconnected = v.looseObject({
 });
 export type EmqxClientDisconnected = v.InferOutput<typeof EmqxClientDisconnected>;
 
-/** Body of a `message.acked` rule event: a subscriber PUBACKed a QoS 1 message (EMQX-CONTRACT §1.5). */
+/** Body of a `message.acked` rule event: a subscriber PUBACKed a QoS 1 message (docs/emqx.md §3.4). */
 export const EmqxMessageAcked = v.looseObject({
   event: v.literal("message.acked"),
   id: v.pipe(v.string("id must be a string"), v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters")),
