@@ -132,3 +132,17 @@ export function patch<T extends object, K extends keyof T>(
     },
   };
 }
+
+/**
+ * Wraps `publish(packet, client, done)`, which routes a message (aedes' typings only declare the
+ * `(packet, done)` form): a packet for which `skip` holds is acknowledged to its sender as usual but
+ * reaches no subscriber and fires no 'publish' event, like a publish EMQX denied with `deny_action = ignore`.
+ */
+export function patchRouting(b: Aedes, skip: (packet: object) => boolean): Patch {
+  type Publish = (packet: object, client: unknown, done?: (error?: Error) => void) => void;
+  const internals = b as unknown as { publish: Publish };
+  return patch(internals, "publish", (original) => (packet, client, done) => {
+    if (typeof client !== "function" && skip(packet)) return done?.();
+    return original.call(internals, packet, client, done);
+  });
+}

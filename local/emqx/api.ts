@@ -1,6 +1,7 @@
 /**
- * The slice of EMQX's management API the bridge uses (docs/emqx.md §8, §9.1): publish, bulk publish and
- * client lookup, behind Basic auth with an API key and secret.
+ * The slice of EMQX's management API the bridge uses (docs/emqx.md §8, §9.1, §11.4): publish, bulk publish,
+ * client lookup, kicking a client and clearing authorization caches, behind Basic auth with an API key and
+ * secret.
  */
 import { timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
@@ -14,6 +15,8 @@ export interface ApiDeps {
   sessions: Sessions;
   /** Live subscriptions of a connected client, for `subscriptions_cnt`. */
   subscriptionsCount(clientid: string): number;
+  /** Disconnects a connected client, or drops a kept session; false when there is neither. */
+  kick(clientid: string): boolean;
 }
 
 /** The Hono app serving `/api/v5/...`. */
@@ -49,8 +52,19 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.get("/clients/:clientid", (c) => {
     const clientid = c.req.param("clientid");
     const client = deps.sessions.describe(clientid, deps.subscriptionsCount(clientid));
-    if (!client) return c.json({ code: "CLIENTID_NOT_FOUND", message: "Client ID not found" }, 404);
+    if (!client) return clientNotFound(c);
     return c.json(client, 200);
+  });
+  app.delete("/clients/:clientid", (c) => {
+    if (!deps.kick(c.req.param("clientid"))) return clientNotFound(c);
+    return c.body(null, 204);
+  });
+  // The stand-in caches no authorization decision (a connection's ACL cannot change while it lives, and
+  // acl.conf is read once), so clearing is a no-op that answers as EMQX does.
+  app.delete("/authorization/cache", (c) => c.body(null, 204));
+  app.delete("/clients/:clientid/authorization/cache", (c) => {
+    if (!deps.sessions.describe(c.req.param("clientid"), 0)) return clientNotFound(c);
+    return c.body(null, 204);
   });
   app.notFound((c) => c.json({ code: "NOT_FOUND", message: "Request Path Not Found" }, 404));
   return app;
@@ -64,6 +78,10 @@ async function readJson(c: Context): Promise<unknown> {
   } catch {
     return INVALID;
   }
+}
+
+function clientNotFound(c: Context) {
+  return c.json({ code: "CLIENTID_NOT_FOUND", message: "Client ID not found" }, 404);
 }
 
 function badRequest(c: Context, message: string) {

@@ -32,6 +32,8 @@ export interface BrokerSink {
 export interface BrokerObserver {
   /** Ties a packet the stand-in is about to publish to its message, so deliveries and acks find its id. */
   remember(packet: { payload: unknown }, message: Message): void;
+  /** Closes a connection from the broker's side; its `client.disconnected` event carries `reason`. */
+  disconnect(client: Client, reason: string): void;
   stop(): void;
 }
 
@@ -45,6 +47,8 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
   const connections = new WeakMap<Client, Connection>();
   const announced = new WeakSet<Client>();
   const replacedReason = new WeakMap<Client, "takenover" | "discarded">();
+  // Closes the broker itself made (a kick through the API, an expired login): EMQX names the reason.
+  const serverReason = new WeakMap<Client, string>();
   const keepaliveExpired = new WeakSet<Client>();
   const errors = new WeakMap<Client, Error>();
   // Keyed by the payload Buffer: aedes copies packets on their way to each subscriber and into its stores,
@@ -73,6 +77,8 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
   };
   const disconnectReason = (client: Client): string => {
     if (sentDisconnect(client)) return "normal";
+    const closedByServer = serverReason.get(client);
+    if (closedByServer) return closedByServer;
     const replaced = replacedReason.get(client);
     if (replaced) return replaced;
     if (keepaliveExpired.has(client)) return "keepalive_timeout";
@@ -146,6 +152,10 @@ export function observeBroker(broker: Aedes, sink: BrokerSink): BrokerObserver {
   return {
     remember(packet, message) {
       if (isObject(packet.payload)) messages.set(packet.payload, message);
+    },
+    disconnect(client, reason) {
+      serverReason.set(client, reason);
+      client.close();
     },
     stop() {
       stopped = true;

@@ -129,7 +129,8 @@ export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
     }));
 }
 
-async function readJson(path: string): Promise<unknown> {
+/** Reads a generated file; a missing one tells the user to run the generator. */
+export async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new Error(
       `EMQX stand-in: cannot read ${path} (${error.code ?? error.message}); run npm run emqx:generate`,
@@ -142,7 +143,11 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
-function parseFile<T extends v.GenericSchema>(file: string, value: unknown, schema: T): v.InferOutput<T> {
+export function parseFile<T extends v.GenericSchema>(
+  file: string,
+  value: unknown,
+  schema: T,
+): v.InferOutput<T> {
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
   const issue = result.issues[0];
@@ -150,7 +155,7 @@ function parseFile<T extends v.GenericSchema>(file: string, value: unknown, sche
 }
 
 /** Replaces placeholders inside string values (after parsing, so no value needs JSON escaping). */
-function fillPlaceholders(value: unknown, values: Record<string, string>): unknown {
+export function fillPlaceholders(value: unknown, values: Record<string, string>): unknown {
   if (typeof value === "string") {
     return value.replace(/\{\{[A-Z_]+\}\}/g, (placeholder) => {
       const replacement = values[placeholder];

@@ -1,10 +1,13 @@
 /**
  * The EMQX stand-in for the local stack and tests (docs/emqx.md): it loads the rule files from
  * `emqx-rules/generated/`, turns what happens on an aedes broker into EMQX rule events, POSTs them with EMQX's
- * retry rules, and serves the management API's publish and client endpoints. Production uses real EMQX.
+ * retry rules, serves the management API's publish and client endpoints and, when asked, authenticates and
+ * authorizes clients as the shipped access configuration tells EMQX to. Production uses real EMQX.
  */
-import type { Aedes } from "aedes";
+import type { Aedes, Client } from "aedes";
 import { type RunningHttpServer, serveApp } from "../services/http-server.ts";
+import { loadAccessConfig } from "./access-config.ts";
+import { AccessControl } from "./access-control.ts";
 import { connectedClients, subscriptionsOf } from "./aedes-internals.ts";
 import { createApiApp } from "./api.ts";
 import {
@@ -13,7 +16,7 @@ import {
   deliveryEvent,
   messagePublishEvent,
 } from "./bodies.ts";
-import { type BrokerSink, observeBroker } from "./broker-observer.ts";
+import { type BrokerObserver, type BrokerSink, observeBroker } from "./broker-observer.ts";
 import { loadRules, type Timing } from "./definitions.ts";
 import { HttpDelivery } from "./http-action.ts";
 import { ApiPublisher } from "./publish.ts";
@@ -35,6 +38,13 @@ export interface EmqxStandInOptions {
   ingestToken: string;
   /** Management API; port 0 picks a free port. Without it no API is served. */
   api?: { host?: string; port: number; key: string; secret: string };
+  /**
+   * Authentication and authorization from `authentication.json`, `authorization-settings.json` and
+   * `authorization-sources.json` in `dir` (default `rulesDir`), the authenticator's URL and bearer token
+   * filled like the rules'. Without it every client may connect and do anything (EMQX with no authenticator
+   * and the default `{allow, all}`). `requestTimeoutMs` overrides `request_timeout` (tests).
+   */
+  access?: { dir?: string; requestTimeoutMs?: number };
   /** Overrides the actions' `request_ttl` and the derived resume interval, adds latency (tests). */
   timing?: Timing;
   /** One line per failed, retried or dropped delivery; defaults to console.warn. */
@@ -60,13 +70,19 @@ export async function startEmqxStandIn(options: EmqxStandInOptions): Promise<Emq
   const delivery = new HttpDelivery(log);
   const engine = new RuleEngine(rules, delivery);
   const sessions = new Sessions();
+  // Installed before the observer, so that the observer only sees the publishes access control let through.
+  const access = await startAccessControl(options, log, (client, reason) =>
+    observer.disconnect(client, reason),
+  );
   const observer = observeBroker(options.broker, brokerSink(engine, sessions));
   const publisher = new ApiPublisher(options.broker, observer);
+  const kick = (clientid: string) => kickClient(options.broker, observer, sessions, clientid);
   let server: RunningHttpServer | undefined;
   try {
-    server = options.api ? await serveApi(options.api, options.broker, publisher, sessions) : undefined;
+    server = options.api ? await serveApi(options.api, options.broker, publisher, sessions, kick) : undefined;
   } catch (error) {
     observer.stop();
+    access?.stop();
     throw error;
   }
   return {
@@ -78,6 +94,7 @@ export async function startEmqxStandIn(options: EmqxStandInOptions): Promise<Emq
     },
     async stop() {
       observer.stop();
+      access?.stop();
       await server?.stop();
       await delivery.stop();
     },
@@ -109,16 +126,46 @@ function brokerSink(engine: RuleEngine, sessions: Sessions): BrokerSink {
   };
 }
 
+async function startAccessControl(
+  options: EmqxStandInOptions,
+  log: (line: string) => void,
+  disconnect: (client: Client, reason: string) => void,
+): Promise<AccessControl | undefined> {
+  if (!options.access) return undefined;
+  const config = await loadAccessConfig({
+    dir: options.access.dir ?? options.rulesDir,
+    ingestUrl: options.ingestUrl,
+    ingestToken: options.ingestToken,
+  });
+  return new AccessControl(options.broker, config, { disconnect, log }, options.access.requestTimeoutMs);
+}
+
+/** `DELETE /api/v5/clients/{clientid}`: EMQX's `kicked` disconnect, or the end of a kept session. */
+function kickClient(broker: Aedes, observer: BrokerObserver, sessions: Sessions, clientid: string): boolean {
+  const client = connectedClients(broker).find((c) => c.id === clientid);
+  if (!client) return sessions.discard(clientid);
+  observer.disconnect(client, "kicked");
+  return true;
+}
+
 function serveApi(
   api: NonNullable<EmqxStandInOptions["api"]>,
   broker: Aedes,
   publisher: ApiPublisher,
   sessions: Sessions,
+  kick: (clientid: string) => boolean,
 ): Promise<RunningHttpServer> {
   const subscriptionsCount = (clientid: string) => {
     const client = connectedClients(broker).find((c) => c.id === clientid);
     return client ? subscriptionsOf(client).length : 0;
   };
-  const app = createApiApp({ key: api.key, secret: api.secret, publisher, sessions, subscriptionsCount });
+  const app = createApiApp({
+    key: api.key,
+    secret: api.secret,
+    publisher,
+    sessions,
+    subscriptionsCount,
+    kick,
+  });
   return serveApp(app.fetch, { host: api.host ?? "127.0.0.1", port: api.port });
 }

@@ -31,6 +31,13 @@ export class Sessions {
     session.disconnectedAt = disconnectedAt;
   }
 
+  /** Drops a session kept after its connection ended (a kick of an offline client); false when none. */
+  discard(clientid: string): boolean {
+    const session = this.#byId.get(clientid);
+    if (!session || session.connected) return false;
+    return this.#byId.delete(clientid);
+  }
+
   /** The client object EMQX's API returns, or `undefined` when there is no session. */
   describe(clientid: string, subscriptionsCount: number): Record<string, unknown> | undefined {
     const session = this.#byId.get(clientid);

@@ -3,7 +3,12 @@
  * stand-in's own tests (test/integration/emqx-*.test.ts). Call `runCleanups` after each test.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { type AddressInfo, connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +20,7 @@ export const TOKEN = "test-ingest-token";
 export const KEY = "bridge-key";
 export const SECRET = "bridge-secret";
 export const ACTION_PATH = "/emqx/rule-events";
+export const AUTHN_PATH = "/emqx/authn";
 export const GUID = /^[0-9A-F]{32}$/;
 
 export interface Rule {
@@ -49,9 +55,14 @@ interface Recorded {
   body: Record<string, unknown>;
 }
 
-/** Stands in for the ingest: records every request and answers what `respond` says (200 by default). */
+/**
+ * Stands in for the ingest: records every rule event and answers what `respond` says (200 by default).
+ * Requests to `/emqx/authn` go to `authn` instead (a Hono app's `fetch`, say), and are kept apart.
+ */
 export class Receiver {
   readonly requests: Recorded[] = [];
+  readonly authnRequests: Recorded[] = [];
+  authn: ((request: Request) => Response | Promise<Response>) | undefined;
   /** Bodies in the order their answers were sent. */
   readonly answered: Record<string, unknown>[] = [];
   respond: (body: Record<string, unknown>, index: number) => Answer | Promise<Answer> = () => 200;
@@ -59,6 +70,7 @@ export class Receiver {
   readonly #server = createHttpServer(async (req, res) => {
     let text = "";
     for await (const chunk of req) text += chunk;
+    if (req.url === AUTHN_PATH && this.authn) return this.#answerAuthn(req, text, res);
     const body = JSON.parse(text) as Record<string, unknown>;
     const index = this.requests.push({ path: req.url ?? "", headers: req.headers, body }) - 1;
     const answer = await this.respond(body, index);
@@ -66,6 +78,14 @@ export class Receiver {
     this.answered.push(body);
     res.writeHead(answer, { "content-type": "application/json" }).end("{}");
   });
+
+  async #answerAuthn(req: IncomingMessage, text: string, res: ServerResponse): Promise<void> {
+    this.authnRequests.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(text) });
+    const headers = Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : []));
+    const request = new Request(`${this.url}${req.url}`, { method: req.method, headers, body: text });
+    const answer = await (this.authn as (request: Request) => Response | Promise<Response>)(request);
+    res.writeHead(answer.status, Object.fromEntries(answer.headers)).end(await answer.text());
+  }
 
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
