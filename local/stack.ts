@@ -6,6 +6,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createApiDeps, createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
 import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/emqx/publish-client.ts";
+import { EmqxSessionsClient } from "../functions/adapters/emqx/sessions-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../functions/api/app.ts";
 import { handleDeadLetters } from "../functions/command-dlq/batch.ts";
@@ -19,6 +20,7 @@ import { type DynamoDbLocalOptions, startDynamoDbLocal } from "./services/dynamo
 import { serveApp } from "./services/http-server.ts";
 import { startQueuePoller } from "./services/queue-poller.ts";
 import { startSqsLocal } from "./services/sqs-local.ts";
+import { rememberFleetSecret } from "./simulator/credentials.ts";
 
 export const RULES_DIR = fileURLToPath(new URL("../emqx-rules/generated/", import.meta.url));
 
@@ -40,6 +42,12 @@ export interface LocalStackOptions {
   apiKeys?: string[];
   emqxApiKey?: string;
   emqxApiSecret?: string;
+  /**
+   * Whether the EMQX stand-in authenticates clients through the ingest's `POST /emqx/authn` and enforces
+   * the ACLs (the shipped access configuration); on unless `false`. Devices log in with client id =
+   * username = serial number and their device token; apps with an API key's name and the key.
+   */
+  brokerAuthentication?: boolean;
   /** EMQX retry timing; tests compress it. */
   emqxTiming?: { requestTtlMs?: number; resumeIntervalMs?: number };
   logLevel?: LogLevel;
@@ -131,10 +139,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const ingest = await started(stops, serveApp(app.fetch, { host, port: ports.ingest }));
     const apiKeys = options.apiKeys ?? [randomSecret()];
     // The given keys are bootstrap keys (scope admin); more can be made with `npm run api-key`.
-    const apiDeps = createApiDeps({ ...baseConfig, API_KEYS: apiKeys });
-    const apiApp = createApiApp(apiDeps, { logger: logger.createChild({ serviceName: "bridge-api" }) });
-    const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
     const broker = await started(stops, startBroker({ host, port: ports.mqtt, wsPort: ports.mqttWs }));
+    // Simulated devices pointed at this broker derive their MQTT passwords from this run's secret.
+    const forgetSecret = rememberFleetSecret(broker.mqttUrl, deviceTokenSecrets[0]);
+    stops.push(async () => forgetSecret());
     const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
     const emqxApiSecret = options.emqxApiSecret ?? randomSecret();
     const emqx = await started(
@@ -145,10 +153,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ingestUrl: ingest.url,
         ingestToken: ingestTokens[0] as string,
         api: { host, port: ports.emqxApi ?? 0, key: emqxApiKey, secret: emqxApiSecret },
+        ...(options.brokerAuthentication === false ? {} : { access: {} }),
         ...(options.emqxTiming ? { timing: options.emqxTiming } : {}),
         ...(options.log ? { log: options.log } : {}),
       }),
     );
+    // After the stand-in: the API kicks revoked devices through its management API.
+    const apiDeps = {
+      ...createApiDeps({ ...baseConfig, API_KEYS: apiKeys }),
+      sessions: new EmqxSessionsClient({
+        baseUrl: emqx.apiUrl ?? "",
+        apiKey: emqxApiKey,
+        apiSecret: emqxApiSecret,
+      }),
+      deviceTokenSecrets,
+    };
+    const apiApp = createApiApp(apiDeps, { logger: logger.createChild({ serviceName: "bridge-api" }) });
+    const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
     const publisher = startPublisher(
       deps,
       clients.sqs,

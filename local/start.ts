@@ -134,6 +134,9 @@ function banner(stack: LocalStack): string {
   return `
 emqx-serverless-bridge is running locally
   MQTT broker (aedes)      ${e.mqtt}   websocket ${e.mqttWs}
+                           authentication on: a device logs in with client id = username = its sn and
+                           password = its device token: npm run -s device-token -- --sn SN0001
+                           an app with username = an API key's name, password = the key (npm run api-key)
   EMQX stand-in API        ${e.emqxApi}   (Basic ${stack.emqxApiKey}:${stack.emqxApiSecret})
   ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer ${token})
   HTTP devices             ${e.ingest}/v1/devices/{sn}/evt|st|ack   (Bearer: the device's own token)
@@ -146,7 +149,8 @@ emqx-serverless-bridge is running locally
   rules loaded from        emqx-rules/generated/
 
 Try it:
-  npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
+  npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -u ${sn} -P "$(npm run -s device-token -- --sn ${sn})" \\
+       -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
   curl -s -X POST ${e.ingest}/emqx/rule-events -H 'authorization: Bearer ${token}' \\
        -H 'content-type: application/json' -d '${body}'
 ${secret ? httpDeviceExample(e.ingest, deriveDeviceToken(secret, httpSn), httpSn, punch) : ""}  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\

@@ -16,6 +16,8 @@ const USAGE = `usage: npm run sim -- --devices N --punches M [--dup-rate R]
   --api URL         command API (default: from the running 'npm start')
   --api-key KEY     command API key (default: from the running 'npm start')
   --mqtt URL        broker (default ${DEFAULT_LOCAL.mqttUrl})
+  --secret S        fleet secret the devices' MQTT passwords (device tokens) derive from (default: the first
+                    of DEVICE_TOKEN_SECRETS, else the running 'npm start')
   --dynamodb URL    DynamoDB endpoint to read back from (default ${DEFAULT_LOCAL.dynamodbEndpoint})
   --sqs URL         SQS endpoint to read back from (default ${DEFAULT_LOCAL.sqsEndpoint})
   --table NAME      (default ${DEFAULT_LOCAL.tableName})   --queue NAME (default ${DEFAULT_LOCAL.eventsQueue})
@@ -36,6 +38,7 @@ function parse(argv: string[]) {
       commands: { type: "string", default: "0" },
       api: { type: "string" },
       "api-key": { type: "string" },
+      secret: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -73,12 +76,14 @@ async function main(): Promise<number> {
   };
   try {
     const api = await commandApi(args);
+    const secret = await fleetSecret(args.secret);
     const report = await runSimulation({
       ...(args.commands > 0 ? { commands: { perDevice: args.commands, api } } : {}),
       devices: args.devices,
       punches: args.punches,
       dupRate: args.dupRate,
       mqttUrl: args.mqtt,
+      ...(secret ? { deviceTokenSecret: secret } : {}),
       tableName: args.table,
       eventsQueue: args.queue,
       clients,
@@ -103,6 +108,12 @@ async function commandApi(args: { api?: string; "api-key"?: string; commands: nu
   const key = args["api-key"] ?? session?.apiKey;
   if (!url || !key) throw new Error("--commands needs --api and --api-key, or a running 'npm start'");
   return { url, key };
+}
+
+/** Devices log in with tokens from this secret; without one they connect without a password (auth off). */
+async function fleetSecret(given: string | undefined): Promise<string | undefined> {
+  const fromEnv = process.env.DEVICE_TOKEN_SECRETS?.split(",")[0]?.trim();
+  return given ?? (fromEnv || (await readSession())?.deviceTokenSecret);
 }
 
 main().then((code) => process.exit(code));

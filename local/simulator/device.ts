@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { deviceTopic } from "../../functions/core/topics.ts";
+import { localDeviceToken } from "./credentials.ts";
 
 /** Operations a simulated terminal knows; anything else is answered `ok: false`. */
 export const KNOWN_OPS = new Set(["sync_user", "delete_user", "reboot", "ping", "set_time"]);
@@ -10,18 +11,24 @@ export interface PunchPlan {
   duplicated: boolean;
 }
 
-/** One simulated attendance terminal: a real MQTT client with a last will, speaking the device contract. */
+/**
+ * One simulated attendance terminal: a real MQTT client with a last will, speaking the device contract. It
+ * logs in as devices do (client id = username = serial number, password = its device token); the token
+ * defaults to the one derived from the fleet secret of the local stack at `mqttUrl`, when in this process.
+ */
 export class SimulatedDevice {
   private client?: MqttClient;
 
   constructor(
     readonly sn: string,
     private readonly mqttUrl: string,
+    private readonly token: string | undefined = localDeviceToken(mqttUrl, sn),
   ) {}
 
   async connect(): Promise<void> {
     this.client = await mqtt.connectAsync(this.mqttUrl, {
       clientId: this.sn,
+      ...(this.token === undefined ? {} : { username: this.sn, password: this.token }),
       protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
       clean: true,
       reconnectPeriod: 0,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { mapWithConcurrency } from "../../functions/core/concurrency.ts";
+import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import { type CommandRun, percentiles, runCommands } from "./commands.ts";
 import { planPunches, SimulatedDevice } from "./device.ts";
 import { progressBar } from "./progress.ts";
@@ -12,6 +13,8 @@ export interface SimulationOptions {
   punches: number;
   dupRate: number;
   mqttUrl: string;
+  /** The fleet secret devices' tokens derive from (the broker authenticates them); unset: no password. */
+  deviceTokenSecret?: string;
   tableName: string;
   eventsQueue: string;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
@@ -38,9 +41,8 @@ export interface SimulationReport {
 /** Runs a fleet of simulated terminals against a running stack and reads the outcome back. */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
   const runId = randomBytes(2).toString("hex");
-  const devices = Array.from(
-    { length: options.devices },
-    (_, i) => new SimulatedDevice(`SIM-${runId}-${String(i + 1).padStart(3, "0")}`, options.mqttUrl),
+  const devices = Array.from({ length: options.devices }, (_, i) =>
+    simulatedDevice(`SIM-${runId}-${String(i + 1).padStart(3, "0")}`, options),
   );
   const plans = new Map(devices.map((d) => [d.sn, planPunches(d.sn, options.punches, options.dupRate)]));
   const unique = options.devices * options.punches;
@@ -85,6 +87,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     settleSeconds,
     ...(commands ? { commands } : {}),
   };
+}
+
+function simulatedDevice(sn: string, options: SimulationOptions): SimulatedDevice {
+  const secret = options.deviceTokenSecret;
+  return new SimulatedDevice(sn, options.mqttUrl, secret ? deriveDeviceToken(secret, sn) : undefined);
 }
 
 async function waitForStored(options: SimulationOptions, sns: string[], unique: number): Promise<number> {

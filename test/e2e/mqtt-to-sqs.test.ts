@@ -5,7 +5,7 @@ import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapter
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { eventually, startTestStack } from "../support/local-stack.ts";
+import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
 import { queryPartition } from "../support/resources.ts";
 
 let stack: LocalStack;
@@ -47,6 +47,7 @@ async function drain(): Promise<FanoutMessage[]> {
 const connectDevice = (sn: string) =>
   mqtt.connectAsync(stack.endpoints.mqtt, {
     clientId: sn,
+    ...deviceLogin(stack, sn),
     protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
     reconnectPeriod: 0,
     will: { topic: `api/mqtt/v1/${sn}/st`, payload: Buffer.from('{"online":false}'), qos: 1, retain: false },

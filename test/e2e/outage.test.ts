@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
-import { eventually, startTestStack } from "../support/local-stack.ts";
+import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
 import { queryPartition } from "../support/resources.ts";
 
 let stack: LocalStack;
@@ -20,7 +20,11 @@ afterAll(async () => {
 
 describe("a DynamoDB outage seen end to end", () => {
   it("loses nothing: EMQX retries the 503s and every punch is stored once when DynamoDB is back", async () => {
-    const device = await mqtt.connectAsync(stack.endpoints.mqtt, { clientId: "OUT-1", reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(stack.endpoints.mqtt, {
+      clientId: "OUT-1",
+      ...deviceLogin(stack, "OUT-1"),
+      reconnectPeriod: 0,
+    });
     proxy.set("refuse");
     for (let i = 0; i < 5; i++) {
       const punch = { user_id: String(i), att_time: "2026-11-22 07:00:00", att_state: 0 };

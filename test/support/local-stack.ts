@@ -1,6 +1,7 @@
 import { inject } from "vitest";
+import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import type { EmqxStandInOptions } from "../../local/emqx/index.ts";
-import { type LocalStackOptions, startLocalStack } from "../../local/stack.ts";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack.ts";
 import { uniqueName } from "./resources.ts";
 
 /**
@@ -26,6 +27,11 @@ export function startTestStack(overrides: LocalStackOptions = {}) {
     logLevel: "SILENT",
     ...overrides,
   });
+}
+
+/** MQTT login options of device `sn` on `stack` (the broker authenticates): username = sn, its device token. */
+export function deviceLogin(stack: LocalStack, sn: string): { username: string; password: string } {
+  return { username: sn, password: deriveDeviceToken(stack.deviceTokenSecrets[0] as string, sn) };
 }
 
 /** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
