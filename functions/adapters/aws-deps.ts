@@ -13,13 +13,28 @@ import { createSqsClient } from "./sqs/client.ts";
 import { SqsCommandQueue } from "./sqs/command-queue.ts";
 import { SqsEventQueue } from "./sqs/event-queue.ts";
 
+/** The two SDK clients every port shares (the bench passes its own, to count their requests). */
+export interface AwsClients {
+  dynamodb: ReturnType<typeof createDynamoDbClient>;
+  sqs: ReturnType<typeof createSqsClient>;
+}
+
+export function awsClients(config: BaseConfig): AwsClients {
+  return {
+    dynamodb: createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+    sqs: createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT }),
+  };
+}
+
 /**
  * Every port on AWS (or on DynamoDB Local and the SQS stand-in when endpoints are set). Clients are made
  * lazily by the SDK on first use, so a function pays only for what it touches.
  */
-export function createAwsDeps(config: BaseConfig & { QUARANTINE_RETENTION_DAYS?: number }) {
-  const dynamodb = createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
-  const sqs = createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT });
+export function createAwsDeps(
+  config: BaseConfig & { QUARANTINE_RETENTION_DAYS?: number },
+  clients: AwsClients = awsClients(config),
+) {
+  const { dynamodb, sqs } = clients;
   return {
     attendance: new DynamoDbAttendanceStore(dynamodb, config.TABLE_NAME),
     presence: new DynamoDbPresenceStore(dynamodb, config.TABLE_NAME),
@@ -39,9 +54,9 @@ export function createAwsDeps(config: BaseConfig & { QUARANTINE_RETENTION_DAYS?:
 }
 
 /** The API's ports: the command path, the readers, and API keys (bootstrap keys from config, then the table). */
-export function createApiDeps(config: ApiConfig) {
-  const deps = createAwsDeps(config);
-  const dynamodb = createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+export function createApiDeps(config: ApiConfig, clients: AwsClients = awsClients(config)) {
+  const deps = createAwsDeps(config, clients);
+  const { dynamodb } = clients;
   const bootstrap = new StaticApiKeyStore(
     config.API_KEYS.map((key, i) => ({ name: `bootstrap-${i + 1}`, key, scopes: ["admin"] })),
   );

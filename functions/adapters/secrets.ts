@@ -1,5 +1,3 @@
-import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
-
 /** `INGEST_TOKENS_SECRET_ARN` names the secret whose value becomes `INGEST_TOKENS`. */
 export const SECRET_ARN_SUFFIX = "_SECRET_ARN";
 
@@ -75,6 +73,9 @@ function parseObject(value: string): Record<string, unknown> | undefined {
 }
 
 async function fetchFromSecretsManager(secretId: string): Promise<string> {
+  // Loaded only when a secret is configured: the Secrets Manager client and Powertools Parameters are
+  // most of a cold start's module init, and a function run from plain variables (locally) needs neither.
+  const { getSecret } = await import("@aws-lambda-powertools/parameters/secrets");
   // Read once per cold start: nothing else asks again, so the cache age does not matter.
   const value = await getSecret(secretId, { maxAge: 3600 });
   if (typeof value !== "string") throw new Error("the secret has no string value");

@@ -3,9 +3,13 @@ import { handle } from "hono/aws-lambda";
 import { createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
+import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createApiApp } from "./app.ts";
+
+// Errors printed with their TypeScript lines; the source map is read only then (not at init).
+installLazySourceMaps();
 
 // Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
 await loadSecretsIntoEnv();

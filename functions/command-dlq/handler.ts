@@ -3,8 +3,12 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { BaseConfig, readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
+import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleDeadLetters } from "./batch.ts";
+
+// Errors printed with their TypeScript lines; the source map is read only then (not at init).
+installLazySourceMaps();
 
 const config = readConfig(BaseConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-command-dlq" });

@@ -52,7 +52,7 @@ export async function processAndAnswer(
   };
   try {
     const result = await withDeadline(run(), budget);
-    options.logger.info("ingested", { ...context, ...summary(result) });
+    options.logger.debug("ingested", { ...context, ...summary(result) });
     countAccepted(options.metrics, result);
     return answer(c, result);
   } catch (error) {

@@ -21,7 +21,7 @@ export async function handleCommandBatch(
     { ...deps, log: (message, fields) => logFailure(logger, message, fields) },
     queued,
   );
-  logger.info("published command batch", {
+  logger.debug("published command batch", {
     messages: event.Records.length,
     emqxCalls: report.emqxCalls,
     retried: report.failed.length,

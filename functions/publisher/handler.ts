@@ -4,10 +4,14 @@ import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
+import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { handleCommandBatch } from "./batch.ts";
 import { PublisherSettings } from "./config.ts";
+
+// Errors printed with their TypeScript lines; the source map is read only then (not at init).
+installLazySourceMaps();
 
 // Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
 await loadSecretsIntoEnv();

@@ -1,7 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { type Duration, RemovalPolicy } from "aws-cdk-lib";
 import { type IPrincipal, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+} from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
@@ -21,7 +27,7 @@ export const RUNTIME = Runtime.NODEJS_22_X;
 
 /**
  * How every handler is bundled: ESM (the handlers use top-level await for secrets), minified with
- * external source maps, everything inside (the AWS SDK too: the versions the lockfile pins, not the
+ * external source maps (read only when an error is printed: functions/adapters/lazy-source-maps.ts), everything inside (the AWS SDK too: the versions the lockfile pins, not the
  * runtime's), locally with the esbuild in node_modules, never in Docker. ESM output needs `require` for
  * the CommonJS dependencies that call it (Node built-ins), hence the banner.
  */
@@ -37,6 +43,23 @@ export const BUNDLING = {
   banner:
     "import { createRequire as __bridgeCreateRequire } from 'node:module'; const require = __bridgeCreateRequire(import.meta.url);",
 } as const;
+
+/** The functions' log level unless `cdk -c logLevel=DEBUG` (or WARN, ERROR) says otherwise. */
+export const DEFAULT_LOG_LEVEL = ApplicationLogLevel.INFO;
+
+/**
+ * The application log level from the context `logLevel`. Lambda passes it to the function as
+ * `AWS_LAMBDA_LOG_LEVEL`, which Powertools' Logger takes as its level; at INFO a handled request writes
+ * no line (one per request is DEBUG), errors and rejections always do.
+ */
+export function applicationLogLevel(scope: Construct): ApplicationLogLevel {
+  const value: unknown = scope.node.tryGetContext("logLevel");
+  if (value === undefined || value === null || value === "") return DEFAULT_LOG_LEVEL;
+  const level = String(value).toUpperCase();
+  if (!Object.values(ApplicationLogLevel).includes(level as ApplicationLogLevel))
+    throw new Error(`logLevel must be one of ${Object.values(ApplicationLogLevel).join(", ")}`);
+  return level as ApplicationLogLevel;
+}
 
 export interface BridgeFunctionProps {
   entry: string;
@@ -80,7 +103,13 @@ export class BridgeFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      // No --enable-source-maps: Node would parse the map at every cold start (70-90 ms measured, see
+      // README "Performance"); functions/adapters/lazy-source-maps.ts reads it at the first error instead.
+      environment: props.environment,
+      // JSON lines, filtered by Lambda: START/END/REPORT only at WARN, i.e. none on a good invocation.
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: applicationLogLevel(this),
+      systemLogLevelV2: SystemLogLevel.WARN,
       ...(props.reservedConcurrentExecutions !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
         : {}),

@@ -123,7 +123,7 @@ async function invoke(fn: Fn, eventFile: string, extraEnv: Record<string, string
   const { stdout } = await run(
     process.execPath,
     [
-      "--enable-source-maps",
+      // As on Lambda: no --enable-source-maps (the bundle maps its stacks itself, at the first error).
       "--input-type=module",
       "-e",
       RUNNER,
@@ -199,12 +199,13 @@ describe("the bundled handlers", () => {
     expect(events.map((event) => [event.type, event.sn])).toEqual([["attendance", "SN0001"]]);
   });
 
-  it("does not start when a secret cannot be read, and says which", async () => {
-    await expect(
-      invoke("ingest", "ingest-attendance.json", {
-        INGEST_TOKENS_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:Missing-AbCdEf",
-      }),
-    ).rejects.toThrow(/cannot read the secret named by INGEST_TOKENS_SECRET_ARN/);
+  it("does not start when a secret cannot be read, and says which, at its TypeScript line", async () => {
+    const failure = invoke("ingest", "ingest-attendance.json", {
+      INGEST_TOKENS_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:Missing-AbCdEf",
+    });
+    await expect(failure).rejects.toThrow(/cannot read the secret named by INGEST_TOKENS_SECRET_ARN/);
+    // The stack is mapped through index.mjs.map although Node's own source map support is off.
+    await expect(failure).rejects.toThrow(/at .*functions\/adapters\/secrets\.ts:\d+:\d+/);
   });
 
   it("ingest: refuses the same event with another token (401)", async () => {

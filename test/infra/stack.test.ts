@@ -148,7 +148,7 @@ describe("storage", () => {
 });
 
 describe("functions and front doors", () => {
-  it("runs four Node 22 arm64 functions with their own log groups", () => {
+  it("runs four Node 22 arm64 functions with their own log groups, JSON logs, system logs at WARN", () => {
     const functions = template.findResources("AWS::Lambda::Function");
     expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
@@ -156,10 +156,26 @@ describe("functions and front doors", () => {
         Runtime: "nodejs22.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: "--enable-source-maps" }) },
-        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        LoggingConfig: {
+          LogGroup: { Ref: expect.any(String) },
+          LogFormat: "JSON",
+          ApplicationLogLevel: "INFO",
+          SystemLogLevel: "WARN",
+        },
       });
+      // Source maps are read at the first printed error (lazy-source-maps.ts), not at every cold start.
+      expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toContain("enable-source-maps");
     }
+  });
+
+  it("takes the functions' application log level from the context", () => {
+    const debug = synth({ logLevel: "debug" });
+    for (const fn of Object.values(debug.template.findResources("AWS::Lambda::Function")))
+      expect(fn.Properties.LoggingConfig).toMatchObject({
+        ApplicationLogLevel: "DEBUG",
+        SystemLogLevel: "WARN",
+      });
+    expect(() => synth({ logLevel: "LOUD" })).toThrow(/logLevel must be one of/);
   });
 
   it("aligns timeouts: ingest above its own deadline, all far below EMQX's request_ttl", () => {
