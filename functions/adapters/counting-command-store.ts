@@ -8,7 +8,10 @@ import { type BridgeMetrics, METRIC } from "../core/metrics.ts";
 export function countingCommandStore(store: CommandStore, metrics: BridgeMetrics): CommandStore {
   return {
     get: (sn, id) => store.get(sn, id),
-    markEnqueued: (sn, id, at) => store.markEnqueued(sn, id, at),
+    readBatch: (pointers) => store.readBatch(pointers),
+    hold: (sn, through) => store.hold(sn, through),
+    release: (sn, through) => store.release(sn, through),
+    markEnqueued: (sn, id, at, announced) => store.markEnqueued(sn, id, at, announced),
     markAnnounced: (sn, id, status) => store.markAnnounced(sn, id, status),
     listByStatus: (sn, status, limit, cursor) => store.listByStatus(sn, status, limit, cursor),
     listByDevice: (sn, limit, cursor) => store.listByDevice(sn, limit, cursor),

@@ -1,5 +1,8 @@
 import {
+  type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -7,9 +10,16 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type { CommandPage, CommandStore, CreateCommandResult } from "../../core/commands/ports.ts";
-import { STATUS_RANK } from "../../core/commands/status.ts";
-import type { Command, TransitionFields } from "../../core/commands/types.ts";
+import {
+  type CommandBatchRead,
+  type CommandPage,
+  type CommandStore,
+  type CreateCommandResult,
+  commandKey,
+} from "../../core/commands/ports.ts";
+import { KEEPS_REASON, STATUS_RANK } from "../../core/commands/status.ts";
+import type { Command, CommandQueueMessage, TransitionFields } from "../../core/commands/types.ts";
+import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { marshallItem, toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
@@ -46,6 +56,77 @@ export class DynamoDbCommandStore implements CommandStore {
     }
   }
 
+  async readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead> {
+    const devices = [...new Set(pointers.map((p) => p.sn))];
+    const wanted = [
+      ...new Map(pointers.map((p) => [commandKey(p.sn, p.id), primaryKey(p.sn, p.id)])).values(),
+      ...devices.map(holdKey),
+    ];
+    const read: CommandBatchRead = { commands: new Map(), heldThrough: new Map() };
+    for (const item of await this.batchGet(wanted)) {
+      if (item.sk === HOLD_SK) read.heldThrough.set(String(item.sn), String(item.heldThrough));
+      else {
+        const command = fromItem(item);
+        read.commands.set(commandKey(command.sn, command.id), command);
+      }
+    }
+    return read;
+  }
+
+  /** BatchGetItem, asking again for what DynamoDB left unprocessed (it does so when throttled). */
+  private async batchGet(keyList: Array<Record<string, string>>): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let pending: Array<Record<string, AttributeValue>> = keyList.map((k) => marshall(k));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === 4) throw new TransientError("DynamoDB left commands unread after 4 BatchGetItem calls");
+      try {
+        const { Responses, UnprocessedKeys } = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        items.push(...(Responses?.[this.tableName] ?? []).map((item) => unmarshall(item)));
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      } catch (error) {
+        throw toDomainError("DynamoDB BatchGetItem (commands)", error);
+      }
+    }
+    return items;
+  }
+
+  async hold(sn: string, through: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(holdKey(sn)),
+          UpdateExpression: "SET heldThrough = :t, sn = :sn",
+          ConditionExpression: "attribute_not_exists(heldThrough) OR heldThrough < :t",
+          ExpressionAttributeValues: marshall({ ":t": through, ":sn": sn }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw toDomainError("DynamoDB UpdateItem (command hold)", error);
+    }
+  }
+
+  async release(sn: string, through: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: marshall(holdKey(sn)),
+          ConditionExpression: "heldThrough = :t",
+          ExpressionAttributeValues: marshall({ ":t": through }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw toDomainError("DynamoDB DeleteItem (command hold)", error);
+    }
+  }
+
   async transition(
     sn: string,
     id: string,
@@ -71,8 +152,23 @@ export class DynamoDbCommandStore implements CommandStore {
     }
   }
 
-  markEnqueued(sn: string, id: string, at: string): Promise<void> {
-    return this.set(sn, id, "enqueuedAt = if_not_exists(enqueuedAt, :v)", at);
+  async markEnqueued(sn: string, id: string, at: string, announced: CommandStatus): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(primaryKey(sn, id)),
+          // A publisher that already moved and announced the command keeps its newer announcement.
+          UpdateExpression:
+            "SET enqueuedAt = if_not_exists(enqueuedAt, :at), announcedStatus = if_not_exists(announcedStatus, :s)",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: marshall({ ":at": at, ":s": announced }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw toDomainError("DynamoDB UpdateItem (command enqueued)", error);
+    }
   }
 
   markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void> {
@@ -191,6 +287,9 @@ export class DynamoDbCommandStore implements CommandStore {
 }
 
 const primaryKey = (sn: string, id: string) => ({ pk: keys.device(sn), sk: keys.command(id) });
+/** The device's hold mark; outside `CMD#` so command listings never see it, and in no index. */
+const HOLD_SK = "CMDHOLD";
+const holdKey = (sn: string) => ({ pk: keys.device(sn), sk: HOLD_SK });
 const statusKey = (sn: string, status: CommandStatus) => keys.commandsByStatus(sn, status);
 
 /** The conditional update of a status change: only forward, and only from `onlyFrom` when given. */
@@ -217,7 +316,7 @@ function statusUpdate(
     values[`:${name}`] = value;
   }
   // A reason explains a pending, failed or expired command; it is stale once the command moves on.
-  const clearReason = fields.reason === undefined && !["pending", "failed", "expired"].includes(to);
+  const clearReason = fields.reason === undefined && !KEEPS_REASON.includes(to);
   if (clearReason) names["#reason"] = "reason";
   const from = onlyFrom.map((status, i) => {
     values[`:from${i}`] = status;

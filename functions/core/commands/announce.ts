@@ -14,10 +14,13 @@ export interface AnnounceDeps {
  * Called after every change and on every replay, so a crash between the change and the send heals.
  */
 export async function announceStatus(deps: AnnounceDeps, command: Command): Promise<void> {
-  if (command.announcedStatus === command.status) return;
+  if (!owesAnnouncement(command)) return;
   await deps.events.send([commandStatusMessage(command)]);
   await deps.commands.markAnnounced(command.sn, command.id, command.status);
 }
+
+/** The command's status has not been put on the events queue yet (a crash or an outage cut it short). */
+export const owesAnnouncement = (command: Command) => command.announcedStatus !== command.status;
 
 export function commandStatusMessage(command: Command): FanoutMessage {
   return {

@@ -3,7 +3,7 @@ import { canonicalJson } from "../canonical-json.ts";
 import { stableEventId } from "../event-id.ts";
 import type { Clock } from "../ports.ts";
 import type { CommandRequest } from "../schemas/command.ts";
-import { type AnnounceDeps, announceStatus } from "./announce.ts";
+import { type AnnounceDeps, announceStatus, commandStatusMessage, owesAnnouncement } from "./announce.ts";
 import { CommandConflictError } from "./errors.ts";
 import type { CommandQueue } from "./ports.ts";
 import type { Command } from "./types.ts";
@@ -29,11 +29,16 @@ export async function createCommand(
   const command = result.created ? candidate : result.existing;
   if (!result.created && command.requestHash !== candidate.requestHash)
     throw new CommandConflictError(sn, command.id);
-  // Announced before it is queued, so consumers never see `sent` ahead of `queued`.
-  await announceStatus(deps, command);
-  if (!command.enqueuedAt) {
+  if (command.enqueuedAt) {
+    // A replay of a finished create: only an announcement a publisher outage left owing is sent.
+    await announceStatus(deps, command);
+  } else {
+    // Announced before it is queued, so consumers never see `sent` ahead of `queued`; then one write
+    // records both (a crash before it makes a replay send both again: consumers drop the repeated
+    // event by eventId, SQS the repeated pointer by its deduplication id).
+    if (owesAnnouncement(command)) await deps.events.send([commandStatusMessage(command)]);
     await deps.queue.enqueue([{ sn, id: command.id, dedupeId: command.id }]);
-    await deps.commands.markEnqueued(sn, command.id, now.toISOString());
+    await deps.commands.markEnqueued(sn, command.id, now.toISOString(), command.status);
   }
   return { command: { ...command, announcedStatus: command.status }, created: result.created };
 }

@@ -9,10 +9,29 @@ export interface CommandPage {
   cursor?: string;
 }
 
+/** What the publisher reads for one batch, in one request. */
+export interface CommandBatchRead {
+  /** By {@link commandKey}; a missing command is absent. */
+  commands: Map<string, Command>;
+  /** Per device that holds commands out of its queue order: the newest such command's `createdAt`. */
+  heldThrough: Map<string, string>;
+}
+
+export const commandKey = (sn: string, id: string) => `${sn}/${id}`;
+
 /** Commands, one item per (sn, id); the truth the queue messages point to. */
 export interface CommandStore {
   create(command: Command): Promise<CreateCommandResult>;
   get(sn: string, id: string): Promise<Command | undefined>;
+  /** The commands `pointers` name and their devices' hold marks, read consistently in one request. */
+  readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead>;
+  /**
+   * Marks `sn` as holding commands created up to `through` outside their queue order (a `pending` one,
+   * a recycled pointer), so its newer commands look for them first. Never lowers an existing mark.
+   */
+  hold(sn: string, through: string): Promise<void>;
+  /** Lifts the mark, unless it no longer says `through` (something was held since). */
+  release(sn: string, through: string): Promise<void>;
   /**
    * Moves the command to `to` if that is forward (see `STATUS_RANK`) and, when `onlyFrom` is given, only
    * from one of those statuses; `undefined` when refused or missing.
@@ -25,7 +44,8 @@ export interface CommandStore {
     fields?: TransitionFields,
     onlyFrom?: readonly CommandStatus[],
   ): Promise<Command | undefined>;
-  markEnqueued(sn: string, id: string, at: string): Promise<void>;
+  /** Records that the command is on the commands queue and that `announced` was announced before. */
+  markEnqueued(sn: string, id: string, at: string, announced: CommandStatus): Promise<void>;
   markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void>;
   /** A device's commands in one status, oldest first. */
   listByStatus(sn: string, status: CommandStatus, limit: number, cursor?: string): Promise<CommandPage>;

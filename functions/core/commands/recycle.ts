@@ -7,8 +7,8 @@ import type { Retries } from "./retries.ts";
  * after `maxReceiveCount` receives whatever the reason. So a message that EMQX (or the store) being
  * unavailable has held back `afterReceives` times is put on the queue again as a fresh pointer (new
  * deduplication id, receive count 1) and the old one is acknowledged. The fresh one lands at the end of
- * the device's group; per-device order still holds because the publisher always sends a device's older
- * unpublished commands first (`older-first.ts`).
+ * the device's group; per-device order still holds because the publisher sends a device's older
+ * unpublished commands first whenever the device is marked as holding some (`older-first.ts`).
  */
 export interface RecyclePolicy {
   queue: CommandQueue;
@@ -16,12 +16,16 @@ export interface RecyclePolicy {
   afterReceives: number;
 }
 
-/** Recycles the batch's exhausted messages; returns their ids. A failed send leaves them to SQS. */
+/**
+ * Recycles the batch's exhausted messages; returns their ids. `beforeSend` marks their devices (see
+ * `publish-commands.ts`); when it or the send fails, they are left to SQS.
+ */
 export async function recycleExhausted(
   policy: RecyclePolicy | undefined,
   batch: QueuedCommand[],
   retries: Retries,
   log?: (message: string, fields: { error: unknown } & Record<string, unknown>) => void,
+  beforeSend?: (exhausted: QueuedCommand[]) => Promise<void>,
 ): Promise<string[]> {
   if (!policy) return [];
   const exhausted = batch.filter(
@@ -30,6 +34,7 @@ export async function recycleExhausted(
   );
   if (exhausted.length === 0) return [];
   try {
+    await beforeSend?.(exhausted);
     // In batch order, so a device's fresh pointers keep their relative order; the id of the old
     // message makes the dedupe id, so a crash before the old one is acknowledged cannot double it.
     await policy.queue.enqueue(

@@ -25,7 +25,7 @@ export class Retries {
     this.#blocked.set(queued.sn, unavailable);
     // A command taken from the store has no queue message; it is tried again with the next one.
     if (queued.fromStore) return;
-    this.failed.push(queued.messageId);
+    if (!this.failed.includes(queued.messageId)) this.failed.push(queued.messageId);
     if (unavailable) this.unavailable.add(queued.messageId);
   }
 

@@ -23,3 +23,9 @@ export const isFinal = (status: CommandStatus) => STATUS_RANK[status] === 4;
 
 /** Already handed to EMQX at least once: a replayed queue message must not publish it again. */
 export const wasPublished = (status: CommandStatus) => STATUS_RANK[status] >= STATUS_RANK.sent;
+
+/** Statuses a `reason` explains; moving to any other one drops the reason. */
+export const KEEPS_REASON: readonly CommandStatus[] = ["pending", "failed", "expired"];
+
+/** True when `to` is further along than `from`: the only moves a store accepts. */
+export const isForward = (from: CommandStatus, to: CommandStatus) => STATUS_RANK[to] > STATUS_RANK[from];

@@ -26,8 +26,11 @@ export interface Command {
   announcedStatus?: CommandStatus;
 }
 
-/** What a status change may also record. */
-export type TransitionFields = Partial<Pick<Command, "messageId" | "reason" | "result">>;
+/**
+ * What a status change may also record; `announcedStatus` when the new status was put on the events
+ * queue before the change was written (then one write records both).
+ */
+export type TransitionFields = Partial<Pick<Command, "messageId" | "reason" | "result" | "announcedStatus">>;
 
 /** A message on the commands FIFO queue: just a pointer, the store is the truth. */
 export interface CommandQueueMessage {

@@ -1,0 +1,139 @@
+import { TransientError } from "../errors.ts";
+import { isExpired, toPublishRequest } from "./envelope.ts";
+import { olderUnpublished } from "./older-first.ts";
+import { type CommandBatchRead, commandKey } from "./ports.ts";
+import type { PublishDeps } from "./publish-commands.ts";
+import type { BatchRun, Candidate } from "./publish-run.ts";
+import type { QueuedCommand } from "./queued.ts";
+import { BLOCKED } from "./retries.ts";
+import { isFinal, wasPublished } from "./status.ts";
+import type { Command } from "./types.ts";
+
+/**
+ * Reads the batch's commands and their devices' hold marks in one request and sorts them into
+ * commands to publish (in batch order, a held device's older waiting ones first), status changes that
+ * need no EMQX (expired, too large) and owed announcements. Returns the commands to publish.
+ */
+export async function planBatch(
+  deps: PublishDeps,
+  run: BatchRun,
+  batch: QueuedCommand[],
+): Promise<Candidate[]> {
+  const seen = new Set<string>();
+  const pointers = batch.filter((queued) => {
+    const key = commandKey(queued.sn, queued.id);
+    // A re-queue on connect and another on the device's st message can land in one batch.
+    if (seen.has(key)) run.outcome(queued, "skipped");
+    else seen.add(key);
+    return run.report.outcomes[queued.messageId] !== "skipped";
+  });
+  let read: CommandBatchRead;
+  try {
+    read = await deps.commands.readBatch(pointers);
+  } catch (error) {
+    deps.log?.("could not read the batch's commands; will retry", { error, commands: pointers.length });
+    for (const queued of pointers) run.retry(queued, error);
+    return [];
+  }
+  run.read = read;
+  for (const [sn, through] of read.heldThrough) run.device(sn).heldThrough = through;
+  const now = deps.clock.now();
+  const candidates = pointers.flatMap(
+    (queued) => classify(run, queued, read.commands.get(commandKey(queued.sn, queued.id)), now) ?? [],
+  );
+  return withOlderFirst(deps, run, candidates, seen);
+}
+
+/** What to do with one command: publish it, or record what it needs without EMQX. */
+function classify(run: BatchRun, queued: QueuedCommand, command: Command | undefined, now: Date) {
+  if (!command) {
+    run.outcome(queued, "skipped");
+    return undefined;
+  }
+  if (wasPublished(command.status) || isFinal(command.status)) {
+    // A replayed or duplicate queue message: never publish twice, but finish an interrupted announcement.
+    run.finishAnnouncement(queued, command);
+    run.outcome(queued, "skipped");
+    return undefined;
+  }
+  if (isExpired(command, now)) {
+    run.move(queued, command, "expired", { reason: "its TTL passed before it could be published" });
+    run.outcome(queued, "expired");
+    return undefined;
+  }
+  const request = toPublishRequest(command, now);
+  if ("invalid" in request) {
+    run.move(queued, command, "failed", { reason: request.invalid });
+    run.outcome(queued, "failed");
+    return undefined;
+  }
+  return { queued, command, request };
+}
+
+/**
+ * Puts a held device's older `queued`/`pending` commands (from the store) ahead of its first command in
+ * the batch, in creation order; their own queue messages then find them published and are skipped.
+ * When they cannot be listed, or there are more than a page, the device's commands wait rather than
+ * overtake. A device without a hold mark has none: every older command of it went through the queue
+ * ahead of this one and was published, failed or marked it.
+ */
+async function withOlderFirst(
+  deps: PublishDeps,
+  run: BatchRun,
+  candidates: Candidate[],
+  seen: Set<string>,
+): Promise<Candidate[]> {
+  const ordered: Candidate[] = [];
+  const waiting = new Set<string>();
+  for (const candidate of candidates) {
+    const sn = candidate.command.sn;
+    if (waiting.has(sn)) {
+      run.retry(candidate.queued, BLOCKED);
+      continue;
+    }
+    const state = run.device(sn);
+    if (!state.first) {
+      state.first = candidate.command;
+      try {
+        if (state.heldThrough !== undefined) {
+          const older = await olderFirst(deps, run, candidate, seen);
+          ordered.push(...older.prepared);
+          state.complete = older.complete;
+          if (!older.complete) throw new TransientError("older commands of the device go first");
+        }
+      } catch (error) {
+        deps.log?.("older commands of the device must go first; will retry", { sn, error });
+        waiting.add(sn);
+        run.retry(candidate.queued, error);
+        continue;
+      }
+    }
+    ordered.push(candidate);
+  }
+  return ordered;
+}
+
+async function olderFirst(
+  deps: PublishDeps,
+  run: BatchRun,
+  first: Candidate,
+  seen: Set<string>,
+): Promise<{ prepared: Candidate[]; complete: boolean }> {
+  const { older, complete } = await olderUnpublished(deps.commands, first.command, (c) =>
+    seen.has(commandKey(c.sn, c.id)),
+  );
+  const now = deps.clock.now();
+  const prepared: Candidate[] = [];
+  for (const command of older) {
+    seen.add(commandKey(command.sn, command.id));
+    const queued = {
+      sn: command.sn,
+      id: command.id,
+      messageId: `store:${command.sn}/${command.id}`,
+      fromStore: true,
+    };
+    const candidate = classify(run, queued, command, now);
+    if (candidate) prepared.push(candidate);
+  }
+  return { prepared, complete };
+}
