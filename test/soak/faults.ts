@@ -82,10 +82,13 @@ export function startFaults(stack: SoakStack, plan: FaultPlan, random = Math.ran
     await sleep(between(plan.gapMs));
     const emqxDown = FAULTS.find((f) => f.name === "emqx api down") as Fault;
     if (running) await inject(emqxDown, LONG_EMQX_OUTAGE, plan.longOutageMs);
+    // Every kind once per round, in random order, so a run of any length sees each of them.
+    let bag: Fault[] = [];
     while (running) {
       await sleep(between(plan.gapMs));
       if (!running) break;
-      const fault = FAULTS[Math.floor(random() * FAULTS.length)] as Fault;
+      if (bag.length === 0) bag = shuffled(FAULTS, random);
+      const fault = bag.pop() as Fault;
       await inject(fault, fault.name, between(plan.durationMs));
     }
   })();
@@ -99,4 +102,13 @@ export function startFaults(stack: SoakStack, plan: FaultPlan, random = Math.ran
       await loop;
     },
   };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }

@@ -53,13 +53,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const sent = newSent();
     const spreadMs = (options.punchesPerDevice * options.devices * 1000) / options.punchesPerSecond;
     const took = (work: Promise<void>) => work.then(() => (Date.now() - started) / 1000);
-    const [punchSeconds, commandSeconds] = await Promise.all([
-      took(
-        sendPunches(devices, options.punchesPerDevice, options.dupRate, options.punchesPerSecond, sent, tick),
-      ),
-      took(sendCommands(api, devices, options.commandsPerDevice, spreadMs, sent, tick)),
-    ]);
+    // Commands go out over the first half of the punches, so they all meet faults; the faults end with
+    // the punches, and commands still being retried then finish in calm.
+    const commandsDone = took(
+      sendCommands(api, devices, options.commandsPerDevice, spreadMs / 2, sent, tick),
+    );
+    commandsDone.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const punchSeconds = await took(
+      sendPunches(devices, options.punchesPerDevice, options.dupRate, options.punchesPerSecond, sent, tick),
+    );
     await faults.stop();
+    const commandSeconds = await commandsDone;
     const sentAt = Date.now();
     const fannedOut = await settle(stack, api, sent, options.settleMs);
     const settleSeconds = (Date.now() - sentAt) / 1000;
