@@ -87,6 +87,19 @@ export const ApiConfig = v.object({
     ),
     "",
   ),
+  /**
+   * The ingest's secrets (the same secret): the first derives the token `POST /v1/devices/{sn}/credentials`
+   * hands out. Unset: that route answers 503.
+   */
+  DEVICE_TOKEN_SECRETS: v.optional(IngestConfig.entries.DEVICE_TOKEN_SECRETS.wrapped),
+  /**
+   * EMQX's management API, to kick a revoked or re-keyed device's session and clear EMQX's caches, e.g.
+   * `https://emqx.example.com:18084/api/v5`. On 5.9+ the key needs the administrator role. Unset: the
+   * registry change is stored and the answer says the session was not kicked.
+   */
+  EMQX_API_URL: v.optional(Url),
+  EMQX_API_KEY: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
+  EMQX_API_SECRET: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
 });
 export type ApiConfig = v.InferOutput<typeof ApiConfig>;
 

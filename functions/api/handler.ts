@@ -3,6 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
+import { brokerSessionsFromConfig } from "../adapters/emqx/sessions-client.ts";
 import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
@@ -17,7 +18,15 @@ const config = readConfig(ApiConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-api" });
 const metrics = createMetrics(METRICS_SERVICE.api);
 const deps = createApiDeps(config);
-const app = createApiApp({ ...deps, commands: countingCommandStore(deps.commands, metrics) }, { logger });
+const app = createApiApp(
+  {
+    ...deps,
+    commands: countingCommandStore(deps.commands, metrics),
+    sessions: brokerSessionsFromConfig(config),
+    deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS ?? [],
+  },
+  { logger },
+);
 // EMF metrics (command statuses) are written once per request.
 const handleRequest = handle(app);
 

@@ -38,8 +38,22 @@ export const DeviceView = v.object({
   reason: v.optional(v.string()),
   connectedAt: v.optional(v.string()),
 });
+/** A device's entry in the registry: who may log in as it, and with which token generation. */
+export const DeviceIdentityView = v.object({
+  enabled: v.boolean(),
+  generation: v.number(),
+  registeredBy: v.picklist(["first_login", "operator"]),
+  createdAt: v.string(),
+  lastLoginAt: v.optional(v.string()),
+  updatedAt: v.optional(v.string()),
+});
 export const DeviceDetail = v.object({
-  device: v.object({ ...DeviceView.entries, pendingCommands: v.number() }),
+  device: v.object({
+    ...DeviceView.entries,
+    pendingCommands: v.number(),
+    /** Absent: the device never logged in and no operator registered it. */
+    identity: v.optional(DeviceIdentityView),
+  }),
 });
 export const DevicePage = pageOf(DeviceView);
 
@@ -86,4 +100,42 @@ export const ReplayAnswer = v.object({
   through: v.optional(v.string()),
   cursor: v.optional(v.string()),
   done: v.boolean(),
+});
+
+/** `PATCH /v1/devices/{sn}`. */
+export const DevicePatchRequest = v.strictObject(
+  { enabled: v.boolean("enabled must be true or false") },
+  "unknown field; the body takes only enabled",
+);
+
+/** `POST /v1/devices/{sn}/credentials`; the body is optional. */
+export const CredentialsRequest = v.strictObject(
+  { kick: v.optional(v.boolean("kick must be true or false")) },
+  "unknown field; the body takes only kick",
+);
+
+/** What EMQX did after the change; `warning` when it could not be reached (the change is stored anyway). */
+const BrokerCutOffEntries = {
+  kicked: v.boolean(),
+  wasConnected: v.optional(v.boolean()),
+  cachesCleared: v.boolean(),
+  warning: v.optional(v.string()),
+};
+
+const IdentityWithSn = v.object({ sn: v.string(), ...DeviceIdentityView.entries });
+
+export const CredentialsAnswer = v.object({
+  sn: v.string(),
+  generation: v.number(),
+  token: v.string(),
+  device: IdentityWithSn,
+  ...BrokerCutOffEntries,
+});
+
+export const DevicePatchAnswer = v.object({
+  device: IdentityWithSn,
+  kicked: v.optional(BrokerCutOffEntries.kicked),
+  wasConnected: BrokerCutOffEntries.wasConnected,
+  cachesCleared: v.optional(BrokerCutOffEntries.cachesCleared),
+  warning: BrokerCutOffEntries.warning,
 });

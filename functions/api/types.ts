@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { LambdaContext } from "hono/aws-lambda";
 import type { ApiKeyStore } from "../core/api-keys.ts";
+import type { BrokerSessions, DeviceRegistry } from "../core/broker-access/index.ts";
 import type { CreateCommandDeps } from "../core/commands/create-command.ts";
 import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/queries.ts";
 import type { ApiKeyVariables } from "../http/api-key-auth.ts";
@@ -12,6 +13,12 @@ import type { ApiKeyVariables } from "../http/api-key-auth.ts";
 export type ApiDeps = CreateCommandDeps & {
   keys: ApiKeyStore;
   reader: AttendanceReader & DeviceReader & QuarantineReader;
+  /** Devices' identities: shown next to presence, revoked, re-enabled and re-keyed by operators. */
+  devices: DeviceRegistry;
+  /** EMQX's sessions and caches, to kick a revoked device; unset: nothing is kicked, and answers say so. */
+  sessions?: BrokerSessions;
+  /** The ingest's device token secrets; the first derives re-keyed tokens. Unset: re-keying answers 503. */
+  deviceTokenSecrets?: readonly string[];
 };
 
 export interface ApiOptions {

@@ -1,3 +1,4 @@
+import type { BrokerCutOff, DeviceIdentity } from "../core/broker-access/index.ts";
 import type { Command } from "../core/commands/types.ts";
 import type { StoredAttendance } from "../core/ports.ts";
 import { derivePresence } from "../core/presence.ts";
@@ -26,6 +27,28 @@ export function publicDevice(device: DevicePresence) {
     ...(view ? { online: view.online, since: new Date(view.since).toISOString(), reason: view.reason } : {}),
     ...(view?.connectedAt ? { connectedAt: new Date(view.connectedAt).toISOString() } : {}),
     ...(device.lastSeenAt ? { lastSeenAt: device.lastSeenAt } : {}),
+  };
+}
+
+/** A device's registry entry as the API shows it (an allow-list: nothing the store adds later leaks). */
+export function publicIdentity(identity: DeviceIdentity) {
+  return {
+    enabled: identity.enabled,
+    generation: identity.generation,
+    registeredBy: identity.registeredBy,
+    createdAt: identity.createdAt,
+    ...(identity.lastLoginAt ? { lastLoginAt: identity.lastLoginAt } : {}),
+    ...(identity.updatedAt ? { updatedAt: identity.updatedAt } : {}),
+  };
+}
+
+/** What the broker did after a registry change, as the API shows it. */
+export function publicCutOff(cutOff: BrokerCutOff) {
+  return {
+    kicked: cutOff.kicked,
+    ...(cutOff.wasConnected !== undefined ? { wasConnected: cutOff.wasConnected } : {}),
+    cachesCleared: cutOff.cachesCleared,
+    ...(cutOff.warning ? { warning: cutOff.warning } : {}),
   };
 }
 

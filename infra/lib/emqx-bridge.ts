@@ -113,9 +113,13 @@ export class EmqxBridge extends Construct {
       memorySize: 512,
       timeout: TIMEOUTS.api,
       logRetention,
-      environment: shared,
+      // EMQX's API: to kick a revoked or re-keyed device's live session (its own administrator key).
+      environment: { ...shared, EMQX_API_URL: emqxApiUrlForPublisher(props.emqxApiUrl) },
     });
     this.api.useSecret("API_KEYS_SECRET_ARN", this.secrets.apiKeys);
+    // The ingest's secret: the API hands out a re-keyed device's token, which the ingest must accept.
+    this.api.useSecret("DEVICE_TOKEN_SECRETS_SECRET_ARN", this.secrets.deviceTokenSecrets);
+    this.api.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxAdminApi);
     grantTable(this.api, table, { actions: TABLE_ACTIONS.api, index: true });
     grantSend(this.api, commandsQueue, eventsQueue);
 

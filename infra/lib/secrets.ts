@@ -5,6 +5,9 @@ import { Construct } from "constructs";
 /** The EMQX API key name the generated credentials carry (use it in EMQX's `api_key.bootstrap_file`). */
 export const EMQX_API_KEY_NAME = "emqx-serverless-bridge";
 
+/** The EMQX API key the API function kicks revoked devices with (role `administrator` on EMQX 5.9+). */
+export const EMQX_ADMIN_API_KEY_NAME = "emqx-serverless-bridge-admin";
+
 const ROTATION_REASON =
   "Rotated by hand (docs/deploy.md#secrets): the other side (EMQX's connector header, device firmware, " +
   "API clients, EMQX's API key list) has to change in step, which a rotation Lambda cannot do; every " +
@@ -17,13 +20,16 @@ const ROTATION_REASON =
  * - `deviceTokenSecrets`: secret(s) HTTP devices' tokens derive from (`DEVICE_TOKEN_SECRETS`);
  * - `apiKeys`: bootstrap `admin` key(s) of the API (`API_KEYS`);
  * - `emqxApi`: `{"EMQX_API_KEY","EMQX_API_SECRET"}` the publisher calls EMQX with, one secret so the
- *   pair always changes together.
+ *   pair always changes together;
+ * - `emqxAdminApi`: the same shape, for the API function, which ends revoked devices' sessions and clears
+ *   EMQX's caches: calls the publisher's `publisher` role may not make (docs/emqx.md §9.1).
  */
 export class BridgeSecrets extends Construct {
   readonly ingestTokens: Secret;
   readonly deviceTokenSecrets: Secret;
   readonly apiKeys: Secret;
   readonly emqxApi: Secret;
+  readonly emqxAdminApi: Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -50,7 +56,17 @@ export class BridgeSecrets extends Construct {
         excludePunctuation: true,
       },
     });
-    for (const secret of [this.ingestTokens, this.deviceTokenSecrets, this.apiKeys, this.emqxApi]) {
+    this.emqxAdminApi = new Secret(this, "EmqxAdminApi", {
+      description: 'EMQX API key the API kicks revoked devices with: {"EMQX_API_KEY","EMQX_API_SECRET"}',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ EMQX_API_KEY: EMQX_ADMIN_API_KEY_NAME }),
+        generateStringKey: "EMQX_API_SECRET",
+        passwordLength: 40,
+        excludePunctuation: true,
+      },
+    });
+    const all = [this.ingestTokens, this.deviceTokenSecrets, this.apiKeys, this.emqxApi, this.emqxAdminApi];
+    for (const secret of all) {
       Validations.of(secret).acknowledge({ id: "AwsSolutions-SMG4", reason: ROTATION_REASON });
     }
   }

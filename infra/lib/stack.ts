@@ -79,6 +79,11 @@ export class EmqxBridgeStack extends Stack {
         value: secrets.emqxApi.secretArn,
         description: 'EMQX API key of the publisher, {"EMQX_API_KEY","EMQX_API_SECRET"}: register it in EMQX',
       },
+      EmqxAdminApiSecretArn: {
+        value: secrets.emqxAdminApi.secretArn,
+        description:
+          'EMQX API key (role administrator) the API kicks revoked devices with, {"EMQX_API_KEY","EMQX_API_SECRET"}: register it in EMQX',
+      },
       EventsQueueUrl: { value: storage.eventsQueue.queueUrl, description: "Fan-out for your applications" },
       EventsDlqUrl: {
         value: storage.eventsDlq.queueUrl,

@@ -35,6 +35,7 @@ beforeAll(async () => {
     ...env.deps,
     keys: new StaticApiKeyStore([{ name: "ops", key: adminKey, scopes: ["admin"] }]),
     reader: new DynamoDbReaders(env.dynamodb, env.tableName),
+    deviceTokenSecrets: env.config.DEVICE_TOKEN_SECRETS,
   };
   // The routes are read from the very app that is served.
   app = createApiApp(deps, { logger: silentLogger() });
@@ -123,6 +124,8 @@ describe(`GET ${OPENAPI_PATH}`, () => {
         "POST /v1/devices/{sn}/commands",
         "GET /v1/devices/{sn}/commands",
         "GET /v1/devices/{sn}/commands/{id}",
+        "POST /v1/devices/{sn}/credentials",
+        "PATCH /v1/devices/{sn}",
       ]),
     );
   });
@@ -188,6 +191,8 @@ describe(`GET ${OPENAPI_PATH}`, () => {
     answers["get /v1/users/{userId}/attendance"] = await call("GET", "/v1/users/1001/attendance");
     answers["get /v1/quarantine"] = await call("GET", "/v1/quarantine");
     answers["post /v1/replay"] = await call("POST", "/v1/replay", { from: "2026-01-01", to: "2026-01-02" });
+    answers["post /v1/devices/{sn}/credentials"] = await call("POST", "/v1/devices/SN-DOC-2/credentials", {});
+    answers["patch /v1/devices/{sn}"] = await call("PATCH", "/v1/devices/SN-DOC-2", { enabled: false });
     const documented = documentedOperations();
     expect(Object.keys(answers).sort()).toEqual(documented.map((d) => `${d.method} ${d.path}`).sort());
     for (const { method, path, operation } of documented) {

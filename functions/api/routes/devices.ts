@@ -10,17 +10,19 @@ import { PAGED_ROUTES, type PagedRoute } from "../route-cursor.ts";
 import { guard, jsonContent, page, paging, pagingParams, param, parseSn, problems } from "../route-kit.ts";
 import { AttendancePage, DeviceDetail, DevicePage } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
-import { publicAttendance, publicDevice } from "../views.ts";
+import { publicAttendance, publicDevice, publicIdentity } from "../views.ts";
+import { registerDeviceIdentityRoutes } from "./device-identity.ts";
 
 const windowParams = [
   param("from", "query", "date (YYYY-MM-DD) or ISO 8601 time; compared with the normalized att_time"),
   param("to", "query", "date (whole day) or ISO 8601 time, inclusive"),
 ];
 
-/** Devices and attendance, scope `read`. */
+/** Devices and attendance, scope `read`; revoking and re-keying devices, scope `admin`. */
 export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
   const guarded = guard(options);
   const read = requireScope(deps.keys, "read");
+  registerDeviceIdentityRoutes(app, deps, options);
 
   app.get(
     "/v1/devices",
@@ -50,7 +52,10 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
     "/v1/devices/:sn",
     describeRoute({
       tags: ["devices"],
-      summary: "One device: presence, last seen, session, pending commands",
+      summary: "One device: presence, last seen, session, pending commands, identity",
+      description:
+        "identity is the device's registry entry (enabled, credential generation, who registered it, last " +
+        "login), absent until the device first logs in or an operator registers it.",
       parameters: [param("sn", "path", "device serial number")],
       responses: {
         "200": { description: "The device", content: jsonContent(DeviceDetail) },
@@ -61,12 +66,19 @@ export function registerDeviceRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: 
     (c) =>
       guarded(c, async () => {
         const sn = parseSn(c.req.param("sn"));
-        const [device, pendingCommands] = await Promise.all([
+        const [device, pendingCommands, identity] = await Promise.all([
           deps.reader.get(sn),
           deps.commands.countByStatus(sn, "pending"),
+          deps.devices.find(sn),
         ]);
-        if (!device && pendingCommands === 0) return notFound(c, `no device '${sn}' has been seen`);
-        return c.json({ device: { ...(device ? publicDevice(device) : { sn }), pendingCommands } }, 200);
+        if (!device && pendingCommands === 0 && !identity) {
+          return notFound(c, `no device '${sn}' has been seen or registered`);
+        }
+        const view = { ...(device ? publicDevice(device) : { sn }), pendingCommands };
+        return c.json(
+          { device: { ...view, ...(identity ? { identity: publicIdentity(identity) } : {}) } },
+          200,
+        );
       }),
   );
 
