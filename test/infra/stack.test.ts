@@ -238,7 +238,7 @@ describe("functions and front doors", () => {
 
 describe("secrets", () => {
   it("generates every credential at deploy time and passes only ARNs to the functions", () => {
-    template.resourceCountIs("AWS::SecretsManager::Secret", 4);
+    template.resourceCountIs("AWS::SecretsManager::Secret", 5);
     for (const secret of Object.values(template.findResources("AWS::SecretsManager::Secret"))) {
       expect(secret.Properties.GenerateSecretString).toBeDefined();
       expect(secret.Properties.SecretString).toBeUndefined();
@@ -251,7 +251,11 @@ describe("secrets", () => {
       INGEST_TOKENS_SECRET_ARN: { Ref: idOf(secrets.ingestTokens) },
       DEVICE_TOKEN_SECRETS_SECRET_ARN: { Ref: idOf(secrets.deviceTokenSecrets) },
     });
-    expect(env("api")).toMatchObject({ API_KEYS_SECRET_ARN: { Ref: idOf(secrets.apiKeys) } });
+    expect(env("api")).toMatchObject({
+      API_KEYS_SECRET_ARN: { Ref: idOf(secrets.apiKeys) },
+      DEVICE_TOKEN_SECRETS_SECRET_ARN: { Ref: idOf(secrets.deviceTokenSecrets) },
+      EMQX_API_CREDENTIALS_SECRET_ARN: { Ref: idOf(secrets.emqxAdminApi) },
+    });
     expect(env("publisher")).toMatchObject({
       EMQX_API_CREDENTIALS_SECRET_ARN: { Ref: idOf(secrets.emqxApi) },
     });
@@ -271,11 +275,17 @@ describe("secrets", () => {
   it("lets each function read its own secrets only", () => {
     const { secrets } = stack.bridge;
     const readable = (fn: "ingest" | "api" | "publisher") =>
-      [secrets.ingestTokens, secrets.deviceTokenSecrets, secrets.apiKeys, secrets.emqxApi]
+      [
+        secrets.ingestTokens,
+        secrets.deviceTokenSecrets,
+        secrets.apiKeys,
+        secrets.emqxApi,
+        secrets.emqxAdminApi,
+      ]
         .filter((secret) => actionsOn(fn, idOf(secret)).includes("secretsmanager:GetSecretValue"))
         .map((secret) => secret.node.id);
     expect(readable("ingest")).toEqual(["IngestTokens", "DeviceTokenSecrets"]);
-    expect(readable("api")).toEqual(["ApiKeys"]);
+    expect(readable("api")).toEqual(["DeviceTokenSecrets", "ApiKeys", "EmqxAdminApi"]);
     expect(readable("publisher")).toEqual(["EmqxApi"]);
   });
 });
