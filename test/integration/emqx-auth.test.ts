@@ -3,11 +3,15 @@
  * authorization-*.json) in front of the bridge's real `POST /emqx/authn` route, over real MQTT connections:
  * who may connect, and what each identity may publish and subscribe to.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Hono } from "hono";
 import type { IClientOptions, MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
+import { DEVICE_ACL_CONF } from "../../emqx-rules/access-acl.ts";
 import { StaticApiKeyStore } from "../../functions/core/api-keys.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import { systemClock } from "../../functions/core/ports.ts";
@@ -247,6 +251,33 @@ describe("sessions end when the bridge says so", () => {
     expect((await h.receiver.find(byEvent("client.disconnected", "SNKICK"))).reason).toBe("kicked");
     expect((await apiDelete(h, "/clients/SNKICK")).status).toBe(404);
     expect((await apiDelete(h, "/authorization/cache")).status).toBe(204);
+  });
+});
+
+describe("the no-HTTP alternative (emqx-rules/acl.conf)", () => {
+  it("confines each client to its own serial's topics, and refuses ids that could widen a topic", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "emqx-access-"));
+    const authenticator = JSON.parse(readFileSync(join(GENERATED, "authentication.json"), "utf8"));
+    writeFileSync(join(dir, "authentication.json"), JSON.stringify({ ...authenticator, enable: false }));
+    writeFileSync(join(dir, "authorization-settings.json"), JSON.stringify({ no_match: "deny" }));
+    writeFileSync(
+      join(dir, "authorization-sources.json"),
+      JSON.stringify([{ type: "file", rules: DEVICE_ACL_CONF }]),
+    );
+    const h = await startHarness({ access: { dir } });
+    rmSync(dir, { recursive: true });
+    const routed = routedTopics(h);
+    const own = await h.connect("SNF1", { username: "SNF1" });
+    const widened = await h.connect("+", { username: "+" });
+    expect(
+      await granted(own, { "api/mqtt/v1/SNF1/cmd": { qos: 1 }, "api/mqtt/v1/SNF2/cmd": { qos: 1 } }),
+    ).toEqual([1, 128]);
+    expect(await granted(widened, { "api/mqtt/v1/+/cmd": { qos: 1 } })).toEqual([128]);
+    await widened.publishAsync("api/mqtt/v1/SNF2/evt", "{}", { qos: 1 });
+    await own.publishAsync("api/mqtt/v1/SNF2/evt", "{}", { qos: 1 });
+    await own.publishAsync("api/mqtt/v1/SNF1/evt", "{}", { qos: 1 });
+    await until(() => routed.length > 0);
+    expect(routed).toEqual(["api/mqtt/v1/SNF1/evt"]);
   });
 });
 
