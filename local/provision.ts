@@ -4,6 +4,7 @@ import { ensureTable } from "../functions/adapters/dynamodb/table.ts";
 
 export interface ResourceNames {
   tableName: string;
+  /** Without the `.fifo` suffix, which is added. */
   eventsQueue: string;
   /** Without the `.fifo` suffix, which is added. */
   commandsQueue: string;
@@ -26,7 +27,14 @@ export async function provision(
   names: ResourceNames,
 ): Promise<ProvisionedResources> {
   await ensureTable(clients.dynamodb, names.tableName);
-  const events = await queueWithDlq(clients.sqs, names.eventsQueue, {}, 5);
+  // As in AWS (infra): FIFO, one group per device, deduplicated by eventId within a group.
+  const events = await queueWithDlq(
+    clients.sqs,
+    names.eventsQueue,
+    { FifoQueue: "true", DeduplicationScope: "messageGroup", FifoThroughputLimit: "perMessageGroupId" },
+    5,
+    ".fifo",
+  );
   const commands = await queueWithDlq(
     clients.sqs,
     names.commandsQueue,

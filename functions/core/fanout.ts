@@ -2,8 +2,9 @@
 export type FanoutType = "attendance" | "presence" | "command_status";
 
 /**
- * One message on the SQS "events" queue, the same whatever the transport (MQTT or HTTP).
- * Consumers dedupe on `eventId`.
+ * One message on the SQS "events" queue, the same whatever the transport (MQTT or HTTP). The queue is
+ * FIFO with one message group per device (`sn`) and `eventId` as deduplication id; a message can still
+ * come twice (a retry after SQS's 5-minute window, a replay), so consumers drop repeats by `eventId`.
  */
 export interface FanoutMessage {
   type: FanoutType;

@@ -20,33 +20,35 @@ export interface StoredAttendance {
   receivedAt: string;
   transport: Transport;
   emqxId?: string;
-  /** When the caller that owes the fan-out took it on; a claim older than the lease may be taken over. */
-  fanoutClaimAt?: string;
-  /** Set once the punch is on the events queue; absent means a fan-out is still owed. */
-  fannedOutAt?: string;
   /** The call that stored it: a put the SDK retried after its first attempt did land knows its own write. */
   storedBy?: string;
 }
 
 export type PutAttendanceResult = { created: true } | { created: false; existing: StoredAttendance };
 
-/** `claimed`: this caller now owes the fan-out; `done`: it happened; `busy`: another caller holds a fresh claim. */
-export type FanoutClaim = "claimed" | "done" | "busy";
-
 /** Attendance storage, keyed by the natural key (sn, user_id, att_time, att_state). */
 export interface AttendanceStore {
-  /** Stores the punch, with a fan-out claim at `fanoutClaimAt`, unless one with the same natural key exists. */
+  /** Stores the punch unless one with the same natural key exists; then returns the stored one. */
   putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult>;
-  /** Takes over the fan-out of a stored punch if nobody did it and no claim is newer than `staleBefore`. */
-  claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim>;
-  markFannedOut(record: StoredAttendance, at: string): Promise<void>;
-  /** Removes a punch the events queue refused (it is quarantined instead), unless it was fanned out. */
+  /**
+   * Removes a punch that will not be on the events queue (refused, or its send failed), but only the
+   * write of `record.storedBy`: a later attempt's write of the same punch stays.
+   */
   discard(record: StoredAttendance): Promise<void>;
+}
+
+export interface SendOptions {
+  /**
+   * Sends messages that were sent before (a replay) as new ones: the queue must not drop them as repeats
+   * of the first send. A fresh value per call; consumers still drop the repeats they have by `eventId`.
+   */
+  resendId?: string;
 }
 
 /** The SQS "events" queue the user's applications read. */
 export interface EventQueue {
-  send(messages: FanoutMessage[]): Promise<void>;
+  /** Puts the messages on the queue in the order given (per device, consumers get them in that order). */
+  send(messages: FanoutMessage[], options?: SendOptions): Promise<void>;
 }
 
 export interface VersionedPresence {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { attendanceMessage } from "./attendance.ts";
 import type { EventQueue } from "./ports.ts";
 import type { AttendanceReader } from "./queries.ts";
@@ -29,14 +30,17 @@ export interface ReplayProgress {
 
 /**
  * Sends stored attendance in a window to the events queue again, with the same `eventId`s as the
- * first time, so consumers that lost data can take it and ones that did not can dedupe.
+ * first time, so consumers that lost data can take it and ones that did not can dedupe. The queue does
+ * not drop them as repeats, even of a send within its deduplication window.
  */
 export async function replayAttendance(deps: ReplayDeps, request: ReplayRequest): Promise<ReplayProgress> {
   const page = { limit: request.pageSize, ...(request.cursor ? { cursor: request.cursor } : {}) };
   const result = request.sn
     ? await deps.reader.byDevice(request.sn, request.window, page)
     : await deps.reader.all(request.window, page);
-  if (result.items.length) await deps.events.send(result.items.map(attendanceMessage));
+  // A fresh resend id per call: the queue must not drop a replay as a repeat of a send minutes ago.
+  const resendId = `replay-${randomUUID()}`;
+  if (result.items.length) await deps.events.send(result.items.map(attendanceMessage), { resendId });
   const through = result.items
     .map((r) => r.attTimeNormalized)
     .sort()

@@ -68,10 +68,21 @@ export class BridgeStorage extends Construct {
       projectionType: ProjectionType.ALL,
     });
 
-    // For standard queues a message keeps its first enqueue time in the DLQ, so the DLQ keeps longer.
-    this.eventsDlq = new Queue(this, "EventsDlq", { ...encrypted, retentionPeriod: Duration.days(14) });
+    // A FIFO DLQ restarts a message's retention when it moves there; 14 days to look into it.
+    this.eventsDlq = new Queue(this, "EventsDlq", {
+      ...encrypted,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // FIFO: a device's messages in order (group = sn), and a repeat of an eventId within 5 minutes dropped
+    // by SQS (the sender sets MessageDeduplicationId = eventId); docs/decisions.md, "One write, one send".
     this.eventsQueue = new Queue(this, "Events", {
       ...encrypted,
+      fifo: true,
+      contentBasedDeduplication: false,
+      // High-throughput FIFO: deduplication and the throughput limit per device, not per queue.
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVES },
     });

@@ -1,6 +1,6 @@
 import { type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import {
-  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
   type SQSClient,
@@ -34,39 +34,38 @@ export async function countStored(
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** Attendance eventIds taken off each events queue by this process, per device: counted again on every read. */
+const taken = new Map<string, Map<string, Set<string>>>();
+
 /**
- * Distinct attendance eventIds of these devices on the events queue. Messages are only peeked:
- * each is made visible again right away, so real consumers still get them.
+ * Distinct attendance eventIds of these devices that reached the events queue. The queue is FIFO: a
+ * device's later messages stay hidden while its first ones are in flight, so they cannot be peeked at.
+ * Messages are consumed instead (local stack only: a consumer of your own misses them), and remembered,
+ * so reading again counts what an earlier read took.
  */
 export async function countFannedOut(sqs: SQSClient, queueName: string, sns: Set<string>): Promise<number> {
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-  const seen = new Set<string>();
-  const handles: string[] = [];
+  // local/provision.ts adds the `.fifo` suffix to the name it is given.
+  const name = queueName.endsWith(".fifo") ? queueName : `${queueName}.fifo`;
+  const { QueueUrl = "" } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  const seen = taken.get(QueueUrl) ?? new Map<string, Set<string>>();
+  taken.set(QueueUrl, seen);
   for (;;) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 60,
-        WaitTimeSeconds: 0,
-      }),
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
     );
     if (Messages.length === 0) break;
     for (const message of Messages) {
-      handles.push(message.ReceiptHandle ?? "");
       const body = JSON.parse(message.Body ?? "{}") as { type?: string; sn?: string; eventId?: string };
-      if (body.type === "attendance" && body.sn && sns.has(body.sn) && body.eventId) seen.add(body.eventId);
+      if (body.type !== "attendance" || !body.sn || !body.eventId) continue;
+      const ids = seen.get(body.sn) ?? new Set<string>();
+      seen.set(body.sn, ids.add(body.eventId));
     }
-  }
-  for (let i = 0; i < handles.length; i += 10) {
     await sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
+      new DeleteMessageBatchCommand({
         QueueUrl,
-        Entries: handles
-          .slice(i, i + 10)
-          .map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: 0 })),
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
       }),
     );
   }
-  return seen.size;
+  return [...sns].reduce((sum, sn) => sum + (seen.get(sn)?.size ?? 0), 0);
 }

@@ -1,5 +1,7 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
+import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { startTestStack } from "../support/local-stack.ts";
@@ -23,6 +25,33 @@ afterAll(async () => {
 
 const items = (sn: string, prefix: string) =>
   queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, prefix);
+
+/** The message with this eventId on the events queue (the test is its only consumer). */
+async function fannedOut(eventId: unknown): Promise<Record<string, unknown> | undefined> {
+  const sqs = createSqsClient({
+    region: "us-east-1",
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: stack.endpoints.sqs,
+  });
+  try {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: stack.eventsQueueUrl, MaxNumberOfMessages: 10 }),
+      );
+      if (Messages.length === 0) return undefined;
+      const found = Messages.map((m) => JSON.parse(m.Body ?? "{}")).find((m) => m.eventId === eventId);
+      if (found) return found;
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: stack.eventsQueueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+  } finally {
+    sqs.destroy();
+  }
+}
 
 /** What an HTTP device does: POST its MQTT payload to the ingest with its own derived token. */
 async function devicePost(sn: string, channel: "evt" | "st", payload: string) {
@@ -51,7 +80,7 @@ describe("HTTP device → ingest (local stack) → DynamoDB", () => {
     const stored = await items("E2E-H1", "ATT#");
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ userId: "77", attState: 0, extra: { temp: 36.6 }, transport: "http" });
-    expect(stored[0]?.fannedOutAt).toEqual(expect.any(String));
+    expect(await fannedOut(stored[0]?.eventId)).toMatchObject({ type: "attendance", sn: "E2E-H1" });
     expect((await items("E2E-H1", "STATE"))[0]).toMatchObject({ online: true });
   });
 });

@@ -109,15 +109,20 @@ describe("storage", () => {
     throwaway.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
   });
 
-  it("has the events queue with a DLQ after 5 receives", () => {
+  it("has the events FIFO queue, deduplicated per device, with a DLQ after 5 receives", () => {
     const { eventsQueue, eventsDlq } = stack.bridge.storage;
     expect(resources[idOf(eventsQueue)]?.Properties).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
       RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [idOf(eventsDlq), "Arn"] }, maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
     });
-    expect(resources[idOf(eventsQueue)]?.Properties.FifoQueue).toBeUndefined();
-    // A standard queue keeps a message's first enqueue time in its DLQ: the DLQ must keep longer.
-    expect(resources[idOf(eventsDlq)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(resources[idOf(eventsDlq)]?.Properties).toMatchObject({
+      FifoQueue: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
   });
 
   it("has the commands FIFO queue, deduplicated per device, visible again after 6x the publisher timeout", () => {

@@ -53,7 +53,6 @@ describe("attendance from HTTP devices", () => {
       transport: "http",
     });
     expect(stored?.emqxId).toBeUndefined();
-    expect(stored?.fannedOutAt).toEqual(expect.any(String));
 
     await ingest.post(mqttPunch("SN-H1M", punch("1001")));
     const events = await env.drainEvents();

@@ -2,15 +2,9 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
-  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type {
-  AttendanceStore,
-  FanoutClaim,
-  PutAttendanceResult,
-  StoredAttendance,
-} from "../../core/ports.ts";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
@@ -27,59 +21,20 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
     return result.created ? result : { created: false, existing: fromItem(result.existing) };
   }
 
-  async claimFanout(record: StoredAttendance, now: string, staleBefore: string): Promise<FanoutClaim> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall(primaryKey(record)),
-          UpdateExpression: "SET fanoutClaimAt = :now",
-          ConditionExpression:
-            "attribute_exists(pk) AND attribute_not_exists(fannedOutAt) AND " +
-            "(attribute_not_exists(fanoutClaimAt) OR fanoutClaimAt < :stale)",
-          ExpressionAttributeValues: marshall({ ":now": now, ":stale": staleBefore }),
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return "claimed";
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) {
-        throw toDomainError("DynamoDB UpdateItem (attendance fan-out claim)", error);
-      }
-      // No item: the queue refused the punch and it was discarded (and quarantined); nothing is owed.
-      if (!error.Item) return "done";
-      return unmarshall(error.Item).fannedOutAt ? "done" : "busy";
-    }
-  }
-
-  async markFannedOut(record: StoredAttendance, at: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall(primaryKey(record)),
-          UpdateExpression: "SET fannedOutAt = if_not_exists(fannedOutAt, :at)",
-          ExpressionAttributeValues: marshall({ ":at": at }),
-        }),
-      );
-    } catch (error) {
-      throw toDomainError("DynamoDB UpdateItem (attendance fan-out)", error);
-    }
-  }
-
   async discard(record: StoredAttendance): Promise<void> {
     try {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: marshall(primaryKey(record)),
-          ConditionExpression: "attribute_not_exists(fannedOutAt)",
+          ConditionExpression: "storedBy = :by",
+          ExpressionAttributeValues: marshall({ ":by": record.storedBy ?? "" }),
         }),
       );
     } catch (error) {
-      // Fanned out meanwhile by another attempt: it stays, since consumers have it.
+      // Gone already, or another attempt's write of the same punch: that one stays.
       if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB DeleteItem (attendance refused by the queue)", error);
+      throw toDomainError("DynamoDB DeleteItem (attendance not on the queue)", error);
     }
   }
 }

@@ -5,10 +5,9 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { asciiJson } from "../../core/ascii-json.ts";
-import { mapWithConcurrency } from "../../core/concurrency.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { FanoutMessage } from "../../core/fanout.ts";
-import type { EventQueue } from "../../core/ports.ts";
+import type { EventQueue, SendOptions } from "../../core/ports.ts";
 import { FanoutRefusedError, type RefusedMessage } from "../../core/refusal.ts";
 import { toDomainError } from "../aws-errors.ts";
 
@@ -25,15 +24,20 @@ const CONTENT_ERRORS = new Set([
 
 interface Entry {
   message: FanoutMessage;
+  /** FIFO deduplication id: the `eventId`, so SQS drops a repeat sent within its 5-minute window. */
+  deduplicationId: string;
   body: string;
   attributes: Record<string, MessageAttributeValue>;
   bytes: number;
 }
 
 /**
- * The events queue on SQS: message attributes `type` and `sn` for subscription filters, bodies as
- * ASCII-only JSON (always valid SQS text), batches of at most ten and 256 KiB. A message SQS refuses
- * for its content never fails the others: they are sent, and {@link FanoutRefusedError} names it.
+ * The events queue, an SQS FIFO queue: one message group per device (`sn`), so a device's messages reach
+ * consumers in the order sent, and the `eventId` as deduplication id, so SQS drops a repeat sent within
+ * 5 minutes (consumers drop later ones by `eventId`). Message attributes `type` and `sn` for filters,
+ * bodies as ASCII-only JSON (always valid SQS text), batches of at most ten and 256 KiB, sent one after
+ * another to keep their order. A message SQS refuses for its content never fails the others: they are
+ * sent, and {@link FanoutRefusedError} names it.
  */
 export class SqsEventQueue implements EventQueue {
   constructor(
@@ -41,10 +45,11 @@ export class SqsEventQueue implements EventQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(messages: FanoutMessage[]): Promise<void> {
-    const refused = (
-      await mapWithConcurrency(batchesOf(messages.map(toEntry)), 4, (batch) => this.sendBatch(batch))
-    ).flat();
+  async send(messages: FanoutMessage[], options: SendOptions = {}): Promise<void> {
+    const refused: RefusedMessage[] = [];
+    for (const batch of batchesOf(messages.map((message) => toEntry(message, options)))) {
+      refused.push(...(await this.sendBatch(batch)));
+    }
     if (refused.length) throw new FanoutRefusedError(refused);
   }
 
@@ -58,6 +63,8 @@ export class SqsEventQueue implements EventQueue {
             Id: String(index),
             MessageBody: entry.body,
             MessageAttributes: entry.attributes,
+            MessageGroupId: entry.message.sn,
+            MessageDeduplicationId: entry.deduplicationId,
           })),
         }),
       );
@@ -66,7 +73,7 @@ export class SqsEventQueue implements EventQueue {
       return this.refusedWhole(batch, error);
     }
     const transient = failed.find((entry) => !entry.SenderFault);
-    // Consumers dedupe on eventId, so the caller's retry may send the sent ones again.
+    // The caller's retry may send the sent ones again: SQS or consumers drop them by eventId.
     if (transient)
       throw new TransientError(`SQS could not take an event now: ${transient.Code}: ${transient.Message}`);
     return failed.map((entry) => ({
@@ -80,8 +87,9 @@ export class SqsEventQueue implements EventQueue {
     const name = (error as { name?: string })?.name ?? "";
     if (!CONTENT_ERRORS.has(name)) throw toDomainError("SQS SendMessageBatch (events)", error);
     if (batch.length > 1) {
-      const singles = await mapWithConcurrency(batch, 4, (entry) => this.sendBatch([entry]));
-      return singles.flat();
+      const refused: RefusedMessage[] = [];
+      for (const entry of batch) refused.push(...(await this.sendBatch([entry])));
+      return refused;
     }
     const message = (error as Error).message;
     return batch.map((entry) => ({
@@ -91,8 +99,9 @@ export class SqsEventQueue implements EventQueue {
   }
 }
 
-function toEntry(message: FanoutMessage): Entry {
+function toEntry(message: FanoutMessage, options: SendOptions): Entry {
   const body = asciiJson(message);
+  const deduplicationId = options.resendId ? `${message.eventId}:${options.resendId}` : message.eventId;
   const attributes = {
     type: { DataType: "String", StringValue: message.type },
     sn: { DataType: "String", StringValue: message.sn },
@@ -100,7 +109,7 @@ function toEntry(message: FanoutMessage): Entry {
   // SQS counts the body and each attribute's name, type and value.
   const bytes =
     body.length + 2 * "String".length + "type".length + "sn".length + message.type.length + message.sn.length;
-  return { message, body, attributes, bytes };
+  return { message, deduplicationId, body, attributes, bytes };
 }
 
 function batchesOf(entries: Entry[]): Entry[][] {
