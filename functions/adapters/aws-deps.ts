@@ -48,7 +48,7 @@ export function createAwsDeps(
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
     devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
     /** Named API keys only: bootstrap keys from `API_KEYS` belong to the API function, not to MQTT apps. */
-    keys: new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME) as ApiKeyStore,
+    apiKeys: new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME) as ApiKeyStore,
     clock: systemClock,
   };
 }

@@ -60,3 +60,12 @@ export function notFound(c: Context, detail: string): Response {
 function unavailable(c: Context, detail: string): Response {
   return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": RETRY_AFTER_SECONDS });
 }
+
+/** A body over the limit, refused while it streams in (Hono's `bodyLimit`). */
+export function tooLarge(c: Context, maxBytes: number): Response {
+  const detail = `body: more than the ${maxBytes} bytes allowed`;
+  // The rest of the body is never read; a client that kept the connection would find it unusable.
+  return problemResponse(c, problem(413, INVALID_INPUT_TYPES[413], detail, { field: "body" }), {
+    connection: "close",
+  });
+}

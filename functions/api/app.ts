@@ -1,8 +1,10 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { openAPIRouteHandler } from "hono-openapi";
 import { requireScope } from "../http/api-key-auth.ts";
-import { failureResponse, notFound } from "./answers.ts";
+import { failureResponse, notFound, tooLarge } from "./answers.ts";
 import { referencePage } from "./reference-page.ts";
+import { MAX_BODY_BYTES } from "./request.ts";
 import { registerCommandRoutes } from "./routes/commands.ts";
 import { registerDeviceRoutes } from "./routes/devices.ts";
 import { registerOperationRoutes } from "./routes/operations.ts";
@@ -25,6 +27,8 @@ export const REFERENCE_PATH = "/v1/docs";
  */
 export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   const app = new Hono<ApiEnv>();
+  // Counted while the body streams in: a 200 MB body is refused at 256 KiB, never held in memory.
+  app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
   registerCommandRoutes(app, deps, options);
   registerDeviceRoutes(app, deps, options);
   registerOperationRoutes(app, deps, options);

@@ -38,10 +38,13 @@ export function parseCommandRequest(raw: string): CommandRequest {
   // ("never") instead of the key, so the client would not learn which field to remove.
   const unknown = Object.keys(body).find((key) => !REQUEST_FIELDS.includes(key));
   if (unknown !== undefined) {
+    // An empty key cannot name itself: the field is then the body that holds it.
+    const field = unknown || "body";
+    const what = unknown ? "unknown field" : "a field with an empty name";
     throw new InvalidInputError(
       422,
-      unknown,
-      `${unknown}: unknown field; a command has only ${REQUEST_FIELDS.join(", ")}`,
+      field,
+      `${field}: ${what}; a command has only ${REQUEST_FIELDS.join(", ")}`,
     );
   }
   // The schema's `v.record` lets an array through (stored as {"0": ...}); a device expects an object.

@@ -4,7 +4,7 @@ import type { IngestDeps, IngestOptions } from "./types.ts";
 export function brokerAccessDeps(deps: IngestDeps, options: IngestOptions) {
   return {
     devices: deps.devices,
-    keys: deps.keys,
+    keys: deps.apiKeys,
     deviceTokenSecrets: options.deviceTokenSecrets,
     clock: deps.clock,
   };

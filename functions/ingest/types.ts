@@ -16,7 +16,7 @@ export type IngestDeps = AttendanceDeps &
     /** Who may log in: devices' enabled flag and credential generation. */
     devices: DeviceRegistry;
     /** API keys, for applications that log in to the broker. */
-    keys: ApiKeyStore;
+    apiKeys: ApiKeyStore;
   };
 
 export interface IngestOptions {

@@ -4,7 +4,7 @@ import { createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import { PAGED_ROUTES, routeCursor } from "../../functions/api/route-cursor.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
 import type { CommandQueue } from "../../functions/core/commands/ports.ts";
-import { type ApiAnswer, SECOND_API_KEY, startApi } from "../support/api-server.ts";
+import { API_KEY, type ApiAnswer, SECOND_API_KEY, startApi } from "../support/api-server.ts";
 import { createTestResources, silentLogger, type TestResources } from "../support/resources.ts";
 
 let env: TestResources;
@@ -222,6 +222,7 @@ describe("POST /v1/devices/{sn}/commands", () => {
       { name: "data that is not an object", body: { op: "x", data: [1] }, status: 422, field: "data" },
       { name: "an id with a space", body: { op: "x", id: "a b" }, status: 422, field: "id" },
       { name: "an unknown field", body: { op: "x", colour: "red" }, status: 422, field: "colour" },
+      { name: "a field with an empty name", body: { op: "x", "": 1 }, status: 422, field: "body" },
       // Values DynamoDB refuses: answered 503 (retried forever) until data was checked against its limits.
       { name: "a number below 1E-130", body: { op: "x", data: { a: 1e-200 } }, status: 422, field: "data.a" },
       {
@@ -278,6 +279,27 @@ describe("POST /v1/devices/{sn}/commands", () => {
 
     it("refuses a body larger than a command may be with 413", async () => {
       expectProblem(await post("SN-API-BAD", { op: "x", data: { blob: "x".repeat(300_000) } }), 413, "body");
+    });
+
+    it("refuses a streamed body of unknown length as soon as it passes the limit, without reading it all", async () => {
+      let sent = 0;
+      const chunk = new Uint8Array(64 * 1024).fill(0x20);
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          sent += chunk.byteLength;
+          if (sent > 64 * 1024 * 1024) controller.close();
+          else controller.enqueue(chunk);
+        },
+      });
+      const response = await fetch(`${api.url}${commands("SN-API-BAD")}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: endless,
+        duplex: "half",
+      } as RequestInit);
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ field: "body" });
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
     });
 
     it("stored and queued none of them", async () => {
