@@ -4,8 +4,12 @@
  * `POST /emqx/authn` on DynamoDB Local. Three storms: first logins (devices register themselves), the
  * reconnect of the same fleet, and a fleet of forged tokens. Printed as a table: connects per second,
  * CONNECT→CONNACK and authentication-route latency (p50/p99), and DynamoDB calls per login, counted by a
- * middleware on the client the login path uses. Figures are for this machine and the stand-ins.
+ * middleware on the client the login path uses. Figures are for this machine and the stand-ins: the
+ * broker, the stand-in, the ingest and all the clients share one Node process here.
  */
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -61,9 +65,11 @@ interface StormResult {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { devices: { type: "string", default: "2000" } } });
+  const { values } = parseArgs({
+    options: { devices: { type: "string", default: "2000" }, "without-rule-events": { type: "boolean" } },
+  });
   const devices = Number(values.devices);
-  const stack = await startStormStack();
+  const stack = await startStormStack(values["without-rule-events"] === true);
   try {
     const sns = Array.from({ length: devices }, (_, i) => `STORM${String(i).padStart(5, "0")}`);
     const honest = (sn: string) => deriveDeviceToken(SECRET, sn);
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
 }
 
 /** DynamoDB Local, the SQS stand-in, the ingest (login path on a counted client), aedes and the stand-in. */
-async function startStormStack() {
+async function startStormStack(withoutRuleEvents: boolean) {
   const stops: Array<() => Promise<void>> = [];
   const dynamo = await startDynamoDbLocal(0);
   stops.push(() => dynamo.stop());
@@ -128,10 +134,10 @@ async function startStormStack() {
   stops.push(() => broker.stop());
   const emqx = await startEmqxStandIn({
     broker: broker.broker,
-    rulesDir: RULES_DIR,
+    rulesDir: withoutRuleEvents ? noRulesDir() : RULES_DIR,
     ingestUrl: ingest.url,
     ingestToken: INGEST_TOKEN,
-    access: {},
+    access: { dir: RULES_DIR },
     log: () => undefined,
   });
   stops.push(() => emqx.stop());
@@ -140,6 +146,18 @@ async function startStormStack() {
     for (const client of [clients.dynamodb, clients.sqs, loginClient]) client.destroy();
   };
   return { mqttUrl: broker.mqttUrl, counter, authMs, emqx, stop };
+}
+
+/**
+ * The shipped connectors and actions without rules: the stand-in then posts no lifecycle events, so the
+ * ingest in this same process only answers logins (`--without-rule-events`, to isolate authentication).
+ */
+function noRulesDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "storm-rules-"));
+  for (const file of ["connectors.json", "actions.json"])
+    copyFileSync(join(RULES_DIR, file), join(dir, file));
+  writeFileSync(join(dir, "rules.json"), "[]");
+  return dir;
 }
 
 type StormStack = Awaited<ReturnType<typeof startStormStack>>;
@@ -190,14 +208,19 @@ async function storm(
 async function connectTimed(url: string, sn: string, password: string, into: number[]) {
   const started = performance.now();
   try {
-    const client = await mqtt.connectAsync(url, {
-      clientId: sn,
-      username: sn,
-      password,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 60_000,
-    });
+    const client = await mqtt.connectAsync(
+      url,
+      {
+        clientId: sn,
+        username: sn,
+        password,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 60_000,
+      },
+      // A connection closed before its CONNACK counts as refused instead of waiting forever.
+      false,
+    );
     into.push(performance.now() - started);
     return client;
   } catch {
