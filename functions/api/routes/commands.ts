@@ -44,7 +44,7 @@ export function registerCommandRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options:
         const device = parseSn(c.req.param("sn"));
         const request = parseCommandRequest(await c.req.text());
         const { command, created } = await createCommand(deps, device, request);
-        log.info(created ? "command created" : "command replayed", {
+        log.debug(created ? "command created" : "command replayed", {
           sn: device,
           id: command.id,
           op: command.op,

@@ -1,0 +1,139 @@
+import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { progressBar } from "../../local/simulator/progress.ts";
+import { call, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
+import { type Area, ms, times } from "../lib/report.ts";
+import { interleaved, mean, percentile } from "../lib/stats.ts";
+
+/** Within this of the floor: what is left is the handler's own work (parse, validate, answer). */
+const GOAL = 1.15;
+const DEVICES = 20;
+
+/**
+ * Warm ingest against the floor, in-process through the Hono app's `fetch` on the same SDK clients:
+ * a new punch against a bare conditional PutItem + SendMessage, a duplicate against a bare failing
+ * conditional PutItem. Interleaved, so the machine's noise lands on both.
+ */
+export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area> {
+  const warmup = Math.max(20, Math.round(samples / 10));
+  const sn = (i: number) => `BF${fx.id}N${i % DEVICES}`;
+  const floor = floorCalls(fx);
+  const fresh = await interleaved(
+    (i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))),
+    (i) => floor.newPunch(`FLOOR${fx.id}N${i % DEVICES}`, i),
+    samples,
+    { warmup, onProgress: progress("ingest new  ", samples) },
+  );
+  // The same punches again, as EMQX sends a message whose answer it did not get: new message id.
+  const duplicate = await interleaved(
+    (i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))),
+    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i),
+    samples,
+    { warmup, onProgress: progress("ingest dup  ", samples) },
+  );
+  const rows = [
+    ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
+    ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
+  ];
+  return {
+    id: "ingest",
+    title: "Warm ingest vs the floor (in-process `fetch`, DynamoDB Local + fauxqs, interleaved)",
+    rows,
+    notes: [
+      `${samples} pairs each after ${warmup} warm-up pairs. Absolute times are this machine's and the stand-ins'; only the ratios are goals.`,
+    ],
+    data: {
+      samples,
+      newPunch: summary(fresh),
+      duplicate: summary(duplicate),
+    },
+  };
+}
+
+function ratioRows(label: string, paired: { a: number[]; b: number[] }, floorName: string) {
+  const rows = [];
+  for (const p of [50, 99]) {
+    const ratio = percentile(paired.a, p) / percentile(paired.b, p);
+    rows.push({
+      figure: `${label}, p${p} vs ${floorName}`,
+      value: `${times(ratio)} (${ms(percentile(paired.a, p))} vs ${ms(percentile(paired.b, p))})`,
+      goal: `≤ ${times(GOAL)}`,
+      met: ratio <= GOAL,
+    });
+  }
+  return rows;
+}
+
+function summary(paired: { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] }) {
+  return {
+    p50Ms: percentile(paired.a, 50),
+    p99Ms: percentile(paired.a, 99),
+    floorP50Ms: percentile(paired.b, 50),
+    floorP99Ms: percentile(paired.b, 99),
+    /** CPU of this process per call, the SQS stand-in's included (it runs here): an upper bound. */
+    cpuMs: mean(paired.cpuA) / 1000,
+    floorCpuMs: mean(paired.cpuB) / 1000,
+  };
+}
+
+const progress = (label: string, total: number) => {
+  const bar = progressBar(label, total);
+  return (done: number) => bar(done);
+};
+
+/** The floor: the requests a new punch and a duplicate cannot do without, on the same clients. */
+function floorCalls(fx: Fixture) {
+  const { tableName, eventsQueueUrl } = fx.resources;
+  const fifo = eventsQueueUrl.endsWith(".fifo");
+  const item = (sn: string, n: number) => {
+    const p = punch(n);
+    return {
+      pk: `DEVICE#${sn}`,
+      sk: `ATT#${p.att_time}#${p.user_id}`,
+      gsi1pk: `ATT#${p.att_time.slice(0, 10)}`,
+      gsi1sk: `${p.att_time}#${sn}#${p.user_id}`,
+      sn,
+      userId: p.user_id,
+      attTime: p.att_time,
+      attState: p.att_state,
+      eventId: `${sn}-${n}-0123456789abcdef0123456789abcdef`,
+      receivedAt: new Date().toISOString(),
+      transport: "mqtt",
+    };
+  };
+  const put = (sn: string, n: number) =>
+    fx.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshall(item(sn, n)),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  return {
+    async newPunch(sn: string, n: number) {
+      const stored = item(sn, n);
+      await put(sn, n);
+      await fx.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: eventsQueueUrl,
+          MessageBody: JSON.stringify({ type: "attendance", ...stored }),
+          MessageAttributes: {
+            type: { DataType: "String", StringValue: "attendance" },
+            sn: { DataType: "String", StringValue: sn },
+          },
+          ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: stored.eventId } : {}),
+        }),
+      );
+    },
+    async duplicate(sn: string, n: number) {
+      try {
+        await put(sn, n);
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw error;
+      }
+      throw new Error("the floor's duplicate put succeeded: the punch was not stored the first time");
+    },
+  };
+}
