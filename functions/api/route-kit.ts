@@ -1,13 +1,8 @@
-import type { Context } from "hono";
-import type { LambdaContext } from "hono/aws-lambda";
+import type { MiddlewareHandler } from "hono";
 import { resolver } from "hono-openapi";
 import type * as v from "valibot";
 import { withDeadline } from "../core/deadline.ts";
-import { InvalidInputError } from "../core/errors.ts";
 import type { PageRequest } from "../core/queries.ts";
-import { SerialNumber } from "../core/schemas/common.ts";
-import { parseOrReject } from "../core/validation.ts";
-import { failureResponse } from "./answers.ts";
 import { type PagedRoute, routeCursor, storeCursor } from "./route-cursor.ts";
 import { ProblemSchema } from "./schemas.ts";
 import type { ApiEnv, ApiOptions } from "./types.ts";
@@ -16,43 +11,22 @@ const DEFAULT_DEADLINE_MS = 8_000;
 /** Time kept back from Lambda's remaining time to write the answer. */
 const ANSWER_MARGIN_MS = 1_000;
 
-export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 100;
-
-/** Runs a route's work within the deadline and maps whatever it throws to a problem answer. */
-export function guard(options: ApiOptions) {
+/** Every route's work within the deadline; past it, a `DeadlineExceededError` for `onError` (503). */
+export function deadline(options: ApiOptions): MiddlewareHandler<ApiEnv> {
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  return async (c: Context<ApiEnv>, work: () => Promise<Response>): Promise<Response> => {
-    const budget = Math.min(deadlineMs, remaining(c.env?.lambdaContext) - ANSWER_MARGIN_MS);
-    try {
-      return await withDeadline(work(), budget);
-    } catch (error) {
-      return failureResponse(c, error, options.logger);
-    }
+  return async (c, next) => {
+    const remaining = c.env?.lambdaContext?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+    await withDeadline(next(), Math.min(deadlineMs, remaining - ANSWER_MARGIN_MS));
   };
 }
 
-function remaining(context: LambdaContext | undefined): number {
-  return context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-}
-
-/** A path's serial number, or a 400 naming `sn` (Hono has percent-decoded it: `a%2Fb` arrives as `a/b`). */
-export const parseSn = (value: string | undefined) => parseOrReject(SerialNumber, value, "sn", 400);
-
-/** `?limit=` 1..100, default 25, or a 400 naming `limit`. */
-export function parseLimit(value: string | undefined, max = MAX_LIMIT, fallback = DEFAULT_LIMIT): number {
-  if (value === undefined) return fallback;
-  const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= max)) {
-    throw new InvalidInputError(400, "limit", `limit must be a whole number from 1 to ${max}`);
-  }
-  return limit;
-}
-
-/** `?limit=&cursor=` of a paged route: the limit, and the store's cursor if the route handed this one out. */
-export function paging(route: PagedRoute, query: { limit?: string; cursor?: string }): PageRequest {
+/** A paged route's validated `?limit=&cursor=`: the store's cursor if this route handed the one given out. */
+export function paging(
+  route: PagedRoute,
+  query: { limit: number; cursor?: string | undefined },
+): PageRequest {
   const cursor = storeCursor(route, query.cursor);
-  return { limit: parseLimit(query.limit), ...(cursor ? { cursor } : {}) };
+  return { limit: query.limit, ...(cursor ? { cursor } : {}) };
 }
 
 /** `{ items, cursor? }`, the cursor tagged with the route that answers it. */
@@ -61,7 +35,7 @@ export function page<T>(route: PagedRoute, items: T[], cursor: string | undefine
   return { items, ...(next ? { cursor: next } : {}) };
 }
 
-// --- OpenAPI helpers -------------------------------------------------------------------------------
+// --- OpenAPI: what the validators do not say (answers, tags, summaries) ------------------------------
 
 export const jsonContent = (schema: v.GenericSchema) => ({
   "application/json": { schema: resolver(schema) },
@@ -74,6 +48,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   404: "Not found",
   409: "Conflict",
   413: "Body too large",
+  415: "The body is not sent as application/json",
   422: "Invalid body: the problem names the field",
   503: "A dependency is unavailable; retry after Retry-After",
 };
@@ -90,22 +65,3 @@ export function problems(...statuses: number[]) {
     ]),
   );
 }
-
-/** Query/path parameter documentation. */
-export const param = (
-  name: string,
-  where: "path" | "query",
-  description: string,
-  required = where === "path",
-) => ({
-  name,
-  in: where,
-  required,
-  description,
-  schema: { type: "string" as const },
-});
-
-export const pagingParams = [
-  param("limit", "query", `1-${MAX_LIMIT}, default ${DEFAULT_LIMIT}`),
-  param("cursor", "query", "from the previous page's `cursor`; opaque"),
-];

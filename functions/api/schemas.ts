@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { CommandStatus } from "../core/schemas/command.ts";
 
-/** Response shapes, for the OpenAPI document (requests reuse the core schemas). */
+/** Response shapes, for the OpenAPI document (requests: `core/schemas/api.ts`). */
 export const ProblemSchema = v.object({
   type: v.string(),
   title: v.string(),
@@ -88,31 +88,12 @@ export const QuarantineView = v.object({
 });
 export const QuarantinePage = pageOf(QuarantineView);
 
-export const ReplayRequestSchema = v.strictObject({
-  from: v.string("from is required: a date (YYYY-MM-DD) or an ISO 8601 time"),
-  to: v.string("to is required: a date (YYYY-MM-DD) or an ISO 8601 time"),
-  sn: v.optional(v.string()),
-  cursor: v.optional(v.string()),
-  pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
-});
 export const ReplayAnswer = v.object({
   replayed: v.number(),
   through: v.optional(v.string()),
   cursor: v.optional(v.string()),
   done: v.boolean(),
 });
-
-/** `PATCH /v1/devices/{sn}`. */
-export const DevicePatchRequest = v.strictObject(
-  { enabled: v.boolean("enabled must be true or false") },
-  "unknown field; the body takes only enabled",
-);
-
-/** `POST /v1/devices/{sn}/credentials`; the body is optional. */
-export const CredentialsRequest = v.strictObject(
-  { kick: v.optional(v.boolean("kick must be true or false")) },
-  "unknown field; the body takes only kick",
-);
 
 /** What EMQX did after the change; `warning` when it could not be reached (the change is stored anyway). */
 const BrokerCutOffEntries = {

@@ -7,7 +7,7 @@ export interface TimeWindow {
   to: string;
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * `from`/`to` query values → bounds comparable with stored keys. A date means the whole day; a time with

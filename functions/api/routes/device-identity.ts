@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { describeRoute } from "hono-openapi";
-import type * as v from "valibot";
 import {
   type BrokerCutOff,
   type DeviceAdminDeps,
@@ -9,56 +9,78 @@ import {
   rotateDeviceCredentials,
   unconfiguredBrokerSessions,
 } from "../../core/broker-access/index.ts";
-import { InvalidInputError } from "../../core/errors.ts";
-import { parseJson, parseOrReject } from "../../core/validation.ts";
+import { CredentialsRequest, DevicePatchRequest, SnParams } from "../../core/schemas/api.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
+import { jsonObjectBody } from "../../http/json-body.ts";
 import { problem, problemResponse } from "../../http/problems.ts";
-import { guard, jsonContent, param, parseSn, problems } from "../route-kit.ts";
-import { CredentialsAnswer, CredentialsRequest, DevicePatchAnswer, DevicePatchRequest } from "../schemas.ts";
+import { validate } from "../../http/validate.ts";
+import { tooLarge } from "../answers.ts";
+import { jsonContent, problems } from "../route-kit.ts";
+import { CredentialsAnswer, DevicePatchAnswer } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 import { publicCutOff, publicIdentity } from "../views.ts";
 
 /** Both bodies are a key or two; anything much larger is not one of them. */
 const MAX_IDENTITY_BODY_BYTES = 1024;
 
-const snParam = param("sn", "path", "device serial number");
+const smallBody = () =>
+  bodyLimit({ maxSize: MAX_IDENTITY_BODY_BYTES, onError: (c) => tooLarge(c, MAX_IDENTITY_BODY_BYTES) });
 
 /**
- * Per-device identity, scope `admin`: re-key a device (`POST /v1/devices/{sn}/credentials`) and revoke or
- * re-enable it (`PATCH /v1/devices/{sn}`). The registry is written first; EMQX is asked afterwards to end
- * the device's session and forget cached answers, and when it cannot be, the answer says so (200 with
- * `kicked: false` and a `warning`), because the stored change must not look like a failure to retry blindly.
+ * Per-device identity, scope `admin`, added to the devices' sub-app: re-key a device
+ * (`POST /v1/devices/{sn}/credentials`) and revoke or re-enable it (`PATCH /v1/devices/{sn}`). The registry
+ * is written first; EMQX is asked afterwards to end the device's session and forget cached answers, and
+ * when it cannot be, the answer says so (200 with `kicked: false` and a `warning`), because the stored
+ * change must not look like a failure to retry blindly.
  */
-export function registerDeviceIdentityRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
-  const guarded = guard(options);
-  const admin = requireScope(deps.keys, "admin");
+export function addDeviceIdentityRoutes(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
   const adminDeps: DeviceAdminDeps = {
     devices: deps.devices,
     sessions: deps.sessions ?? unconfiguredBrokerSessions,
     clock: deps.clock,
   };
+  rekeyDevice(app, deps, adminDeps, options);
+  patchDevice(app, deps, adminDeps, options);
+}
 
-  app.post("/v1/devices/:sn/credentials", describeCredentials(), admin, (c) =>
-    guarded(c, async () => {
-      const sn = parseSn(c.req.param("sn"));
-      const body = await readBody(c, CredentialsRequest, { optional: true });
+function rekeyDevice(app: Hono<ApiEnv>, deps: ApiDeps, adminDeps: DeviceAdminDeps, options: ApiOptions) {
+  app.post(
+    "/:sn/credentials",
+    requireScope(deps.keys, "admin"),
+    validate("param", SnParams),
+    smallBody(),
+    jsonObjectBody({ optional: true }),
+    validate("json", CredentialsRequest),
+    // After the body's validator, which documents every body as required.
+    describeCredentials(),
+    async (c) => {
+      const { sn } = c.req.valid("param");
+      const { kick = true } = c.req.valid("json");
       const secret = deps.deviceTokenSecrets?.[0];
       if (!secret) return noTokenSecret(c, options);
-      const rotated = await rotateDeviceCredentials(adminDeps, secret, sn, { kick: body.kick ?? true });
+      const rotated = await rotateDeviceCredentials(adminDeps, secret, sn, { kick });
       audit(c, options, "device re-keyed", sn, rotated.broker, { generation: rotated.identity.generation });
       const device = { sn, ...publicIdentity(rotated.identity) };
       const answer = { sn, generation: rotated.identity.generation, token: rotated.token, device };
       // The token is shown once: nothing may cache this answer.
       c.header("cache-control", "no-store");
       return c.json({ ...answer, ...publicCutOff(rotated.broker) }, 200);
-    }),
+    },
   );
+}
 
-  app.patch("/v1/devices/:sn", describePatch(), admin, (c) =>
-    guarded(c, async () => {
-      const sn = parseSn(c.req.param("sn"));
-      const { enabled } = await readBody(c, DevicePatchRequest, { optional: false });
-      if (enabled) {
+function patchDevice(app: Hono<ApiEnv>, deps: ApiDeps, adminDeps: DeviceAdminDeps, options: ApiOptions) {
+  app.patch(
+    "/:sn",
+    describePatch(),
+    requireScope(deps.keys, "admin"),
+    validate("param", SnParams),
+    smallBody(),
+    jsonObjectBody(),
+    validate("json", DevicePatchRequest),
+    async (c) => {
+      const { sn } = c.req.valid("param");
+      if (c.req.valid("json").enabled) {
         const { identity } = await enableDevice(adminDeps, sn);
         audit(c, options, "device enabled", sn, undefined, {});
         return c.json({ device: { sn, ...publicIdentity(identity) } }, 200);
@@ -66,31 +88,8 @@ export function registerDeviceIdentityRoutes(app: Hono<ApiEnv>, deps: ApiDeps, o
       const { identity, broker } = await revokeDevice(adminDeps, sn);
       audit(c, options, "device revoked", sn, broker, {});
       return c.json({ device: { sn, ...publicIdentity(identity) }, ...publicCutOff(broker) }, 200);
-    }),
+    },
   );
-}
-
-/** 413 when too large, 400 `body` when not a JSON object, 422 naming the field otherwise. */
-async function readBody<S extends v.GenericSchema>(
-  c: Context<ApiEnv>,
-  schema: S,
-  { optional }: { optional: boolean },
-): Promise<v.InferOutput<S>> {
-  const raw = await c.req.text();
-  const bytes = Buffer.byteLength(raw);
-  if (bytes > MAX_IDENTITY_BODY_BYTES) {
-    throw new InvalidInputError(
-      413,
-      "body",
-      `body is ${bytes} bytes, more than the ${MAX_IDENTITY_BODY_BYTES} allowed`,
-    );
-  }
-  if (optional && raw.trim() === "") return parseOrReject(schema, {}, "");
-  const json = parseJson(raw, "body");
-  if (!json || typeof json !== "object" || Array.isArray(json)) {
-    throw new InvalidInputError(400, "body", "body must be a JSON object");
-  }
-  return parseOrReject(schema, json, "", 422);
 }
 
 function noTokenSecret(c: Context<ApiEnv>, options: ApiOptions): Response {
@@ -123,11 +122,10 @@ function describeCredentials() {
       "Every older token is refused from the next login on (HTTP devices within 30 s). EMQX's caches are " +
       'cleared and, unless the body says {"kick": false}, the live MQTT session is ended. When EMQX cannot ' +
       "be reached the new generation is kept anyway: kicked is false and warning says what is pending.",
-    parameters: [snParam],
-    requestBody: { required: false, content: jsonContent(CredentialsRequest) },
+    requestBody: { required: false, content: {} },
     responses: {
       "200": { description: "The new token, once", content: jsonContent(CredentialsAnswer) },
-      ...problems(400, 413, 422),
+      ...problems(400, 413, 415, 422),
     },
   });
 }
@@ -141,14 +139,12 @@ function describePatch() {
       "and ends its live MQTT session; a device without an entry gets a disabled one, so it cannot register " +
       'itself. {"enabled": true} lets it log in again, or registers it (generation 0) when it has no entry. ' +
       "When EMQX cannot be reached the change is kept anyway: kicked is false and warning says what is pending.",
-    parameters: [snParam],
-    requestBody: { required: true, content: jsonContent(DevicePatchRequest) },
     responses: {
       "200": {
         description: "The device's identity after the change",
         content: jsonContent(DevicePatchAnswer),
       },
-      ...problems(400, 413, 422),
+      ...problems(400, 413, 415, 422),
     },
   });
 }

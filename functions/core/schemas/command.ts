@@ -20,9 +20,10 @@ export const CommandRequest = v.strictObject(
     ),
     data: v.optional(
       v.pipe(
-        v.record(v.string(), v.unknown(), "data must be an object"),
-        // valibot's record lets an array through (as {"0": ...}); a command's data is an object.
+        // valibot's record lets an array through, turned into {"0": ...}: refused before it is.
+        v.unknown(),
         v.check((data) => !Array.isArray(data), "data must be an object"),
+        v.record(v.string(), v.unknown(), "data must be an object"),
         // What DynamoDB would refuse (1e-200, an empty key, 33 levels) is a 422 naming the field, not a 503.
         storable(TOP_LEVEL_ATTRIBUTE),
       ),
