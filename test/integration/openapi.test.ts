@@ -1,4 +1,6 @@
 import { compileErrors, validate } from "@readme/openapi-parser";
+import { findTargetHandler } from "hono/utils/handler";
+import { uniqueSymbol } from "hono-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbReaders } from "../../functions/adapters/dynamodb/readers.ts";
 import { createApiApp, OPENAPI_PATH, REFERENCE_PATH } from "../../functions/api/app.ts";
@@ -7,10 +9,29 @@ import { newApiKey, StaticApiKeyStore } from "../../functions/core/api-keys.ts";
 import { serveApp } from "../../local/services/http-server.ts";
 import { createTestResources, silentLogger, type TestResources } from "../support/resources.ts";
 
+interface JsonSchema {
+  type?: string;
+  pattern?: string;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: unknown;
+}
+interface Parameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  schema?: JsonSchema;
+  description?: string;
+}
 interface Operation {
   operationId?: string;
-  parameters?: Array<{ name: string; in: string; required?: boolean }>;
-  requestBody?: { content?: Record<string, unknown> };
+  parameters?: Parameter[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
 }
 interface Document {
@@ -231,3 +252,182 @@ describe(`GET ${REFERENCE_PATH}`, () => {
     }
   });
 });
+
+// --- The document and the validation are one: every documented constraint is enforced, and what the
+// routes validate with is exactly what is documented. ------------------------------------------------
+
+/** A valid value for each path parameter, and a valid body for each operation with one. */
+const VALID_PATH: Record<string, string> = { sn: "SN-DOC-3", id: "doc-3", userId: "1001" };
+const VALID_BODY: Record<string, Record<string, unknown>> = {
+  "post /v1/devices/{sn}/commands": { op: "noop" },
+  "post /v1/replay": { from: "2026-01-01", to: "2026-01-02" },
+  "post /v1/devices/{sn}/credentials": { kick: false },
+  "patch /v1/devices/{sn}": { enabled: true },
+};
+
+/** Text that might break a pattern: each documented pattern must refuse at least one of these. */
+const TEXT_PROBES = ["a b", "#", "a/b", "0", "101", "-1", "1.5", "abc", "2026-1-1", "x".repeat(65), ""];
+
+/** Strings a string schema's documented constraints (pattern, enum, lengths) say are refused. */
+function refusedStrings(schema: JsonSchema): string[] {
+  const refused: string[] = [];
+  if (schema.pattern) {
+    const pattern = new RegExp(schema.pattern);
+    refused.push(...TEXT_PROBES.filter((probe) => !pattern.test(probe)).slice(0, 3));
+  }
+  if (schema.enum) refused.push("not-one-of-them");
+  if (schema.minLength) refused.push("x".repeat(schema.minLength - 1));
+  if (schema.maxLength !== undefined) refused.push("x".repeat(schema.maxLength + 1));
+  return refused;
+}
+
+/** JSON values a body property's documented type, pattern and range say are refused. */
+function refusedValues(schema: JsonSchema): unknown[] {
+  const wrongType: Record<string, unknown> = {
+    string: 5,
+    integer: 1.5,
+    number: "1",
+    boolean: "yes",
+    object: [1],
+  };
+  const refused: unknown[] = schema.type ? [wrongType[schema.type]] : [];
+  if (schema.type === "string") refused.push(...refusedStrings(schema));
+  if (schema.minimum !== undefined) refused.push(schema.minimum - 1);
+  if (schema.maximum !== undefined) refused.push(schema.maximum + 1);
+  return refused;
+}
+
+interface Violation {
+  label: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  status: number;
+  field: string;
+}
+
+/** Each documented parameter constraint broken once, the rest of the request valid. */
+function parameterViolations(method: string, path: string, operation: Operation): Violation[] {
+  const fill = (template: string, name?: string, value?: string) =>
+    template.replace(/\{([^}]+)\}/g, (_, key: string) =>
+      encodeURIComponent(key === name && value !== undefined ? value : (VALID_PATH[key] as string)),
+    );
+  const body = VALID_BODY[`${method} ${path}`];
+  return (operation.parameters ?? []).flatMap((parameter) =>
+    refusedStrings(parameter.schema ?? {})
+      // An empty path segment is another route, not a bad value.
+      .filter((value) => !(parameter.in === "path" && value === ""))
+      .map((value) => ({
+        label: `${method} ${path} ${parameter.in} ${parameter.name}=${JSON.stringify(value.slice(0, 20))}`,
+        method,
+        path:
+          parameter.in === "path"
+            ? fill(path, parameter.name, value)
+            : `${fill(path)}?${parameter.name}=${encodeURIComponent(value)}`,
+        body,
+        status: 400,
+        field: parameter.name,
+      })),
+  );
+}
+
+/** Each documented body constraint broken once: a property's type, pattern or range, a required or an unknown field. */
+function bodyViolations(method: string, path: string, operation: Operation): Violation[] {
+  const schema = operation.requestBody?.content?.["application/json"]?.schema;
+  const valid = VALID_BODY[`${method} ${path}`];
+  if (!schema || !valid) return [];
+  const target = path.replace(/\{([^}]+)\}/g, (_, key: string) => VALID_PATH[key] as string);
+  const at = (field: string, body: unknown, what: string): Violation => ({
+    label: `${method} ${path} body ${what}`,
+    method,
+    path: target,
+    body,
+    status: 422,
+    field,
+  });
+  const violations = Object.entries(schema.properties ?? {}).flatMap(([name, property]) =>
+    refusedValues(property).map((value) =>
+      at(name, { ...valid, [name]: value }, `${name}=${JSON.stringify(value)}`),
+    ),
+  );
+  for (const name of schema.required ?? [])
+    violations.push(at(name, { ...valid, [name]: undefined }, `without ${name}`));
+  if (schema.additionalProperties === false) violations.push(at("colour", { ...valid, colour: 1 }, "colour"));
+  return violations;
+}
+
+describe("the document states what is validated, and only that", () => {
+  it("refuses a value breaking any documented constraint with a 400 or 422 naming it", async () => {
+    const violations = documentedOperations().flatMap(({ method, path, operation }) => [
+      ...parameterViolations(method, path, operation),
+      ...bodyViolations(method, path, operation),
+    ]);
+    // sn, id, userId, limit, online, status, day; the bodies of commands, replay, credentials and patch.
+    expect(violations.length).toBeGreaterThan(60);
+    const wrong: string[] = [];
+    for (const violation of violations) {
+      const response = await fetch(`${server.url}${violation.path}`, {
+        method: violation.method.toUpperCase(),
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          ...(violation.body ? { "content-type": "application/json" } : {}),
+        },
+        ...(violation.body ? { body: JSON.stringify(violation.body) } : {}),
+      });
+      const problem = (await response.json()) as { field?: string; detail?: string };
+      const named = problem.field === violation.field && problem.detail?.includes(violation.field);
+      if (response.status !== violation.status || !named)
+        wrong.push(`${violation.label}: ${response.status} ${JSON.stringify(problem)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("every pattern, enum and range of the routes' validators is the one documented, and no input is unvalidated", async () => {
+    const checked = new Set<string>();
+    for (const route of app.routes) {
+      const spec = (findTargetHandler(route.handler) as { [uniqueSymbol]?: ValidatorSpec })[uniqueSymbol];
+      if (!spec?.target) continue;
+      const key = `${route.method.toLowerCase()} ${toOpenApiPath(route.path)}`;
+      const operation = documentedOperations().find((d) => `${d.method} ${d.path}` === key)?.operation;
+      const { schema } = await spec.toOpenAPISchema();
+      if (spec.target === "json") {
+        expect(operation?.requestBody?.content?.["application/json"]?.schema, key).toEqual(schema);
+      } else {
+        for (const [name, property] of Object.entries(schema.properties ?? {})) {
+          const documented = operation?.parameters?.find((p) => p.name === name);
+          const { description: _, ...constraints } = property as JsonSchema & { description?: string };
+          expect(documented?.schema, `${key} ${name}`).toEqual(constraints);
+          expect(documented?.in, `${key} ${name}`).toBe(spec.target === "param" ? "path" : "query");
+        }
+      }
+      for (const name of Object.keys(schema.properties ?? {})) checked.add(`${key} ${spec.target} ${name}`);
+      if (spec.target === "json") checked.add(`${key} json`);
+    }
+    // The reverse: every documented parameter and body comes from a validator of its route.
+    for (const { method, path, operation } of documentedOperations()) {
+      for (const parameter of operation.parameters ?? []) {
+        const target = parameter.in === "path" ? "param" : parameter.in;
+        expect(checked, `${method} ${path} ${parameter.name}`).toContain(
+          `${method} ${path} ${target} ${parameter.name}`,
+        );
+      }
+      if (operation.requestBody)
+        expect(checked, `${method} ${path} body`).toContain(`${method} ${path} json`);
+    }
+  });
+
+  it("documents the credentials body as optional, as it is", async () => {
+    const operation = doc.paths["/v1/devices/{sn}/credentials"]?.post;
+    expect(operation?.requestBody?.required).toBe(false);
+    const response = await fetch(`${server.url}/v1/devices/SN-DOC-4/credentials`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+interface ValidatorSpec {
+  target?: string;
+  toOpenAPISchema: () => Promise<{ schema: JsonSchema }>;
+}
