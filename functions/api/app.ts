@@ -44,9 +44,9 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.get(OPENAPI_PATH, openApiDocument(app));
   app.get(REFERENCE_PATH, (c) => c.html(referencePage(OPENAPI_PATH)));
   // An unknown path tells an anonymous caller nothing either: 401 first, 404 only with a valid key.
-  const anyKey = requireScope(deps.keys, ["read", "commands", "admin"]);
+  const anyKey = requireScope<ApiEnv>(deps.keys, ["read", "commands", "admin"]);
   app.notFound(async (c) => {
-    const denied = await anyKey(c as unknown as Parameters<typeof anyKey>[0], async () => undefined);
+    const denied = await anyKey(c, async () => undefined);
     return denied ?? notFound(c, `no route for ${c.req.method} ${c.req.path}`);
   });
   app.onError((error, c) => failureResponse(c, error, options.logger));

@@ -10,10 +10,10 @@ export type ApiKeyVariables = { apiKey: ApiKey };
  * 403 for a key without the scope, 503 when the key store cannot be read. Keys are looked up by their
  * SHA-256, so the stored form never equals what a client sends.
  */
-export function requireScope(
+export function requireScope<E extends { Variables: ApiKeyVariables }>(
   keys: ApiKeyStore,
   scope: Scope | readonly Scope[],
-): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+): MiddlewareHandler<E> {
   const accepted: readonly Scope[] = typeof scope === "string" ? [scope] : scope;
   return async (c, next) => {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
