@@ -281,6 +281,30 @@ describe("POST /v1/devices/{sn}/commands", () => {
       expectProblem(await post("SN-API-BAD", { op: "x", data: { blob: "x".repeat(300_000) } }), 413, "body");
     });
 
+    // The body's validator reads only JSON media types (any other body would read as {}): 415, never 422 "op".
+    it.each([
+      ["text/plain", "text/plain"],
+      ["fetch's default for a string (text/plain;charset=UTF-8)", undefined],
+    ])("refuses a JSON body sent as %s with 415 naming content-type", async (_name, type) => {
+      const response = await fetch(`${api.url}${commands("SN-API-BAD")}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, ...(type ? { "content-type": type } : {}) },
+        body: JSON.stringify({ op: "x" }),
+      });
+      expect(response.status).toBe(415);
+      expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(await response.json()).toMatchObject({ type: "unsupported_media_type", field: "content-type" });
+    });
+
+    it("takes application/json with a charset", async () => {
+      const response = await fetch(`${api.url}${commands("SN-API-CHARSET")}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json; charset=utf-8" },
+        body: JSON.stringify({ op: "x" }),
+      });
+      expect(response.status).toBe(202);
+    });
+
     it("refuses a streamed body of unknown length as soon as it passes the limit, without reading it all", async () => {
       let sent = 0;
       const chunk = new Uint8Array(64 * 1024).fill(0x20);
