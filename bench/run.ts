@@ -18,7 +18,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const quick = process.argv.includes("--quick");
 const SIZES = quick
   ? { ingestPairs: 200, coldSamples: 3, http: { rounds: 2, seconds: 2, connections: 16 } }
-  : { ingestPairs: 1000, coldSamples: 9, http: { rounds: 4, seconds: 3, connections: 16 } };
+  : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16 } };
 
 /**
  * `npm run bench`: one table per area, each figure a ratio measured side by side in this run with its
