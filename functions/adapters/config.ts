@@ -5,20 +5,22 @@ const Integer = (fallback: number) =>
     v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number)),
     String(fallback),
   );
-const TokenList = v.pipe(
-  v.string(),
-  v.transform((value) =>
-    value
-      .split(",")
-      .map((token) => token.trim())
-      .filter(Boolean),
-  ),
-  v.minLength(1, "must hold at least one token"),
-  v.check(
-    (tokens) => tokens.every((token) => token.length >= 16),
-    "every token must be at least 16 characters",
-  ),
-);
+/** A comma-separated list (blanks dropped) whose every item is at least `minChars` long. */
+const CommaList = (minChars: number, noun: string) =>
+  v.pipe(
+    v.string(),
+    v.transform((value) =>
+      value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+    v.check(
+      (items) => items.every((item) => item.length >= minChars),
+      `every ${noun} must be at least ${minChars} characters`,
+    ),
+  );
+const TokenList = v.pipe(CommaList(16, "token"), v.minLength(1, "must hold at least one token"));
 
 const Url = v.pipe(v.string("is required"), v.url("must be a URL"));
 
@@ -44,22 +46,7 @@ export const IngestConfig = v.object({
   MAX_BODY_BYTES: Integer(256 * 1024),
   QUARANTINE_RETENTION_DAYS: Integer(30),
   /** Comma-separated secrets HTTP devices' tokens are derived from; empty = HTTP devices disabled. */
-  DEVICE_TOKEN_SECRETS: v.optional(
-    v.pipe(
-      v.string(),
-      v.transform((value) =>
-        value
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ),
-      v.check(
-        (secrets) => secrets.every((s) => s.length >= 32),
-        "every secret must be at least 32 characters",
-      ),
-    ),
-    "",
-  ),
+  DEVICE_TOKEN_SECRETS: v.optional(CommaList(32, "secret"), ""),
   /** `open`: a valid derived token registers its device on first login; `required`: an operator must first. */
   DEVICE_REGISTRATION: v.optional(v.picklist(["open", "required"]), "open"),
   /** How long an MQTT session may live before EMQX disconnects it and it logs in again (its ACL is re-read). */
@@ -74,19 +61,7 @@ export const ApiConfig = v.object({
    * Optional bootstrap keys (comma-separated, scope `admin`), e.g. from a secret, to create the first
    * stored keys with; day-to-day keys live hashed in the table (`npm run api-key`).
    */
-  API_KEYS: v.optional(
-    v.pipe(
-      v.string(),
-      v.transform((value) =>
-        value
-          .split(",")
-          .map((key) => key.trim())
-          .filter(Boolean),
-      ),
-      v.check((keys) => keys.every((key) => key.length >= 16), "every key must be at least 16 characters"),
-    ),
-    "",
-  ),
+  API_KEYS: v.optional(CommaList(16, "key"), ""),
   /**
    * The ingest's secrets (the same secret): the first derives the token `POST /v1/devices/{sn}/credentials`
    * hands out. Unset: that route answers 503.

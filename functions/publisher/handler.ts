@@ -1,27 +1,21 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createAwsDeps } from "../adapters/aws-deps.ts";
-import { readConfig } from "../adapters/config.ts";
-import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
-import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
-import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
-import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
+import { bootLambda } from "../adapters/lambda-boot.ts";
+import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleCommandBatch } from "./batch.ts";
 import { PublisherSettings } from "./config.ts";
 
-// Errors printed with their TypeScript lines; the source map is read only then (not at init).
-installLazySourceMaps();
-
-// Cold start: every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
-await loadSecretsIntoEnv();
-const config = readConfig(PublisherSettings, process.env);
-const logger = new Logger({ serviceName: "bridge-publisher" });
-const metrics = createMetrics(METRICS_SERVICE.publisher);
-const aws = createAwsDeps(config);
+const {
+  config,
+  logger,
+  metrics,
+  deps: aws,
+} = await bootLambda(PublisherSettings, {
+  logService: "bridge-publisher",
+  metricsService: METRICS_SERVICE.publisher,
+});
 const deps = {
   ...aws,
-  commands: countingCommandStore(aws.commands, metrics),
   publisher: new EmqxPublishClient({
     baseUrl: config.EMQX_API_URL,
     apiKey: config.EMQX_API_KEY,
