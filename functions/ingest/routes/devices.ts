@@ -11,6 +11,7 @@ import { brokerAccessDeps, brokerAccessOptions } from "../broker-access.ts";
 import { ingestDeviceMessage } from "../device-message.ts";
 import { readBody } from "../read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
+import { registerDeviceCommandRoute } from "./device-commands.ts";
 
 /** Everything under this pattern belongs to HTTP devices (and is closed to EMQX's tokens). */
 export const DEVICE_PATHS = "/v1/devices/*";
@@ -22,7 +23,8 @@ export const HTTP_DEVICE_CHANNELS = ["evt", "st", "ack"] as const;
  * `POST /v1/devices/{sn}/evt|st|ack` for devices that speak HTTP instead of MQTT. The body is exactly the
  * MQTT payload; it goes through the same code as a rule event (`ingestDeviceMessage`), so dedupe,
  * presence, quarantine, fan-out and command answers are the same. Each device authenticates with its own
- * derived token. Without secrets the routes answer 404.
+ * derived token. Without secrets the routes answer 404. `GET /v1/devices/{sn}/commands/next` hands
+ * them their commands (see `device-commands.ts`).
  */
 export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, options: IngestOptions): void {
   if (options.deviceTokenSecrets.length === 0) {
@@ -53,6 +55,7 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
       });
     });
   }
+  registerDeviceCommandRoute(app, deps, options);
 }
 
 /**
