@@ -5,37 +5,32 @@ import { toWellFormedText } from "./schemas/storable.ts";
 /** How much of a rejected body is kept; the rest is dropped but its size is recorded. */
 export const QUARANTINE_RAW_LIMIT = 32 * 1024;
 
-/** A rejected message as an operator sees it. */
-export interface QuarantineEntry {
-  id: string;
-  /** UTC day `YYYY-MM-DD`, the partition operators list by. */
-  day: string;
-  receivedAt: string;
+/** What a rejection and its quarantine entry both say about the message. */
+interface RejectedMessage {
   transport: Transport;
   status: number;
   reason: string;
   field: string;
   message: string;
   raw: string;
-  rawBytes: number;
-  truncated: boolean;
   sn?: string;
   emqxId?: string;
   ruleId?: string;
 }
 
-export interface Rejection {
-  transport: Transport;
-  status: number;
-  reason: string;
-  field: string;
-  message: string;
-  raw: string;
+/** A rejected message as an operator sees it. */
+export interface QuarantineEntry extends RejectedMessage {
+  id: string;
+  /** UTC day `YYYY-MM-DD`, the partition operators list by. */
+  day: string;
+  receivedAt: string;
+  rawBytes: number;
+  truncated: boolean;
+}
+
+export interface Rejection extends RejectedMessage {
   /** Size of the whole body when `raw` is only its first bytes (a body too large to read). */
   rawBytes?: number;
-  sn?: string;
-  emqxId?: string;
-  ruleId?: string;
 }
 
 /** Keeps a rejected message where operators can list it; returns the entry (its `id` goes in the answer). */

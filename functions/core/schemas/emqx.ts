@@ -16,31 +16,39 @@ const Millis = (field: string) =>
     v.maxValue(MAX_EPOCH_MS, `${field} must not be after the year 9999`),
   );
 
+/** EMQX's message id: 32 hex characters. */
+const MessageId = v.pipe(
+  v.string("id must be a string"),
+  v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters"),
+);
+
+/** The client that published, or whose connection changed. */
+const ClientEntries = { clientid: v.string("clientid must be a string"), username: EmqxOptionalString };
+
+/** What every rule event may end with. */
+const TrailingEntries = { timestamp: v.optional(Millis("timestamp")), metadata: Metadata };
+
 /** Body of a `message.publish` rule event (docs/emqx.md §3.2); unknown keys are accepted. */
 export const EmqxMessagePublish = v.looseObject({
   event: v.literal("message.publish"),
-  id: v.pipe(v.string("id must be a string"), v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters")),
-  clientid: v.string("clientid must be a string"),
-  username: EmqxOptionalString,
+  id: MessageId,
+  ...ClientEntries,
   payload: v.string("payload must be a string"),
   topic: v.string("topic must be a string"),
   qos: v.optional(v.picklist([0, 1, 2], "qos must be 0, 1 or 2")),
   peerhost: EmqxOptionalString,
   publish_received_at: Millis("publish_received_at"),
-  timestamp: v.optional(Millis("timestamp")),
-  metadata: Metadata,
+  ...TrailingEntries,
 });
 export type EmqxMessagePublish = v.InferOutput<typeof EmqxMessagePublish>;
 
 /** Body of a `client.connected` rule event (docs/emqx.md §3.3). */
 export const EmqxClientConnected = v.looseObject({
   event: v.literal("client.connected"),
-  clientid: v.string("clientid must be a string"),
-  username: EmqxOptionalString,
+  ...ClientEntries,
   connected_at: Millis("connected_at"),
   clean_start: v.optional(v.boolean()),
-  timestamp: v.optional(Millis("timestamp")),
-  metadata: Metadata,
+  ...TrailingEntries,
 });
 export type EmqxClientConnected = v.InferOutput<typeof EmqxClientConnected>;
 
@@ -50,27 +58,24 @@ export type EmqxClientConnected = v.InferOutput<typeof EmqxClientConnected>;
  */
 export const EmqxClientDisconnected = v.looseObject({
   event: v.literal("client.disconnected"),
-  clientid: v.string("clientid must be a string"),
-  username: EmqxOptionalString,
+  ...ClientEntries,
   reason: v.string("reason must be a string"),
   connected_at: v.optional(Millis("connected_at")),
   disconnected_at: Millis("disconnected_at"),
-  timestamp: v.optional(Millis("timestamp")),
-  metadata: Metadata,
+  ...TrailingEntries,
 });
 export type EmqxClientDisconnected = v.InferOutput<typeof EmqxClientDisconnected>;
 
 /** Body of a `message.acked` rule event: a subscriber PUBACKed a QoS 1 message (docs/emqx.md §3.4). */
 export const EmqxMessageAcked = v.looseObject({
   event: v.literal("message.acked"),
-  id: v.pipe(v.string("id must be a string"), v.regex(/^[0-9A-Fa-f]{32}$/, "id must be 32 hex characters")),
+  id: MessageId,
   clientid: v.string("clientid must be a string"),
   from_clientid: v.optional(v.string()),
   topic: v.string("topic must be a string"),
   payload: v.string("payload must be a string"),
   pub_props: v.optional(v.looseObject({ "User-Property": v.optional(v.record(v.string(), v.unknown())) })),
-  timestamp: v.optional(Millis("timestamp")),
-  metadata: Metadata,
+  ...TrailingEntries,
 });
 export type EmqxMessageAcked = v.InferOutput<typeof EmqxMessageAcked>;
 
