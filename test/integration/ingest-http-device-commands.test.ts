@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
-import { deviceToken, startIngest } from "../support/ingest-server.ts";
-import { createTestResources, type TestResources } from "../support/resources.ts";
+import { createIngestApp } from "../../functions/ingest/app.ts";
+import { serveApp } from "../../local/services/http-server.ts";
+import { DEVICE_SECRET, deviceToken, startIngest, TOKEN } from "../support/ingest-server.ts";
+import { eventually } from "../support/local-stack.ts";
+import { createTestResources, silentLogger, type TestResources } from "../support/resources.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
@@ -107,5 +110,50 @@ describe("HTTP devices fetch their commands", () => {
       reason: "its TTL passed before it could be delivered",
     });
     expect((await statusEvents(sn)).sort()).toEqual(["fresh:delivered", "stale:expired"]);
+  });
+
+  it("lets only one of two simultaneous polls take a command", async () => {
+    const sn = "SN-HC8";
+    await createCommand(env.deps, sn, { id: "once", op: "ping" });
+    const answers = await Promise.all([poll(sn, "?wait=0"), poll(sn, "?wait=0")]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 204]);
+  });
+
+  it("stops waiting when the device hangs up, so a command created afterwards is not taken for nobody", async () => {
+    const sn = "SN-HC9";
+    // The ingest served so that the test knows when a request's handler has finished.
+    const app = createIngestApp(env.deps, {
+      tokens: [TOKEN],
+      deviceTokenSecrets: [DEVICE_SECRET],
+      deadlineMs: 8_000,
+      maxBodyBytes: 256 * 1024,
+      logger: silentLogger(),
+    });
+    let handled = 0;
+    const server = await serveApp(async (request) => {
+      try {
+        return await app.fetch(request);
+      } finally {
+        handled++;
+      }
+    });
+    try {
+      const hangUp = new AbortController();
+      const started = performance.now();
+      const waiting = fetch(`${server.url}/v1/devices/${sn}/commands/next?wait=20`, {
+        headers: { authorization: `Bearer ${deviceToken(sn)}` },
+        signal: hangUp.signal,
+      }).catch(() => "hung up");
+      setTimeout(() => hangUp.abort(), 300);
+      expect(await waiting).toBe("hung up");
+      await eventually(async () => (handled === 1 ? true : undefined), 15_000);
+      expect(performance.now() - started).toBeLessThan(15_000); // not the full 20 s wait
+
+      await createCommand(env.deps, sn, { id: "after", op: "ping" });
+      expect(await env.deps.commands.get(sn, "after")).toMatchObject({ status: "queued" });
+      expect((await poll(sn)).body).toMatchObject({ id: "after" });
+    } finally {
+      await server.stop();
+    }
   });
 });
