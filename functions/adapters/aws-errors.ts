@@ -32,3 +32,12 @@ export function toDomainError(operation: string, error: unknown): Error {
   if (PER_ITEM_ERRORS.has(name)) return new StoreRejectedError(`${operation} refused the item: ${message}`);
   return new TransientError(`${operation} failed: ${name}: ${message}`, { cause: error });
 }
+
+/** One SDK call, its failure told in the domain's terms (`toDomainError`) under `operation`'s name. */
+export async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toDomainError(operation, error);
+  }
+}

@@ -1,13 +1,9 @@
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  type DynamoDBClient,
-} from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
-import { toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
+import { sendConditional } from "./send.ts";
 
 /** Attendance in DynamoDB: one conditional put per new punch, its failure returns the stored one. */
 export class DynamoDbAttendanceStore implements AttendanceStore {
@@ -17,25 +13,21 @@ export class DynamoDbAttendanceStore implements AttendanceStore {
   ) {}
 
   async putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult> {
-    const result = await putIfAbsent(this.client, this.tableName, toItem(record), "attendance");
-    return result.created ? result : { created: false, existing: fromItem(result.existing) };
+    return putIfAbsent(this.client, this.tableName, toItem(record), { what: "attendance", fromItem });
   }
 
   async discard(record: StoredAttendance): Promise<void> {
-    try {
-      await this.client.send(
+    // Gone already, or another attempt's write of the same punch: that one stays.
+    await sendConditional("DynamoDB DeleteItem (attendance not on the queue)", () =>
+      this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: marshall(primaryKey(record)),
           ConditionExpression: "storedBy = :by",
           ExpressionAttributeValues: marshall({ ":by": record.storedBy ?? "" }),
         }),
-      );
-    } catch (error) {
-      // Gone already, or another attempt's write of the same punch: that one stays.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB DeleteItem (attendance not on the queue)", error);
-    }
+      ),
+    );
   }
 }
 

@@ -4,7 +4,6 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
@@ -25,6 +24,7 @@ import { marshallItem, toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
+import { getItem, sendConditional } from "./send.ts";
 
 /**
  * Commands in DynamoDB: `DEVICE#{sn}` / `CMD#{id}`, indexed by (device, status) in creation order, with a
@@ -37,23 +37,17 @@ export class DynamoDbCommandStore implements CommandStore {
   ) {}
 
   async create(command: Command): Promise<CreateCommandResult> {
-    const result = await putIfAbsent(this.client, this.tableName, toItem(command), "command");
-    return result.created ? result : { created: false, existing: fromItem(result.existing) };
+    return putIfAbsent(this.client, this.tableName, toItem(command), { what: "command", fromItem });
   }
 
   async get(sn: string, id: string): Promise<Command | undefined> {
-    try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: marshall(primaryKey(sn, id)),
-          ConsistentRead: true,
-        }),
-      );
-      return Item ? fromItem(unmarshall(Item)) : undefined;
-    } catch (error) {
-      throw toDomainError("DynamoDB GetItem (command)", error);
-    }
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: primaryKey(sn, id),
+      consistent: true,
+      what: "command",
+    });
+    return item ? fromItem(item) : undefined;
   }
 
   async readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead> {
@@ -95,8 +89,9 @@ export class DynamoDbCommandStore implements CommandStore {
   }
 
   async hold(sn: string, through: string): Promise<void> {
-    try {
-      await this.client.send(
+    // A later hold already stands: it covers this one.
+    await sendConditional("DynamoDB UpdateItem (command hold)", () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall(holdKey(sn)),
@@ -104,27 +99,22 @@ export class DynamoDbCommandStore implements CommandStore {
           ConditionExpression: "attribute_not_exists(heldThrough) OR heldThrough < :t",
           ExpressionAttributeValues: marshall({ ":t": through, ":sn": sn }),
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB UpdateItem (command hold)", error);
-    }
+      ),
+    );
   }
 
   async release(sn: string, through: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Another hold replaced it: that one stays.
+    await sendConditional("DynamoDB DeleteItem (command hold)", () =>
+      this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: marshall(holdKey(sn)),
           ConditionExpression: "heldThrough = :t",
           ExpressionAttributeValues: marshall({ ":t": through }),
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB DeleteItem (command hold)", error);
-    }
+      ),
+    );
   }
 
   async transition(

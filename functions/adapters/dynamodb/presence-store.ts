@@ -1,14 +1,9 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
-import { toDomainError } from "../aws-errors.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
+import { getItem, sendConditional } from "./send.ts";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
 export class DynamoDbPresenceStore implements PresenceStore {
@@ -18,27 +13,20 @@ export class DynamoDbPresenceStore implements PresenceStore {
   ) {}
 
   async get(sn: string): Promise<VersionedPresence | undefined> {
-    try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ pk: keys.device(sn), sk: keys.presence() }),
-          ConsistentRead: true,
-        }),
-      );
-      if (!Item) return undefined;
-      const item = unmarshall(Item);
-      return { state: item.state as PresenceState, version: item.version as number };
-    } catch (error) {
-      throw toDomainError("DynamoDB GetItem (presence)", error);
-    }
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: presenceKey(sn),
+      consistent: true,
+      what: "presence",
+    });
+    if (!item) return undefined;
+    return { state: item.state as PresenceState, version: item.version as number };
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
     const view = derivePresence(state);
     const item = {
-      pk: keys.device(sn),
-      sk: keys.presence(),
+      ...presenceKey(sn),
       type: "presence",
       gsi1pk: DEVICES_INDEX_KEY,
       gsi1sk: sn,
@@ -50,8 +38,8 @@ export class DynamoDbPresenceStore implements PresenceStore {
       since: view ? new Date(view.since).toISOString() : undefined,
       lastSeenAt: new Date(state.lastSeenAt).toISOString(),
     };
-    try {
-      await this.client.send(
+    return sendConditional("DynamoDB PutItem (presence)", () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: marshall(item, { removeUndefinedValues: true }),
@@ -60,11 +48,12 @@ export class DynamoDbPresenceStore implements PresenceStore {
             ? {}
             : { ExpressionAttributeValues: marshall({ ":expected": expectedVersion }) }),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw toDomainError("DynamoDB PutItem (presence)", error);
-    }
+      ),
+    );
   }
+}
+
+/** The key of a device's presence item (the readers' `get` reads the same one). */
+export function presenceKey(sn: string) {
+  return { pk: keys.device(sn), sk: keys.presence() };
 }

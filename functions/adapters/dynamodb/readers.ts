@@ -1,7 +1,6 @@
 import {
   type AttributeValue,
   type DynamoDBClient,
-  GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
@@ -22,6 +21,8 @@ import { toDomainError } from "../aws-errors.ts";
 import { fromItem as attendanceFromItem } from "./attendance-store.ts";
 import { between, type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
+import { presenceKey } from "./presence-store.ts";
+import { getItem } from "./send.ts";
 
 const TABLE_KEYS = ["pk", "sk"] as const;
 /** Scan calls one replay page may make; bounds a call's time on a large, sparse table. */
@@ -136,17 +137,12 @@ export class DynamoDbReaders implements AttendanceReader, DeviceReader, Quaranti
   }
 
   async get(sn: string): Promise<DevicePresence | undefined> {
-    try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ pk: keys.device(sn), sk: keys.presence() }),
-        }),
-      );
-      return Item ? presenceFromItem(unmarshall(Item)) : undefined;
-    } catch (error) {
-      throw toDomainError("DynamoDB GetItem (presence)", error);
-    }
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: presenceKey(sn),
+      what: "presence",
+    });
+    return item ? presenceFromItem(item) : undefined;
   }
 
   byDay(day: string, page: PageRequest): Promise<Page<QuarantineEntry>> {
