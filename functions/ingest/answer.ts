@@ -109,48 +109,74 @@ async function rejectOrDefer(
   const context = { transport: intake.transport, ...intake.ids };
   if (error instanceof TransientError) {
     log.warn("deferred: answering 503 so the sender retries", { ...context, reason: error.message });
-    options.metrics?.count(METRIC.Unavailable503);
-    return problemResponse(c, problem(503, "unavailable", error.message), { "retry-after": "5" });
+    return unavailable(c, options, error.message);
   }
   const rejection = classify(error);
   if (rejection.status === 422 && rejection.reason === "internal_error")
     log.error("unexpected failure", { ...context, error });
   try {
-    // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
-    const entry = await withDeadline(
-      quarantine(deps, {
-        transport: intake.transport,
-        raw: intake.body.text,
-        rawBytes: intake.body.bytes,
-        ...intake.ids,
-        ...rejection,
-      }),
-      QUARANTINE_BUDGET_MS,
-    );
-    // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
-    const { message: detail, ...rest } = rejection;
-    log.warn("rejected and quarantined", { ...context, ...rest, detail, quarantineId: entry.id });
-    options.metrics?.count(METRIC.Quarantined);
-    return problemResponse(
-      c,
-      problem(rejection.status, rejection.reason, rejection.message, {
-        field: rejection.field,
-        quarantineId: entry.id,
-      }),
-    );
+    return await quarantineAndReject(c, deps, options, intake, rejection);
   } catch (quarantineError) {
-    options.metrics?.count(METRIC.Unavailable503);
     log.warn("could not quarantine: answering 503 so the sender retries", {
       ...context,
       error: quarantineError,
     });
-    return problemResponse(c, problem(503, "unavailable", "the quarantine is unavailable"), {
-      "retry-after": "5",
-    });
+    return unavailable(c, options, "the quarantine is unavailable");
   }
 }
 
-function classify(error: unknown): { status: number; reason: string; field: string; message: string } {
+/** Keeps the rejected request in the quarantine, then answers its 4xx naming the field and the entry. */
+async function quarantineAndReject(
+  c: Context,
+  deps: IngestDeps,
+  options: IngestOptions,
+  intake: Intake,
+  rejection: RejectionAnswer,
+): Promise<Response> {
+  // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
+  const entry = await withDeadline(
+    quarantine(deps, {
+      transport: intake.transport,
+      raw: intake.body.text,
+      rawBytes: intake.body.bytes,
+      ...intake.ids,
+      ...rejection,
+    }),
+    QUARANTINE_BUDGET_MS,
+  );
+  // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
+  const { message: detail, ...rest } = rejection;
+  options.logger.warn("rejected and quarantined", {
+    transport: intake.transport,
+    ...intake.ids,
+    ...rest,
+    detail,
+    quarantineId: entry.id,
+  });
+  options.metrics?.count(METRIC.Quarantined);
+  return problemResponse(
+    c,
+    problem(rejection.status, rejection.reason, rejection.message, {
+      field: rejection.field,
+      quarantineId: entry.id,
+    }),
+  );
+}
+
+/** 503 with `Retry-After`: EMQX (or the device) sends the same request again. */
+function unavailable(c: Context, options: IngestOptions, detail: string): Response {
+  options.metrics?.count(METRIC.Unavailable503);
+  return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
+}
+
+interface RejectionAnswer {
+  status: number;
+  reason: string;
+  field: string;
+  message: string;
+}
+
+function classify(error: unknown): RejectionAnswer {
   if (error instanceof InvalidInputError) {
     return { status: error.status, reason: reasonFor(error), field: error.field, message: error.message };
   }

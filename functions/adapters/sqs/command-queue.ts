@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import * as v from "valibot";
 import type { CommandQueue } from "../../core/commands/ports.ts";
 import type { CommandQueueMessage } from "../../core/commands/types.ts";
 import { TransientError } from "../../core/errors.ts";
 import { CommandId } from "../../core/schemas/command.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { send } from "../aws-errors.ts";
+import { sendFifoBatch } from "./fifo-batch.ts";
 
 /**
  * Command ids are unique per device only, and a queue deduplicates queue-wide unless its scope is the
@@ -49,26 +50,18 @@ export class SqsCommandQueue implements CommandQueue {
   }
 
   private async sendBatch(batch: Array<CommandQueueMessage & { dedupeId: string }>): Promise<void> {
-    try {
-      const result = await this.client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
-            MessageBody: JSON.stringify({ sn: message.sn, id: message.id }),
-            MessageGroupId: message.sn,
-            MessageDeduplicationId: deduplicationId(message.sn, message.dedupeId),
-          })),
-        }),
-      );
-      if (result.Failed?.length) {
-        throw new TransientError(
-          `SQS refused ${result.Failed.length} command(s): ${result.Failed[0]?.Message}`,
-        );
-      }
-    } catch (error) {
-      if (error instanceof TransientError) throw error;
-      throw toDomainError("SQS SendMessageBatch (commands)", error);
-    }
+    const failed = await send("SQS SendMessageBatch (commands)", () =>
+      sendFifoBatch(
+        this.client,
+        this.queueUrl,
+        batch.map((message) => ({
+          body: JSON.stringify({ sn: message.sn, id: message.id }),
+          groupId: message.sn,
+          deduplicationId: deduplicationId(message.sn, message.dedupeId),
+        })),
+      ),
+    );
+    if (failed.length)
+      throw new TransientError(`SQS refused ${failed.length} command(s): ${failed[0]?.Message}`);
   }
 }

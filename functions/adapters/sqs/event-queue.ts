@@ -1,15 +1,11 @@
-import {
-  type BatchResultErrorEntry,
-  type MessageAttributeValue,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import type { BatchResultErrorEntry, MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import { asciiJson } from "../../core/ascii-json.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { FanoutMessage } from "../../core/fanout.ts";
 import type { EventQueue, SendOptions } from "../../core/ports.ts";
 import { FanoutRefusedError, type RefusedMessage } from "../../core/refusal.ts";
 import { toDomainError } from "../aws-errors.ts";
+import { sendFifoBatch } from "./fifo-batch.ts";
 
 const SQS_BATCH_ENTRIES = 10;
 /** A batch's bodies and attributes together; 256 KiB is every SQS queue's limit, old or new. */
@@ -56,19 +52,11 @@ export class SqsEventQueue implements EventQueue {
   private async sendBatch(batch: Entry[]): Promise<RefusedMessage[]> {
     let failed: BatchResultErrorEntry[];
     try {
-      const result = await this.client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((entry, index) => ({
-            Id: String(index),
-            MessageBody: entry.body,
-            MessageAttributes: entry.attributes,
-            MessageGroupId: entry.message.sn,
-            MessageDeduplicationId: entry.deduplicationId,
-          })),
-        }),
+      failed = await sendFifoBatch(
+        this.client,
+        this.queueUrl,
+        batch.map((entry) => ({ ...entry, groupId: entry.message.sn })),
       );
-      failed = result.Failed ?? [];
     } catch (error) {
       return this.refusedWhole(batch, error);
     }

@@ -1,0 +1,39 @@
+import {
+  type BatchResultErrorEntry,
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+
+/** One message for a FIFO queue. */
+export interface FifoMessage {
+  body: string;
+  /** Messages of one group are delivered in the order sent. */
+  groupId: string;
+  deduplicationId: string;
+  attributes?: Record<string, MessageAttributeValue>;
+}
+
+/**
+ * One SendMessageBatch (at most ten messages), each entry's `Id` its index in `messages`; returns the
+ * entries SQS did not take. A failure of the whole call is thrown as the SDK raised it.
+ */
+export async function sendFifoBatch(
+  client: SQSClient,
+  queueUrl: string,
+  messages: FifoMessage[],
+): Promise<BatchResultErrorEntry[]> {
+  const result = await client.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((message, index) => ({
+        Id: String(index),
+        MessageBody: message.body,
+        ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
+        MessageGroupId: message.groupId,
+        MessageDeduplicationId: message.deduplicationId,
+      })),
+    }),
+  );
+  return result.Failed ?? [];
+}
