@@ -1,13 +1,9 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { ApiKey, ApiKeyStore } from "../../core/api-keys.ts";
 import { toDomainError } from "../aws-errors.ts";
+import { readItem, StoredApiKeyItem } from "./items.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 const PARTITION = "APIKEY";
 const CACHE_MS = 30_000;
@@ -16,13 +12,8 @@ const CACHE_MS = 30_000;
  * API keys in the table, `APIKEY` / `{sha256}`. Lookups are cached for 30 s per warm function, so a
  * revoked key stops working within that time and a busy API does not read the table on every request.
  */
-export class DynamoDbApiKeyStore implements ApiKeyStore {
+export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   private readonly cache = new Map<string, { key: ApiKey | undefined; until: number }>();
-
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
 
   async find(hash: string): Promise<ApiKey | undefined> {
     const cached = this.cache.get(hash);
@@ -82,6 +73,5 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
 }
 
 function toKey(item: Record<string, unknown>): ApiKey {
-  const { pk: _pk, sk: _sk, type: _t, ...key } = item;
-  return key as unknown as ApiKey;
+  return readItem(StoredApiKeyItem, item, ["pk", "sk", "type"]);
 }

@@ -1,17 +1,14 @@
-import { DeleteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
+import { readItem, StoredAttendanceItem } from "./items.ts";
 import { keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
 import { sendConditional } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 /** Attendance in DynamoDB: one conditional put per new punch, its failure returns the stored one. */
-export class DynamoDbAttendanceStore implements AttendanceStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbAttendanceStore extends TableAdapter implements AttendanceStore {
   async putIfAbsent(record: StoredAttendance): Promise<PutAttendanceResult> {
     return putIfAbsent(this.client, this.tableName, toItem(record), { what: "attendance", fromItem });
   }
@@ -49,6 +46,5 @@ function toItem(record: StoredAttendance): Record<string, unknown> {
 }
 
 export function fromItem(item: Record<string, unknown>): StoredAttendance {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, type: _type, ...record } = item;
-  return record as unknown as StoredAttendance;
+  return readItem(StoredAttendanceItem, item, ["pk", "sk", "gsi1pk", "gsi1sk", "type"]);
 }

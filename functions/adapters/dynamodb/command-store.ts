@@ -3,7 +3,6 @@ import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
-  type DynamoDBClient,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
@@ -22,20 +21,17 @@ import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { marshallItem, toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
 import { getItem, sendConditional } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 /**
  * Commands in DynamoDB: `DEVICE#{sn}` / `CMD#{id}`, indexed by (device, status) in creation order, with a
  * numeric `statusRank` so a status change is one conditional update that can only move forward.
  */
-export class DynamoDbCommandStore implements CommandStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   async create(command: Command): Promise<CreateCommandResult> {
     return putIfAbsent(this.client, this.tableName, toItem(command), { what: "command", fromItem });
   }
@@ -89,32 +85,29 @@ export class DynamoDbCommandStore implements CommandStore {
   }
 
   async hold(sn: string, through: string): Promise<void> {
+    const update = new UpdateItemCommand({
+      ...this.holdItem(sn),
+      UpdateExpression: "SET heldThrough = :t, sn = :sn",
+      ConditionExpression: "attribute_not_exists(heldThrough) OR heldThrough < :t",
+      ExpressionAttributeValues: marshall({ ":t": through, ":sn": sn }),
+    });
     // A later hold already stands: it covers this one.
-    await sendConditional("DynamoDB UpdateItem (command hold)", () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall(holdKey(sn)),
-          UpdateExpression: "SET heldThrough = :t, sn = :sn",
-          ConditionExpression: "attribute_not_exists(heldThrough) OR heldThrough < :t",
-          ExpressionAttributeValues: marshall({ ":t": through, ":sn": sn }),
-        }),
-      ),
-    );
+    await sendConditional("DynamoDB UpdateItem (command hold)", () => this.client.send(update));
   }
 
   async release(sn: string, through: string): Promise<void> {
+    const remove = new DeleteItemCommand({
+      ...this.holdItem(sn),
+      ConditionExpression: "heldThrough = :t",
+      ExpressionAttributeValues: marshall({ ":t": through }),
+    });
     // Another hold replaced it: that one stays.
-    await sendConditional("DynamoDB DeleteItem (command hold)", () =>
-      this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: marshall(holdKey(sn)),
-          ConditionExpression: "heldThrough = :t",
-          ExpressionAttributeValues: marshall({ ":t": through }),
-        }),
-      ),
-    );
+    await sendConditional("DynamoDB DeleteItem (command hold)", () => this.client.send(remove));
+  }
+
+  /** Where a device's hold lives: one item beside its commands. */
+  private holdItem(sn: string) {
+    return { TableName: this.tableName, Key: marshall(holdKey(sn)) };
   }
 
   async transition(
@@ -332,6 +325,5 @@ function toItem(command: Command): Record<string, unknown> {
 }
 
 function fromItem(item: Record<string, unknown>): Command {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, type: _t, statusRank: _r, ...command } = item;
-  return command as unknown as Command;
+  return readItem(StoredCommandItem, item, ["pk", "sk", "gsi1pk", "gsi1sk", "type", "statusRank"]);
 }

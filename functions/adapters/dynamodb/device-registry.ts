@@ -1,6 +1,5 @@
 import {
   ConditionalCheckFailedException,
-  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -14,6 +13,7 @@ import {
 } from "../../core/broker-access/index.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 const IDENTITY_SK = "IDENTITY";
 
@@ -22,12 +22,7 @@ const IDENTITY_SK = "IDENTITY";
  * reads it once, eventually consistent (half a read unit): a revocation is seen within about a second,
  * and the live session is kicked through EMQX anyway.
  */
-export class DynamoDbDeviceRegistry implements DeviceRegistry {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegistry {
   async find(sn: string): Promise<DeviceIdentity | undefined> {
     const { Item } = await this.send("GetItem (device identity)", () =>
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(sn) })),

@@ -1,17 +1,13 @@
-import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
 import { getItem, sendConditional } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
-export class DynamoDbPresenceStore implements PresenceStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore {
   async get(sn: string): Promise<VersionedPresence | undefined> {
     const item = await getItem(this.client, {
       tableName: this.tableName,

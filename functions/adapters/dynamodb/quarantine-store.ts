@@ -9,8 +9,9 @@ import { mapWithConcurrency } from "../../core/concurrency.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { QuarantineStore } from "../../core/ports.ts";
 import type { QuarantineEntry } from "../../core/quarantine.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { send } from "../aws-errors.ts";
 import { keys, TTL_ATTRIBUTE } from "./keys.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 const DAY_SECONDS = 86_400;
 /** DynamoDB's limit of items per BatchWriteItem. */
@@ -21,19 +22,19 @@ const BATCH_CONCURRENCY = 4;
 const UNPROCESSED_ROUNDS = 5;
 
 /** Quarantine in DynamoDB, one partition per UTC day, expiring after `retentionDays`. */
-export class DynamoDbQuarantineStore implements QuarantineStore {
+export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineStore {
   constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
+    client: DynamoDBClient,
+    tableName: string,
     private readonly retentionDays = 30,
-  ) {}
+  ) {
+    super(client, tableName);
+  }
 
   async put(entry: QuarantineEntry): Promise<void> {
-    try {
-      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: this.toItem(entry) }));
-    } catch (error) {
-      throw toDomainError("DynamoDB PutItem (quarantine)", error);
-    }
+    await send("DynamoDB PutItem (quarantine)", () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: this.toItem(entry) })),
+    );
   }
 
   async putMany(entries: QuarantineEntry[]): Promise<void> {
@@ -50,14 +51,11 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
     let pending = requests;
     for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length; round++) {
       if (round) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-      try {
-        const result = await this.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-        );
-        pending = result.UnprocessedItems?.[this.tableName] ?? [];
-      } catch (error) {
-        throw toDomainError("DynamoDB BatchWriteItem (quarantine)", error);
-      }
+      const batch = pending;
+      const result = await send("DynamoDB BatchWriteItem (quarantine)", () =>
+        this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: batch } })),
+      );
+      pending = result.UnprocessedItems?.[this.tableName] ?? [];
     }
     if (pending.length)
       throw new TransientError(`DynamoDB left ${pending.length} quarantine entries unprocessed`);

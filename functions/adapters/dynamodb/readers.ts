@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  type DynamoDBClient,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
@@ -20,9 +19,11 @@ import type { TimeWindow } from "../../core/time-window.ts";
 import { toDomainError } from "../aws-errors.ts";
 import { fromItem as attendanceFromItem } from "./attendance-store.ts";
 import { between, type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { readItem, StoredQuarantineItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
 import { presenceKey } from "./presence-store.ts";
 import { getItem } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
 
 const TABLE_KEYS = ["pk", "sk"] as const;
 /** Scan calls one replay page may make; bounds a call's time on a large, sparse table. */
@@ -30,12 +31,10 @@ const MAX_SCAN_CALLS = 10;
 const GSI1_KEYS = ["pk", "sk", "gsi1pk", "gsi1sk"] as const;
 
 /** Attendance, devices and the quarantine, read back for the operations API. */
-export class DynamoDbReaders implements AttendanceReader, DeviceReader, QuarantineReader {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbReaders
+  extends TableAdapter
+  implements AttendanceReader, DeviceReader, QuarantineReader
+{
   byDevice(sn: string, window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
     const pk = keys.device(sn);
     return this.query(
@@ -203,6 +202,5 @@ function presenceFromItem(item: Record<string, unknown>): DevicePresence {
 }
 
 function quarantineFromItem(item: Record<string, unknown>): QuarantineEntry {
-  const { pk: _pk, sk: _sk, type: _t, ttlEpochSeconds: _ttl, ...entry } = item;
-  return entry as unknown as QuarantineEntry;
+  return readItem(StoredQuarantineItem, item, ["pk", "sk", "type", "ttlEpochSeconds"]);
 }
