@@ -37,17 +37,14 @@ export const METRIC = {
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
-/** Values of the `result` dimension of `EmqxPublishResults`; `failed` and `retry` raise an alarm. */
-export const PUBLISH_RESULT = {
-  /** EMQX took it (200): `sent`. */
-  sent: "sent",
-  /** 202 `no_matching_subscribers`: `pending` until the device is online. */
-  pending: "pending",
-  /** EMQX refused it (400, other reason codes): `failed`. */
-  failed: "failed",
-  /** EMQX down, 5xx, timeout, 401/403, `failed_to_dispatch`: the message comes back from SQS. */
-  retry: "retry",
-} as const;
+/**
+ * Values of the `result` dimension of `EmqxPublishResults`; `failed` and `retry` raise an alarm.
+ * - `sent`: EMQX took it (200).
+ * - `pending`: 202 `no_matching_subscribers`, `pending` until the device is online.
+ * - `failed`: EMQX refused it (400, other reason codes).
+ * - `retry`: EMQX down, 5xx, timeout, 401/403, `failed_to_dispatch`: the message comes back from SQS.
+ */
+export const PUBLISH_RESULT = { sent: "sent", pending: "pending", failed: "failed", retry: "retry" } as const;
 export type PublishResult = (typeof PUBLISH_RESULT)[keyof typeof PUBLISH_RESULT];
 
 /** For tests and local runs. */

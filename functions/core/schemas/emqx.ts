@@ -79,22 +79,21 @@ export const EmqxMessageAcked = v.looseObject({
 });
 export type EmqxMessageAcked = v.InferOutput<typeof EmqxMessageAcked>;
 
-export const EMQX_RULE_EVENTS = [
-  "message.publish",
-  "message.acked",
-  "client.connected",
-  "client.disconnected",
+const RULE_EVENT_BODIES = [
+  EmqxMessagePublish,
+  EmqxMessageAcked,
+  EmqxClientConnected,
+  EmqxClientDisconnected,
 ] as const;
+
+/** The `event` names a bridge rule may POST, read from the bodies' own `event` literals. */
+export const EMQX_RULE_EVENTS = RULE_EVENT_BODIES.map((body) => body.entries.event.literal);
 
 /** Everything a bridge rule may POST, told apart by `event`; no string may hold a lone surrogate. */
 export const EmqxRuleEvent = v.pipe(
   // Before `variant`, whose message for `1` or `null` would be about `event`.
   v.looseObject({}, "must be a JSON object"),
-  v.variant(
-    "event",
-    [EmqxMessagePublish, EmqxMessageAcked, EmqxClientConnected, EmqxClientDisconnected],
-    `event must be one of ${EMQX_RULE_EVENTS.join(", ")}`,
-  ),
+  v.variant("event", RULE_EVENT_BODIES, `event must be one of ${EMQX_RULE_EVENTS.join(", ")}`),
   wellFormedText(),
 );
 export type EmqxRuleEvent = v.InferOutput<typeof EmqxRuleEvent>;
