@@ -136,22 +136,17 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   }
 
   async markEnqueued(sn: string, id: string, at: string, announced: CommandStatus): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall(primaryKey(sn, id)),
-          // A publisher that already moved and announced the command keeps its newer announcement.
-          UpdateExpression:
-            "SET enqueuedAt = if_not_exists(enqueuedAt, :at), announcedStatus = if_not_exists(announcedStatus, :s)",
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: marshall({ ":at": at, ":s": announced }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB UpdateItem (command enqueued)", error);
-    }
+    const update = new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: marshall(primaryKey(sn, id)),
+      // A publisher that already moved and announced the command keeps its newer announcement.
+      UpdateExpression:
+        "SET enqueuedAt = if_not_exists(enqueuedAt, :at), announcedStatus = if_not_exists(announcedStatus, :s)",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: marshall({ ":at": at, ":s": announced }),
+    });
+    // No such command (any more): nothing to mark.
+    await sendConditional("DynamoDB UpdateItem (command enqueued)", () => this.client.send(update));
   }
 
   markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void> {
@@ -251,21 +246,16 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     value: string,
     condition?: string,
   ): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall(primaryKey(sn, id)),
-          UpdateExpression: `SET ${update}`,
-          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : "attribute_exists(pk)",
-          ...(condition?.includes("#status") ? { ExpressionAttributeNames: { "#status": "status" } } : {}),
-          ExpressionAttributeValues: marshall({ ":v": value }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB UpdateItem (command)", error);
-    }
+    const command = new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: marshall(primaryKey(sn, id)),
+      UpdateExpression: `SET ${update}`,
+      ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : "attribute_exists(pk)",
+      ...(condition?.includes("#status") ? { ExpressionAttributeNames: { "#status": "status" } } : {}),
+      ExpressionAttributeValues: marshall({ ":v": value }),
+    });
+    // No such command, or `condition` says it moved on already: nothing to set.
+    await sendConditional("DynamoDB UpdateItem (command)", () => this.client.send(command));
   }
 }
 

@@ -11,8 +11,9 @@ import {
   DeviceIdentitySchema,
   type DeviceRegistry,
 } from "../../core/broker-access/index.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { send, toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
+import { sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const IDENTITY_SK = "IDENTITY";
@@ -24,7 +25,7 @@ const IDENTITY_SK = "IDENTITY";
  */
 export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegistry {
   async find(sn: string): Promise<DeviceIdentity | undefined> {
-    const { Item } = await this.send("GetItem (device identity)", () =>
+    const { Item } = await send("DynamoDB GetItem (device identity)", () =>
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(sn) })),
     );
     return Item ? toIdentity(unmarshall(Item)) : undefined;
@@ -32,18 +33,16 @@ export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegist
 
   async registerIfAbsent(identity: DeviceIdentity): Promise<void> {
     const item = marshall({ ...this.keyOf(identity.sn), type: "device_identity", ...identity });
-    try {
-      await this.client.send(
+    // Registered already: the first registration stands.
+    await sendConditional("DynamoDB PutItem (device identity)", () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: item,
           ConditionExpression: "attribute_not_exists(pk)",
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw toDomainError("DynamoDB PutItem (device identity)", error);
-    }
+      ),
+    );
   }
 
   async recordLogin(sn: string, at: string): Promise<void> {
@@ -89,14 +88,6 @@ export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegist
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
       throw toDomainError("DynamoDB UpdateItem (device identity)", error);
-    }
-  }
-
-  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw toDomainError(`DynamoDB ${operation}`, error);
     }
   }
 
