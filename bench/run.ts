@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         url: stack.endpoints.emqxApi,
         key: stack.emqxApiKey,
         secret: stack.emqxApiSecret,
+        mqttUrl: stack.endpoints.mqtt,
       }),
     );
     await step("HTTP throughput", () => httpThroughput(fixture, endpoints, SIZES.http));

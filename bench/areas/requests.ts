@@ -3,6 +3,7 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { EmqxPublishClient } from "../../functions/adapters/emqx/publish-client.ts";
 import type { DevicePublisher } from "../../functions/core/commands/ports.ts";
 import { handleCommandBatch } from "../../functions/publisher/batch.ts";
+import { SimulatedDevice } from "../../local/simulator/device.ts";
 import { describeCalls, type RequestCount } from "../lib/aws-counter.ts";
 import {
   API_KEY,
@@ -20,6 +21,8 @@ export interface EmqxApi {
   url: string;
   key: string;
   secret: string;
+  /** The stand-in's broker: the batch's devices connect there, so the batch is the usual one (all online). */
+  mqttUrl: string;
 }
 
 interface Goal {
@@ -70,6 +73,7 @@ export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<
     createCommand(fx, `CM${fx.id}`, "count-1"),
   );
   const batch = await commandBatch(fx, 10);
+  const devices = await connectDevices(batch, emqx.mqttUrl);
   const publisher = countingPublisher(emqx);
   await measure(
     "publisher batch of 10 commands",
@@ -85,6 +89,7 @@ export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<
     },
     () => publisher.calls,
   );
+  await Promise.all(devices.map((device) => device.disconnect()));
   return {
     id: "requests",
     title: "AWS requests per operation (SDK middleware, each request once before retries)",
@@ -185,4 +190,12 @@ function countingPublisher(emqx: EmqxApi): DevicePublisher & { calls: number } {
     },
   };
   return counted;
+}
+
+/** The batch's devices, online and subscribed to their commands, as in the common case. */
+async function connectDevices(batch: SQSEvent, mqttUrl: string): Promise<SimulatedDevice[]> {
+  const sns = batch.Records.map((record) => (JSON.parse(record.body) as { sn: string }).sn);
+  const devices = sns.map((sn) => new SimulatedDevice(sn, mqttUrl));
+  await Promise.all(devices.map((device) => device.connect()));
+  return devices;
 }
