@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
@@ -93,10 +94,24 @@ async function main(): Promise<void> {
   console.log(
     `\nbench took ${results.seconds} s; goals missed: ${missed.length}; results in bench/results/latest.json`,
   );
+  reconnectStorm();
   if (failures.length) {
     console.error(`bench: CORRECTNESS FAILURES (exit 1):\n- ${failures.join("\n- ")}`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * The reconnect storm of broker logins, in a process (and stack) of its own so its 2,000 clients do not
+ * share a process with the figures above; `--quick` storms 500 devices. `--no-storm` skips it.
+ */
+function reconnectStorm(): void {
+  if (process.argv.includes("--no-storm")) return;
+  console.error("\nreconnect storm (bench/reconnect-storm.ts, authentication only)...");
+  const devices = quick ? "500" : "2000";
+  const args = ["tsx", "bench/reconnect-storm.ts", "--without-rule-events", "--devices", devices];
+  const run = spawnSync("npx", args, { stdio: "inherit" });
+  if (run.status !== 0) console.error(`reconnect storm exited ${run.status}; its figures are missing`);
 }
 
 main().catch((error) => {
