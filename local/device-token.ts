@@ -4,7 +4,8 @@ import { deriveDeviceToken, MIN_DEVICE_SECRET_LENGTH } from "../functions/core/d
 import { SerialNumber } from "../functions/core/schemas/common.ts";
 import { isSessionAlive, readSession, SESSION_FILE } from "./session-file.ts";
 
-const USAGE = `usage: npm run -s device-token -- --sn SN0001 [--secret S]
+const USAGE = `usage: npm run -s device-token -- --sn SN0001 [--generation N] [--secret S]
+  --generation: the device's credential generation after a re-key (POST /v1/devices/{sn}/credentials); default 0
   the secret is, in order: --secret, the first of DEVICE_TOKEN_SECRETS, the running 'npm start'`;
 
 /**
@@ -14,7 +15,12 @@ const USAGE = `usage: npm run -s device-token -- --sn SN0001 [--secret S]
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<string> {
   const { values } = parseArgs({
     args: argv,
-    options: { sn: { type: "string" }, secret: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      sn: { type: "string" },
+      generation: { type: "string" },
+      secret: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) throw new UsageError(USAGE);
@@ -28,7 +34,14 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       `the secret must be at least ${MIN_DEVICE_SECRET_LENGTH} characters (as the ingest requires)`,
     );
   }
-  return deriveDeviceToken(secret, values.sn);
+  return deriveDeviceToken(secret, values.sn, parseGeneration(values.generation));
+}
+
+function parseGeneration(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^(0|[1-9][0-9]{0,5})$/.test(value))
+    throw new UsageError("--generation must be a whole number from 0");
+  return Number(value);
 }
 
 /** The secret of the `npm start` running on this machine, so a fresh terminal needs no setup. */
