@@ -56,22 +56,9 @@ export interface VersionedPresence {
   version: number;
 }
 
-/** What one read of a device's presence finds. */
-export interface PresenceRead {
-  /** Absent before the device's first signal. */
-  current?: VersionedPresence;
-  /**
-   * The device is marked as holding commands out of queue order. The publisher marks it before any of
-   * its commands becomes `pending` and lifts the mark only once none is, so without it there is nothing
-   * to re-queue when the device comes online.
-   */
-  holdsCommands: boolean;
-}
-
 /** Per-device presence, written with optimistic locking so concurrent signals never overwrite each other. */
 export interface PresenceStore {
-  /** The presence and the command mark, read consistently in one request. */
-  get(sn: string): Promise<PresenceRead>;
+  get(sn: string): Promise<VersionedPresence | undefined>;
   /** Writes `state` if the stored version is still `expectedVersion` (0 = no item yet); false on a conflict. */
   save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean>;
 }

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { TransientError } from "./errors.ts";
 import { stableEventId } from "./event-id.ts";
 import type { FanoutMessage } from "./fanout.ts";
-import type { EventQueue, PresenceRead, PresenceStore } from "./ports.ts";
+import type { EventQueue, PresenceStore } from "./ports.ts";
 import {
   type AnnouncedPresence,
   derivePresence,
@@ -22,13 +22,8 @@ export interface PresenceDeps {
 /**
  * Runs when the derived presence changed, before the change is announced; must be safe to repeat.
  * `version` is the announcement's version: unlike `view.since`, it is never the same for two changes.
- * `holdsCommands` comes from the same read as the presence (see {@link PresenceRead}).
  */
-export type OnPresenceChange = (
-  view: PresenceView,
-  version: number,
-  read: Pick<PresenceRead, "holdsCommands">,
-) => Promise<void>;
+export type OnPresenceChange = (view: PresenceView, version: number) => Promise<void>;
 
 const MAX_WRITE_ATTEMPTS = 8;
 
@@ -50,14 +45,13 @@ export async function recordPresence(
 ): Promise<PresenceView | undefined> {
   const signal = withoutUndefined(incoming);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const read = await deps.presence.get(sn);
-    const { current } = read;
+    const current = await deps.presence.get(sn);
     const before = current?.state ?? EMPTY_PRESENCE;
     const version = current?.version ?? 0;
     const merged = mergeSignal(before, signal);
     if (isDeepStrictEqual(merged, before)) {
       if (isDeepStrictEqual(before.announced?.cause, signal))
-        await announce(deps, sn, before.announced, read, onChange);
+        await announce(deps, sn, before.announced, onChange);
       return derivePresence(before);
     }
     const view = derivePresence(merged);
@@ -67,7 +61,7 @@ export async function recordPresence(
       ? { ...merged, announced: { ...view, version: version + 1, cause: signal } }
       : merged;
     if (!(await deps.presence.save(sn, next, version))) continue;
-    if (changed) await announce(deps, sn, next.announced, read, onChange);
+    if (changed) await announce(deps, sn, next.announced, onChange);
     return view;
   }
   throw new TransientError(`presence of ${sn} kept changing under ${MAX_WRITE_ATTEMPTS} concurrent writes`);
@@ -77,13 +71,12 @@ async function announce(
   deps: PresenceDeps,
   sn: string,
   announced: PresenceState["announced"],
-  read: PresenceRead,
   onChange: OnPresenceChange | undefined,
 ): Promise<void> {
   // Items written before versions existed have none; their next change gets one.
   if (announced?.version === undefined) return;
   const view = viewOf(announced);
-  await onChange?.(view, announced.version, read);
+  await onChange?.(view, announced.version);
   await deps.events.send([presenceMessage(sn, view, announced.version)]);
 }
 

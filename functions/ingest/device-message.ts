@@ -137,9 +137,8 @@ async function quarantineRecords(
  * before the change is announced, so a failure here is retried with the signal.
  */
 export function recordPresenceAndRequeue(deps: IngestDeps, sn: string, signal: PresenceSignal) {
-  return recordPresence(deps, sn, signal, async (view, _version, { holdsCommands }) => {
-    // Without the publisher's mark the device has no `pending` command: no need to look for one.
-    if (view.online && holdsCommands) await requeuePending(deps, sn, String(view.since));
+  return recordPresence(deps, sn, signal, async (view) => {
+    if (view.online) await requeuePending(deps, sn, String(view.since));
   });
 }
 

@@ -1,10 +1,5 @@
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
-import type {
-  EventQueue,
-  PresenceRead,
-  PresenceStore,
-  VersionedPresence,
-} from "../../functions/core/ports.ts";
+import type { EventQueue, PresenceStore, VersionedPresence } from "../../functions/core/ports.ts";
 import type { PresenceState } from "../../functions/core/presence.ts";
 
 /** Counts of the calls a port received, to check what one presence change costs. */
@@ -20,15 +15,12 @@ export interface CallCounts {
  */
 export class MemoryPresenceStore implements PresenceStore {
   readonly items = new Map<string, VersionedPresence>();
-  /** Devices marked as holding commands (the publisher's mark, read with the presence). */
-  readonly holding = new Set<string>();
   readonly counts = { reads: 0, writes: 0 };
 
-  async get(sn: string): Promise<PresenceRead> {
+  async get(sn: string): Promise<VersionedPresence | undefined> {
     this.counts.reads++;
     const item = this.items.get(sn);
-    const holdsCommands = this.holding.has(sn);
-    return item ? { current: structuredClone(item), holdsCommands } : { holdsCommands };
+    return item && structuredClone(item);
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {

@@ -1,50 +1,22 @@
-import { type AttributeValue, BatchGetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { TransientError } from "../../core/errors.ts";
-import type { PresenceRead, PresenceStore } from "../../core/ports.ts";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
-import { send } from "../aws-errors.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
-import { sendConditional } from "./send.ts";
+import { getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
-
-/**
- * The sort key of the publisher's per-device mark (`command-store.ts`, which writes and deletes it).
- * The presence reads it beside the presence item so coming online needs no Query when nothing waits.
- */
-const COMMAND_HOLD_SK = "CMDHOLD";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
 export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore {
-  async get(sn: string): Promise<PresenceRead> {
-    const items = await this.readBoth(sn);
-    const presence = items.find((item) => item.sk === keys.presence());
-    const holdsCommands = items.some((item) => item.sk === COMMAND_HOLD_SK);
-    if (!presence) return { holdsCommands };
-    const current = { state: presence.state as PresenceState, version: presence.version as number };
-    return { current, holdsCommands };
-  }
-
-  /** The presence item and the command mark: one consistent BatchGetItem, again for what it left unread. */
-  private async readBoth(sn: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let pending: Array<Record<string, AttributeValue>> = [
-      marshall(presenceKey(sn)),
-      marshall({ pk: keys.device(sn), sk: COMMAND_HOLD_SK }),
-    ];
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === 4) throw new TransientError("DynamoDB left presence unread after 4 BatchGetItem calls");
-      const { Responses, UnprocessedKeys } = await send("DynamoDB BatchGetItem (presence)", () =>
-        this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        ),
-      );
-      items.push(...(Responses?.[this.tableName] ?? []).map((item) => unmarshall(item)));
-      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    return items;
+  async get(sn: string): Promise<VersionedPresence | undefined> {
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: presenceKey(sn),
+      consistent: true,
+      what: "presence",
+    });
+    if (!item) return undefined;
+    return { state: item.state as PresenceState, version: item.version as number };
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
