@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { DEFAULT_SESSION_LIFETIME_S } from "../core/broker-access/types.ts";
 
 const Integer = (fallback: number) =>
   v.optional(
@@ -50,7 +51,7 @@ export const IngestConfig = v.object({
   /** `open`: a valid derived token registers its device on first login; `required`: an operator must first. */
   DEVICE_REGISTRATION: v.optional(v.picklist(["open", "required"]), "open"),
   /** How long an MQTT session may live before EMQX disconnects it and it logs in again (its ACL is re-read). */
-  BROKER_SESSION_LIFETIME_S: Integer(24 * 60 * 60),
+  BROKER_SESSION_LIFETIME_S: Integer(DEFAULT_SESSION_LIFETIME_S),
 });
 export type IngestConfig = v.InferOutput<typeof IngestConfig>;
 

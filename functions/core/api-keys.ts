@@ -3,6 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 export const SCOPES = ["read", "commands", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** Every API key starts so; device tokens never do, which tells a broker login's kind apart. */
+export const API_KEY_PREFIX = "bk_";
+
 /** An API key as stored: never the key itself, only its SHA-256. */
 export interface ApiKey {
   name: string;
@@ -28,7 +31,7 @@ export const hashApiKey = (key: string) => createHash("sha256").update(key).dige
  * const { key, record } = newApiKey("ops-dashboard", ["read"]);
  */
 export function newApiKey(name: string, scopes: Scope[], now = new Date()): { key: string; record: ApiKey } {
-  const key = `bk_${randomBytes(32).toString("base64url")}`;
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
   return { key, record: { name, hash: hashApiKey(key), scopes, createdAt: now.toISOString() } };
 }
 

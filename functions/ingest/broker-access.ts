@@ -1,3 +1,4 @@
+import { DEFAULT_SESSION_LIFETIME_S } from "../core/broker-access/index.ts";
 import type { IngestDeps, IngestOptions } from "./types.ts";
 
 /** What broker logins and HTTP devices are checked against. */
@@ -18,5 +19,3 @@ export function brokerAccessOptions(options: IngestOptions) {
     logger: options.logger,
   };
 }
-
-const DEFAULT_SESSION_LIFETIME_S = 24 * 60 * 60;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type ApiKeyStore, hashApiKey } from "../api-keys.ts";
+import { API_KEY_PREFIX, type ApiKeyStore, hashApiKey } from "../api-keys.ts";
 import { deviceTokenGeneration } from "../device-token.ts";
 import type { Clock } from "../ports.ts";
 import { SerialNumber } from "../schemas/common.ts";
@@ -11,9 +11,6 @@ import {
   type RegistrationPolicy,
 } from "./registry.ts";
 import type { BrokerDecision, BrokerLogin, DenyReason } from "./types.ts";
-
-/** Every API key starts so; device tokens never do. */
-const API_KEY_PREFIX = "bk_";
 
 /** An app's key id: the key's name, when it is safe as a topic level. */
 const APP_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -51,7 +48,11 @@ export async function authenticateBrokerClient(
   return authenticateDevice(deps, options, login);
 }
 
-async function authenticateDevice(
+/**
+ * A device's login alone (an API key never passes here): what HTTP devices are checked with, so the same
+ * token, registry and first-login registration serve both transports.
+ */
+export async function authenticateDevice(
   deps: BrokerAccessDeps,
   options: BrokerAccessOptions,
   login: BrokerLogin,

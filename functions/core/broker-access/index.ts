@@ -1,5 +1,10 @@
 export { APP_ROOT, appAcl, deviceAcl, FEED_ROOT } from "./acl.ts";
-export { authenticateBrokerClient, type BrokerAccessDeps, type BrokerAccessOptions } from "./authenticate.ts";
+export {
+  authenticateBrokerClient,
+  authenticateDevice,
+  type BrokerAccessDeps,
+  type BrokerAccessOptions,
+} from "./authenticate.ts";
 export { cachedDeviceRegistry, HTTP_DEVICE_CACHE_MS } from "./cached-registry.ts";
 export {
   type BrokerCutOff,
@@ -18,3 +23,4 @@ export {
 } from "./registry.ts";
 export { type BrokerSessions, type KickOutcome, unconfiguredBrokerSessions } from "./sessions.ts";
 export type { AclRule, BrokerDecision, BrokerIdentity, BrokerLogin, DenyReason } from "./types.ts";
+export { DEFAULT_SESSION_LIFETIME_S } from "./types.ts";

@@ -37,3 +37,6 @@ export type DenyReason =
   | "device_not_registered"
   | "stale_credentials"
   | "key_not_usable_on_broker";
+
+/** A session's longest life unless configured: a day, well beyond EMQX's caches (docs/emqx.md §10.7). */
+export const DEFAULT_SESSION_LIFETIME_S = 24 * 60 * 60;

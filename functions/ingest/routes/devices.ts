@@ -1,6 +1,6 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import { authenticateBrokerClient, cachedDeviceRegistry } from "../../core/broker-access/index.ts";
+import { authenticateDevice, cachedDeviceRegistry } from "../../core/broker-access/index.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import { InvalidInputError } from "../../core/errors.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
@@ -69,13 +69,9 @@ function httpDeviceCheck(deps: IngestDeps, options: IngestOptions): DeviceTokenC
   };
   const accessOptions = brokerAccessOptions(options);
   return async (sn, token) => {
-    if (token.startsWith("bk_")) return false; // an API key is never a device's credential
     const login = { clientid: sn, username: sn, password: token };
     // Bounded like the work itself, so a slow registry is a 503 within the deadline, not at Lambda's timeout.
-    const decision = await withDeadline(
-      authenticateBrokerClient(access, accessOptions, login),
-      options.deadlineMs,
-    );
+    const decision = await withDeadline(authenticateDevice(access, accessOptions, login), options.deadlineMs);
     return decision.result === "allow";
   };
 }
