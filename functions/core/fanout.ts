@@ -1,5 +1,14 @@
 /** The kinds of message on the events queue; also the SQS message attribute `type`. */
-export type FanoutType = "attendance" | "presence" | "command_status";
+export type FanoutType =
+  | "attendance"
+  | "presence"
+  | "command_status"
+  | "shadow"
+  | "job"
+  | "gap_opened"
+  | "gap_closed"
+  | "gap_unrecoverable"
+  | "clock_drift";
 
 /**
  * One message on the SQS "events" queue, the same whatever the transport (MQTT or HTTP). The queue is
