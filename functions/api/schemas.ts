@@ -23,6 +23,8 @@ export const CommandView = v.object({
   messageId: v.optional(v.string()),
   reason: v.optional(v.string()),
   result: v.optional(v.unknown()),
+  /** The job this command is an execution of. */
+  jobId: v.optional(v.string()),
 });
 
 export const CommandAnswer = v.object({ command: CommandView });

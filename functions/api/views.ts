@@ -66,6 +66,7 @@ export interface PublicCommand {
   messageId?: string;
   reason?: string;
   result?: unknown;
+  jobId?: string;
 }
 
 /**
@@ -89,5 +90,6 @@ export function publicCommand(command: Command): PublicCommand {
     ...(command.messageId !== undefined ? { messageId: command.messageId } : {}),
     ...(command.reason !== undefined ? { reason: command.reason } : {}),
     ...(command.result !== undefined ? { result: command.result } : {}),
+    ...(command.jobId !== undefined ? { jobId: command.jobId } : {}),
   };
 }

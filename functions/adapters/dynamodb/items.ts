@@ -27,6 +27,7 @@ export const StoredCommandItem = v.looseObject({
   result: v.optional(v.unknown()),
   enqueuedAt: optionalText,
   announcedStatus: v.optional(CommandStatus),
+  jobId: optionalText,
 });
 
 export const StoredAttendanceItem = v.looseObject({

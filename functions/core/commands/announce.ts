@@ -35,6 +35,7 @@ export function commandStatusMessage(command: Command): FanoutMessage {
       ...(command.reason ? { reason: command.reason } : {}),
       ...(command.result !== undefined ? { result: command.result } : {}),
       ...(command.messageId ? { message_id: command.messageId } : {}),
+      ...(command.jobId ? { jobId: command.jobId } : {}),
     },
   };
 }

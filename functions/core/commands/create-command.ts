@@ -43,7 +43,8 @@ export async function createCommand(
   return { command: { ...command, announcedStatus: command.status }, created: result.created };
 }
 
-function newCommand(sn: string, request: CommandRequest, now: Date): Command {
+/** A new `queued` command as `createCommand` stores it; jobs build their executions with it too. */
+export function newCommand(sn: string, request: CommandRequest, now: Date): Command {
   const at = now.toISOString();
   return {
     sn,

@@ -24,6 +24,8 @@ export interface Command {
   enqueuedAt?: string;
   /** The last status put on the events queue. */
   announcedStatus?: CommandStatus;
+  /** The job this command is an execution of (`POST /v1/jobs`); absent for a command sent on its own. */
+  jobId?: string;
 }
 
 /**
