@@ -54,8 +54,31 @@ export const AttState = v.pipe(
   v.maxValue(9999, "att_state must be at most 9999"),
 );
 
+/** A per-device punch counter (README "Firmware: numbering punches"): 1, 2, 3, ... within one `seq_epoch`. */
+export const Seq = v.pipe(
+  v.union(
+    [v.number(), v.pipe(v.string(), v.regex(/^\d{1,15}$/), v.transform(Number))],
+    "seq must be a whole number",
+  ),
+  v.safeInteger("seq must be a whole number"),
+  v.minValue(1, "seq must be 1 or more"),
+);
+
 /**
- * One punch as a terminal sends it on `api/mqtt/v1/{sn}/evt`; extra fields are kept. Whatever DynamoDB
+ * Which run of the counter a `seq` belongs to: a device that starts counting again (a factory reset, a new
+ * flash) sends a new epoch (a boot id, a reset count), so its new 1, 2, 3 are not taken for old numbers.
+ */
+export const SeqEpoch = v.pipe(
+  v.union(
+    [v.string(), v.pipe(v.number(), v.safeInteger(), v.transform(String))],
+    "seq_epoch must be a string or an integer",
+  ),
+  v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, "seq_epoch must be 1-64 characters of A-Z, a-z, 0-9, _, ., : or -"),
+);
+
+/**
+ * One punch as a terminal sends it on `api/mqtt/v1/{sn}/evt`; extra fields are kept. `seq` and
+ * `seq_epoch` are optional (devices without them work as before; no gap tracking for them). Whatever DynamoDB
  * or SQS would refuse is refused here, naming the field, so that a record that passes is both stored
  * and fanned out. The record's fields sit in the item's `extra` map, one level below the top.
  */
@@ -64,6 +87,8 @@ export const AttendanceRecord = v.pipe(
     user_id: UserId,
     att_time: AttTime,
     att_state: AttState,
+    seq: v.optional(Seq),
+    seq_epoch: v.optional(SeqEpoch),
   }),
   storable({ levelsAbove: 1, itemBytesAbove: ITEM_BYTES_BESIDES_RECORD }),
   v.check(
