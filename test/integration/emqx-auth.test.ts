@@ -18,7 +18,7 @@ import { systemClock } from "../../functions/core/ports.ts";
 import { bearerAuth } from "../../functions/http/bearer-auth.ts";
 import { registerBrokerAuthRoute } from "../../functions/ingest/routes/broker-auth.ts";
 import { byEvent, type Harness, runCleanups, startHarness, TOKEN, until } from "../support/emqx-harness.ts";
-import { MemoryDeviceRegistry } from "../support/memory-device-registry.ts";
+import { MemoryDeviceRegistry } from "../support/memory/index.ts";
 
 const GENERATED = fileURLToPath(new URL("../../emqx-rules/generated/", import.meta.url));
 const SECRET = "a-device-token-secret-of-at-least-32-chars";

@@ -14,10 +14,10 @@ import {
   FakeClock,
   type Fault,
   FunctionInstance,
-  MemoryAttendanceQueue,
   MemoryAttendanceStore,
+  MemoryEventQueue,
   ProcessCrash,
-} from "../support/memory-attendance.ts";
+} from "../support/memory/index.ts";
 
 const SN = "SN-CRASH";
 /** EMQX's retries come within its request_ttl (10 min here); this many ms after the failed attempt. */
@@ -34,7 +34,7 @@ const idOf = (record: AttendanceRecord) =>
 
 class World {
   readonly store = new MemoryAttendanceStore();
-  readonly queue = new MemoryAttendanceQueue();
+  readonly queue = new MemoryEventQueue();
   readonly clock = new FakeClock();
 
   instance(...faults: Fault[]): FunctionInstance {
@@ -42,7 +42,7 @@ class World {
   }
 
   sentIds(): string[] {
-    return this.queue.sent.map((queued) => queued.message.eventId);
+    return this.queue.sent.map((message) => message.eventId);
   }
 }
 

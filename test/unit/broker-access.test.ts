@@ -5,7 +5,7 @@ import {
   type BrokerAccessOptions,
 } from "../../functions/core/broker-access/index.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
-import { FakeClock, MemoryDeviceRegistry } from "../support/memory-device-registry.ts";
+import { FakeClock, MemoryDeviceRegistry } from "../support/memory/index.ts";
 
 const SECRET = "a-device-token-secret-of-32-chars!!";
 const APP_KEY = "bk_app-key-for-the-dashboard-0123456789";

@@ -10,7 +10,7 @@ import {
   unconfiguredBrokerSessions,
 } from "../../functions/core/broker-access/index.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
-import { FakeClock, MemoryDeviceRegistry } from "../support/memory-device-registry.ts";
+import { FakeClock, MemoryDeviceRegistry } from "../support/memory/index.ts";
 
 const SECRET = "a-device-token-secret-of-32-chars!!";
 

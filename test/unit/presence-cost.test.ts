@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PresenceSignal } from "../../functions/core/presence.ts";
 import { recordPresence } from "../../functions/core/record-presence.ts";
-import { MemoryEventQueue, MemoryPresenceStore } from "../support/memory-presence.ts";
+import { MemoryEventQueue, MemoryPresenceStore } from "../support/memory/index.ts";
 
 const SN = "SN-COST";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import { derivePresence, type PresenceSignal } from "../../functions/core/presence.ts";
 import { type PresenceDeps, recordPresence } from "../../functions/core/record-presence.ts";
-import { MemoryEventQueue, MemoryPresenceStore } from "../support/memory-presence.ts";
+import { MemoryEventQueue, MemoryPresenceStore } from "../support/memory/index.ts";
 import { arrivals } from "../support/presence-history.ts";
 
 const SN = "SN-FANOUT";
