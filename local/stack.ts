@@ -168,7 +168,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
       deviceTokenSecrets,
     };
-    const apiApp = createApiApp(apiDeps, { logger: logger.createChild({ serviceName: "bridge-api" }) });
+    const apiApp = createApiApp(apiDeps, {
+      logger: logger.createChild({ serviceName: "bridge-api" }),
+      liveBrokerWsUrl: broker.wsUrl, // the live page connects to this stack's broker
+    });
     const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
     const publisher = startPublisher(
       deps,

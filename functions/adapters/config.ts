@@ -76,6 +76,14 @@ export const ApiConfig = v.object({
   EMQX_API_URL: v.optional(Url),
   EMQX_API_KEY: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   EMQX_API_SECRET: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
+  /**
+   * The broker's MQTT-over-WebSocket URL the live fleet page (`/v1/live`) connects to, e.g.
+   * `wss://emqx.example.com:8084/mqtt`; its Content-Security-Policy allows that broker only. Unset: the
+   * operator types one in the page, which then warns.
+   */
+  LIVE_BROKER_WS_URL: v.optional(
+    v.pipe(v.string(), v.regex(/^wss?:\/\/[^\s?#]+$/, "must be a ws:// or wss:// URL")),
+  ),
 });
 export type ApiConfig = v.InferOutput<typeof ApiConfig>;
 

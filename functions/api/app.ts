@@ -4,6 +4,7 @@ import { openAPIRouteHandler } from "hono-openapi";
 import { MAX_COMMAND_PAYLOAD_BYTES } from "../core/commands/envelope.ts";
 import { requireScope } from "../http/api-key-auth.ts";
 import { failureResponse, notFound, tooLarge } from "./answers.ts";
+import { LIVE_PATH, liveRoutes } from "./live-page.ts";
 import { referencePage } from "./reference-page.ts";
 import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
@@ -41,6 +42,7 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.route("/v1/users", userRoutes(deps));
   app.route("/v1/quarantine", quarantineRoutes(deps));
   app.route("/v1/replay", replayRoutes(deps, options));
+  app.route(LIVE_PATH, liveRoutes({ brokerWsUrl: options.liveBrokerWsUrl }));
   app.get(OPENAPI_PATH, openApiDocument(app));
   app.get(REFERENCE_PATH, (c) => c.html(referencePage(OPENAPI_PATH)));
   // An unknown path tells an anonymous caller nothing either: 401 first, 404 only with a valid key.
@@ -66,7 +68,7 @@ function openApiDocument(app: Hono<ApiEnv>) {
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
       security: [{ apiKey: [] }],
     },
-    exclude: [OPENAPI_PATH, REFERENCE_PATH],
+    exclude: [OPENAPI_PATH, REFERENCE_PATH, new RegExp(`^${LIVE_PATH}(/|$)`)],
     // Every route documents its own 400 as a problem; hono-openapi's default one is another shape.
     defaultValidationErrorResponse: false,
   });

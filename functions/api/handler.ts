@@ -25,7 +25,7 @@ const app = createApiApp(
     sessions: brokerSessionsFromConfig(config),
     deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS ?? [],
   },
-  { logger },
+  { logger, liveBrokerWsUrl: config.LIVE_BROKER_WS_URL },
 );
 // EMF metrics (command statuses) are written once per request.
 const handleRequest = handle(app);

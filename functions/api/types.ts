@@ -25,6 +25,8 @@ export interface ApiOptions {
   logger: Logger;
   /** Answer 503 after this long (default 8000 ms), and always 1 s before Lambda's own timeout. */
   deadlineMs?: number;
+  /** The broker's MQTT-over-WebSocket URL the live page (`/v1/live`) connects to (`LIVE_BROKER_WS_URL`). */
+  liveBrokerWsUrl?: string | undefined;
 }
 
 export type ApiEnv = { Bindings: { lambdaContext?: LambdaContext }; Variables: ApiKeyVariables };
