@@ -4,7 +4,8 @@ import { SerialNumber } from "./schemas/common.ts";
 /** Root of every device topic: `api/mqtt/v1/{sn}/{channel}`. */
 export const TOPIC_ROOT = "api/mqtt/v1";
 
-export const DEVICE_CHANNELS = ["evt", "st", "cmd", "ack"] as const;
+/** A channel may have two levels (`shadow/update`): the topic is then `api/mqtt/v1/{sn}/shadow/update`. */
+export const DEVICE_CHANNELS = ["evt", "st", "cmd", "ack", "shadow/update", "shadow/delta"] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 
 export interface DeviceTopic {
@@ -24,8 +25,9 @@ export function deviceTopic(sn: string, channel: DeviceChannel): string {
 /** Parses a device topic; `undefined` when the topic is not one of ours or the serial number is invalid. */
 export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const parts = topic.split("/");
-  if (parts.length !== 5 || `${parts[0]}/${parts[1]}/${parts[2]}` !== TOPIC_ROOT) return undefined;
-  const [, , , sn, channel] = parts;
+  if (parts.length < 5 || parts.length > 6 || `${parts[0]}/${parts[1]}/${parts[2]}` !== TOPIC_ROOT) return undefined;
+  const [, , , sn] = parts;
+  const channel = parts.slice(4).join("/");
   if (!v.is(SerialNumber, sn)) return undefined;
   if (!DEVICE_CHANNELS.includes(channel as DeviceChannel)) return undefined;
   return { sn: sn as string, channel: channel as DeviceChannel };

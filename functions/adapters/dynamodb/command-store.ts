@@ -21,6 +21,7 @@ import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { marshallItem, toDomainError } from "../aws-errors.ts";
 import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
@@ -51,11 +52,14 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     const wanted = [
       ...new Map(pointers.map((p) => [commandKey(p.sn, p.id), primaryKey(p.sn, p.id)])).values(),
       ...devices.map(holdKey),
+      ...devices.map(transportKey),
     ];
-    const read: CommandBatchRead = { commands: new Map(), heldThrough: new Map() };
+    const read: CommandBatchRead = { commands: new Map(), heldThrough: new Map(), httpOnly: new Set() };
     for (const item of await this.batchGet(wanted)) {
       if (item.sk === HOLD_SK) read.heldThrough.set(String(item.sn), String(item.heldThrough));
-      else {
+      else if (item.sk === TRANSPORT_SK) {
+        if (item.transport === "http") read.httpOnly?.add(String(item.sn));
+      } else {
         const command = fromItem(item);
         read.commands.set(commandKey(command.sn, command.id), command);
       }

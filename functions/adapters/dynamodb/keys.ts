@@ -2,6 +2,10 @@
 export const keys = {
   device: (sn: string) => `DEVICE#${sn}`,
   presence: () => "STATE",
+  /** A device's shadow: one item beside its presence (functions/adapters/dynamodb/shadow-store.ts). */
+  shadow: () => "SHADOW",
+  /** How a device takes its commands when not over MQTT (functions/adapters/dynamodb/device-transport.ts). */
+  transport: () => "TRANSPORT",
   attendance: (attTimeNormalized: string, userId: string, attState: number) =>
     `ATT#${attTimeNormalized}#${userId}#${attState}`,
   user: (userId: string) => `USER#${userId}`,

@@ -9,16 +9,17 @@ export const APP_ROOT = "app/v1";
 export const FEED_ROOT = "fleet/v1";
 
 /** Device channels a device may publish on, each under its own serial number only. */
-export const DEVICE_PUBLISH_CHANNELS = ["evt", "st", "ack"] as const;
+export const DEVICE_PUBLISH_CHANNELS = ["evt", "st", "ack", "shadow/update"] as const;
 
 /** Device channels a device may subscribe to. */
-export const DEVICE_SUBSCRIBE_CHANNELS = ["cmd"] as const;
+export const DEVICE_SUBSCRIBE_CHANNELS = ["cmd", "shadow/delta"] as const;
 
 /** Ends every ACL: anything not allowed above is denied here rather than left to EMQX's other sources. */
 const DENY_EVERYTHING_ELSE: AclRule = { permission: "deny", action: "all", topics: ["#"] };
 
 /**
- * A device's ACL: publish on its own `evt`, `st`, `ack`, subscribe to its own `cmd`, nothing else.
+ * A device's ACL: publish on its own `evt`, `st`, `ack`, `shadow/update`, subscribe to its own `cmd` and
+ * `shadow/delta`, nothing else.
  * The serial number is written out literally: a placeholder such as `${clientid}` is expanded raw by
  * EMQX, so a client id of `+` would widen it to every device (docs/emqx.md §10.5).
  *

@@ -1,3 +1,4 @@
+import { isShadowDelta, shadowDeltaMessage } from "../shadow/delta-command.ts";
 import { deviceTopic } from "../topics.ts";
 import type { PublishRequest } from "./ports.ts";
 import type { Command } from "./types.ts";
@@ -11,7 +12,13 @@ export const MAX_COMMAND_PAYLOAD_BYTES = 256 * 1024;
  * when EMQX would refuse it, so one bad command cannot reject a whole bulk request.
  */
 export function toPublishRequest(command: Command, now: Date): PublishRequest | { invalid: string } {
-  const payload = JSON.stringify({ id: command.id, op: command.op, data: command.data });
+  // A shadow delta rides the same pipeline but has its own topic and payload.
+  const { topic, payload } = isShadowDelta(command)
+    ? shadowDeltaMessage(command)
+    : {
+        topic: deviceTopic(command.sn, "cmd"),
+        payload: JSON.stringify({ id: command.id, op: command.op, data: command.data }),
+      };
   const bytes = Buffer.byteLength(payload);
   if (bytes > MAX_COMMAND_PAYLOAD_BYTES) {
     return {
@@ -22,7 +29,7 @@ export function toPublishRequest(command: Command, now: Date): PublishRequest | 
     ? Math.max(1, Math.ceil((Date.parse(command.expiresAt) - now.getTime()) / 1000))
     : undefined;
   return {
-    topic: deviceTopic(command.sn, "cmd"),
+    topic,
     payload,
     qos: 1,
     retain: false,

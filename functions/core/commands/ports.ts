@@ -15,6 +15,8 @@ export interface CommandBatchRead {
   commands: Map<string, Command>;
   /** Per device that holds commands out of its queue order: the newest such command's `createdAt`. */
   heldThrough: Map<string, string>;
+  /** Devices whose transport is `http` (see `core/device-transport.ts`): their commands wait for a poll. */
+  httpOnly?: Set<string>;
 }
 
 export const commandKey = (sn: string, id: string) => `${sn}/${id}`;

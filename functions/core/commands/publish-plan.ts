@@ -1,3 +1,4 @@
+import { HTTP_POLL_REASON } from "../device-transport.ts";
 import { TransientError } from "../errors.ts";
 import { isExpired, toPublishRequest } from "./envelope.ts";
 import { olderUnpublished } from "./older-first.ts";
@@ -59,6 +60,12 @@ function classify(run: BatchRun, queued: QueuedCommand, command: Command | undef
   if (isExpired(command, now)) {
     run.move(queued, command, "expired", { reason: "its TTL passed before it could be published" });
     run.outcome(queued, "expired");
+    return undefined;
+  }
+  if (run.read?.httpOnly?.has(command.sn)) {
+    // An HTTP device never subscribes: no EMQX call, the command waits (visibly) for its poll.
+    run.move(queued, command, "pending", { reason: HTTP_POLL_REASON });
+    run.outcome(queued, "pending");
     return undefined;
   }
   const request = toPublishRequest(command, now);

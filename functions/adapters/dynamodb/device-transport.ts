@@ -1,0 +1,40 @@
+import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
+import { send } from "../aws-errors.ts";
+import { keys } from "./keys.ts";
+import { getItem } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
+
+/**
+ * `DEVICE#{sn}` / `TRANSPORT`, present only for HTTP devices: the publisher's one BatchGetItem per batch
+ * reads it beside the commands and hold marks (`command-store.ts`), so knowing costs no extra request.
+ */
+export class DynamoDbDeviceTransportStore extends TableAdapter implements DeviceTransportStore {
+  async get(sn: string): Promise<DeliveryTransport> {
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: transportKey(sn),
+      consistent: true,
+      what: "device transport",
+    });
+    return item?.transport === "http" ? "http" : "mqtt";
+  }
+
+  async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {
+    const key = marshall(transportKey(sn));
+    if (transport === "mqtt") {
+      await send("DynamoDB DeleteItem (device transport)", () =>
+        this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })),
+      );
+      return;
+    }
+    const item = marshall({ ...transportKey(sn), type: "device_transport", sn, transport, updatedAt: at });
+    await send("DynamoDB PutItem (device transport)", () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
+    );
+  }
+}
+
+export const TRANSPORT_SK = keys.transport();
+export const transportKey = (sn: string) => ({ pk: keys.device(sn), sk: TRANSPORT_SK });

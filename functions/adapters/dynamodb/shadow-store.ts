@@ -1,0 +1,71 @@
+import { PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import * as v from "valibot";
+import type { Shadow } from "../../core/shadow/document.ts";
+import type { ShadowStore } from "../../core/shadow/ports.ts";
+import { marshallItem } from "../aws-errors.ts";
+import { readItem } from "./items.ts";
+import { keys } from "./keys.ts";
+import { getItem, sendConditional } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
+
+const JsonMap = v.record(v.string(), v.unknown());
+const Times = v.record(v.string(), v.string());
+
+/** A shadow item as read back; unknown attributes (keys, type) are dropped. */
+const StoredShadowItem = v.looseObject({
+  sn: v.string(),
+  version: v.number(),
+  desired: JsonMap,
+  reported: JsonMap,
+  metadata: v.object({ desired: Times, reported: Times }),
+  updatedAt: v.optional(v.string()),
+  deltaVersion: v.optional(v.number()),
+  deltaHash: v.optional(v.string()),
+  previousDeltaVersion: v.optional(v.number()),
+  syncedVersion: v.optional(v.number()),
+});
+
+/** Shadows in DynamoDB: `DEVICE#{sn}` / `SHADOW`, one item per device, written only at the version read. */
+export class DynamoDbShadowStore extends TableAdapter implements ShadowStore {
+  async get(sn: string): Promise<Shadow | undefined> {
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: shadowKey(sn),
+      consistent: true,
+      what: "shadow",
+    });
+    return item ? (readItem(StoredShadowItem, item, ["pk", "sk", "type"]) as Shadow) : undefined;
+  }
+
+  save(shadow: Shadow, expectedVersion: number): Promise<boolean> {
+    const item = { ...shadowKey(shadow.sn), type: "shadow", ...shadow };
+    return sendConditional("DynamoDB PutItem (shadow)", () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshallItem(item, "shadow"),
+          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
+          ...(expectedVersion === 0
+            ? {}
+            : { ExpressionAttributeValues: marshall({ ":expected": expectedVersion }) }),
+        }),
+      ),
+    );
+  }
+
+  async markSynced(sn: string, version: number): Promise<void> {
+    const update = new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: marshall(shadowKey(sn)),
+      UpdateExpression: "SET syncedVersion = :v",
+      ConditionExpression:
+        "attribute_exists(pk) AND (attribute_not_exists(syncedVersion) OR syncedVersion < :v)",
+      ExpressionAttributeValues: marshall({ ":v": version }),
+    });
+    // A later version was marked already: it covers this one.
+    await sendConditional("DynamoDB UpdateItem (shadow synced)", () => this.client.send(update));
+  }
+}
+
+export const shadowKey = (sn: string) => ({ pk: keys.device(sn), sk: keys.shadow() });
