@@ -69,6 +69,14 @@ export interface LocalStack {
   eventsDlqUrl: string;
   commandsQueueUrl: string;
   commandsDlqUrl: string;
+  /** The SNS FIFO topic the bridge publishes events to; the three queues below and above subscribe to it. */
+  eventsTopicArn: string;
+  /** The feed publisher's queue (raw copies of the events). */
+  feedQueueUrl: string;
+  feedDlqUrl: string;
+  /** The webhook sender's queue (raw copies of the events). */
+  webhooksQueueUrl: string;
+  webhooksDlqUrl: string;
   ingestTokens: string[];
   /** Derive a device's token with `deriveDeviceToken(deviceTokenSecrets[0], sn)` (or `npm run device-token`). */
   deviceTokenSecrets: string[];
@@ -122,10 +130,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const baseConfig = {
       TABLE_NAME: resources.tableName,
       EVENTS_QUEUE_URL: resources.eventsQueueUrl,
+      // As in AWS: events go to the SNS FIFO topic, which copies them to the events, feed and webhooks queues.
+      EVENTS_TOPIC_ARN: resources.eventsTopicArn,
       COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
       AWS_REGION: "us-east-1",
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       SQS_ENDPOINT: sqs.endpoint,
+      SNS_ENDPOINT: sqs.endpoint,
     };
     const deps = createAwsDeps(baseConfig);
     const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });

@@ -1,5 +1,5 @@
 import { type ApiKeyStore, firstOf, StaticApiKeyStore } from "../core/api-keys.ts";
-import { systemClock } from "../core/ports.ts";
+import { type EventQueue, systemClock } from "../core/ports.ts";
 import type { ApiConfig, BaseConfig } from "./config.ts";
 import { DynamoDbApiKeyStore } from "./dynamodb/api-key-store.ts";
 import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
@@ -9,14 +9,19 @@ import { DynamoDbDeviceRegistry } from "./dynamodb/device-registry.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
 import { DynamoDbReaders } from "./dynamodb/readers.ts";
+import { DynamoDbWebhookStore } from "./dynamodb/webhook-store.ts";
+import { createSnsClient } from "./sns/client.ts";
+import { SnsEventTopic } from "./sns/event-topic.ts";
 import { createSqsClient } from "./sqs/client.ts";
 import { SqsCommandQueue } from "./sqs/command-queue.ts";
 import { SqsEventQueue } from "./sqs/event-queue.ts";
 
-/** The two SDK clients every port shares (the bench passes its own, to count their requests). */
+/** The SDK clients every port shares (the bench passes its own, to count their requests). */
 export interface AwsClients {
   dynamodb: ReturnType<typeof createDynamoDbClient>;
   sqs: ReturnType<typeof createSqsClient>;
+  /** Only used when `EVENTS_TOPIC_ARN` is set; made from the config when not given. */
+  sns?: ReturnType<typeof createSnsClient>;
 }
 
 export function awsClients(config: BaseConfig): AwsClients {
@@ -24,6 +29,13 @@ export function awsClients(config: BaseConfig): AwsClients {
     dynamodb: createDynamoDbClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
     sqs: createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT }),
   };
+}
+
+/** The events port: the SNS FIFO topic when one is configured, else the events queue itself. */
+function eventsPort(config: BaseConfig, clients: AwsClients): EventQueue {
+  if (!config.EVENTS_TOPIC_ARN) return new SqsEventQueue(clients.sqs, config.EVENTS_QUEUE_URL);
+  const sns = clients.sns ?? createSnsClient({ region: config.AWS_REGION, endpoint: config.SNS_ENDPOINT });
+  return new SnsEventTopic(sns, config.EVENTS_TOPIC_ARN);
 }
 
 /**
@@ -44,7 +56,7 @@ export function createAwsDeps(
       config.QUARANTINE_RETENTION_DAYS ?? 30,
     ),
     commands: new DynamoDbCommandStore(dynamodb, config.TABLE_NAME),
-    events: new SqsEventQueue(sqs, config.EVENTS_QUEUE_URL),
+    events: eventsPort(config, clients),
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
     devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
     /** Named API keys only: bootstrap keys from `API_KEYS` belong to the API function, not to MQTT apps. */
@@ -64,5 +76,6 @@ export function createApiDeps(config: ApiConfig, clients: AwsClients = awsClient
     ...deps,
     keys: firstOf(bootstrap, new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME)),
     reader: new DynamoDbReaders(dynamodb, config.TABLE_NAME),
+    webhooks: new DynamoDbWebhookStore(dynamodb, config.TABLE_NAME),
   };
 }

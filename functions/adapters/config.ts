@@ -29,10 +29,16 @@ const Url = v.pipe(v.string("is required"), v.url("must be a URL"));
 const BaseEntries = {
   TABLE_NAME: v.pipe(v.string("is required"), v.minLength(1)),
   EVENTS_QUEUE_URL: Url,
+  /**
+   * The SNS FIFO topic the events are published to (the events, feed and webhooks queues subscribe to it
+   * with raw delivery). Unset: the events go straight to EVENTS_QUEUE_URL, as before the feed.
+   */
+  EVENTS_TOPIC_ARN: v.optional(v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/, "must be an SNS topic ARN"))),
   COMMANDS_QUEUE_URL: Url,
   AWS_REGION: v.optional(v.string(), "us-east-1"),
   DYNAMODB_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
   SQS_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
+  SNS_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
 };
 export const BaseConfig = v.object(BaseEntries);
 export type BaseConfig = v.InferOutput<typeof BaseConfig>;

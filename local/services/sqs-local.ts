@@ -1,3 +1,4 @@
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { buildApp } from "fauxqs";
 
 export interface SqsLocal {
@@ -15,4 +16,31 @@ export async function startSqsLocal(port = 0, bindHost = "127.0.0.1"): Promise<S
   const address = app.server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
   return { endpoint: `http://${bindHost}:${actualPort}`, stop: () => app.close() };
+}
+
+/**
+ * The SNS FIFO topic the events go to, and a raw-delivery subscription of each queue (idempotent), as
+ * infra/lib/storage.ts makes in AWS. fauxqs (README "SNS Features", dist/sns/actions/publish.js) hands
+ * each queue the raw body and message attributes and passes `MessageGroupId` and
+ * `MessageDeduplicationId` through; it deduplicates per queue, where AWS also drops a repeat at the topic.
+ */
+export async function eventsTopic(sns: SNSClient, name: string, queueArns: string[]): Promise<string> {
+  const { TopicArn } = await sns.send(
+    new CreateTopicCommand({
+      Name: name,
+      Attributes: { FifoTopic: "true", ContentBasedDeduplication: "false" },
+    }),
+  );
+  if (!TopicArn) throw new Error(`SNS did not return the ARN of topic ${name}`);
+  for (const queueArn of queueArns) {
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn,
+        Protocol: "sqs",
+        Endpoint: queueArn,
+        Attributes: { RawMessageDelivery: "true" },
+      }),
+    );
+  }
+  return TopicArn;
 }

@@ -18,7 +18,8 @@ const CONTENT_ERRORS = new Set([
   "InvalidAttributeValue",
 ]);
 
-interface Entry {
+/** One message as sent: shared with the SNS events topic (functions/adapters/sns/event-topic.ts). */
+export interface Entry {
   message: FanoutMessage;
   /** FIFO deduplication id: the `eventId`, so SQS drops a repeat sent within its 5-minute window. */
   deduplicationId: string;
@@ -87,7 +88,7 @@ export class SqsEventQueue implements EventQueue {
   }
 }
 
-function toEntry(message: FanoutMessage, options: SendOptions): Entry {
+export function toEntry(message: FanoutMessage, options: SendOptions): Entry {
   const body = asciiJson(message);
   const deduplicationId = options.resendId ? `${message.eventId}:${options.resendId}` : message.eventId;
   const attributes = {
@@ -100,7 +101,7 @@ function toEntry(message: FanoutMessage, options: SendOptions): Entry {
   return { message, deduplicationId, body, attributes, bytes };
 }
 
-function batchesOf(entries: Entry[]): Entry[][] {
+export function batchesOf(entries: Entry[]): Entry[][] {
   const batches: Entry[][] = [];
   let current: Entry[] = [];
   let bytes = 0;
