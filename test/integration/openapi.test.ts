@@ -4,6 +4,7 @@ import { uniqueSymbol } from "hono-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbReaders } from "../../functions/adapters/dynamodb/readers.ts";
 import { createApiApp, OPENAPI_PATH, REFERENCE_PATH } from "../../functions/api/app.ts";
+import { LIVE_PATH } from "../../functions/api/live-page.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
 import { newApiKey, StaticApiKeyStore } from "../../functions/core/api-keys.ts";
 import { serveApp } from "../../local/services/http-server.ts";
@@ -79,6 +80,7 @@ function registeredOperations(): Array<{ method: string; path: string }> {
   for (const route of app.routes) {
     if (route.method === "ALL") continue;
     if (route.path === OPENAPI_PATH || route.path === REFERENCE_PATH) continue;
+    if (route.path.startsWith(LIVE_PATH)) continue; // a page and its scripts, not operations
     const operation = { method: route.method.toLowerCase(), path: toOpenApiPath(route.path) };
     seen.set(`${operation.method} ${operation.path}`, operation);
   }
