@@ -65,7 +65,8 @@ export interface PublishRequest {
   topic: string;
   payload: string;
   qos: 1;
-  retain: false;
+  /** True only for the feed's current-state topics (presence, shadow); commands are never retained. */
+  retain: boolean;
   properties: { message_expiry_interval?: number; user_properties: Record<string, string> };
 }
 
