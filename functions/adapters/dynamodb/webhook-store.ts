@@ -1,0 +1,195 @@
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import * as v from "valibot";
+import { FANOUT_TYPES } from "../../core/schemas/webhooks.ts";
+import type { DeadLetter, WebhookStore, WebhookSubscription } from "../../core/webhooks/subscription.ts";
+import { send, toDomainError } from "../aws-errors.ts";
+import { readItem } from "./items.ts";
+import { TTL_ATTRIBUTE } from "./keys.ts";
+import { getItem, sendConditional } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
+
+/** Every subscription in one partition: a handful, listed in one Query per batch of events. */
+const SUBSCRIPTIONS = "WEBHOOKS";
+const deadLetters = (id: string) => `WEBHOOK#${id}`;
+/** Dead letters are kept this long for an operator to look at. */
+const DEAD_LETTER_DAYS = 14;
+const TABLE_ATTRIBUTES = ["pk", "sk", "type", TTL_ATTRIBUTE];
+
+const text = v.string();
+const count = v.optional(v.number(), 0);
+const StoredSubscription = v.looseObject({
+  id: text,
+  url: text,
+  types: v.array(v.picklist(FANOUT_TYPES)),
+  sn: v.optional(text),
+  secret: text,
+  createdAt: text,
+  delivered: count,
+  failedAttempts: count,
+  deadLettered: count,
+  consecutiveFailures: count,
+  lastSuccessAt: v.optional(text),
+  lastError: v.optional(text),
+  lastErrorAt: v.optional(text),
+});
+const StoredDeadLetter = v.looseObject({
+  subscriptionId: text,
+  eventId: text,
+  body: text,
+  attempts: v.number(),
+  lastError: text,
+  firstAttemptAt: text,
+  deadLetteredAt: text,
+});
+
+/**
+ * Webhook subscriptions (`WEBHOOKS` / `{id}`), secret included: the sender needs it in clear to sign,
+ * so it is protected like the rest of the table (encryption at rest, IAM). Dead letters under
+ * `WEBHOOK#{id}` / `DEAD#{time}#{eventId}`, expiring after 14 days.
+ */
+export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
+  async create(subscription: WebhookSubscription): Promise<void> {
+    await send("DynamoDB PutItem (webhook)", () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(
+            { pk: SUBSCRIPTIONS, sk: subscription.id, type: "webhook", ...subscription },
+            { removeUndefinedValues: true },
+          ),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async get(id: string): Promise<WebhookSubscription | undefined> {
+    const key = { pk: SUBSCRIPTIONS, sk: id };
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key,
+      consistent: true,
+      what: "webhook",
+    });
+    return item ? toSubscription(item) : undefined;
+  }
+
+  async list(): Promise<WebhookSubscription[]> {
+    const items = await this.query(SUBSCRIPTIONS, undefined, { ascending: true });
+    return items.map(toSubscription);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return sendConditional("DynamoDB DeleteItem (webhook)", () =>
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: SUBSCRIPTIONS, sk: id }),
+          ConditionExpression: "attribute_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async recordSuccess(id: string, at: string): Promise<void> {
+    await this.update(id, "SET lastSuccessAt = :at, consecutiveFailures = :zero ADD delivered :one", {
+      ":at": at,
+      ":zero": 0,
+      ":one": 1,
+    });
+  }
+
+  async recordFailure(id: string, error: string, at: string): Promise<void> {
+    await this.update(
+      id,
+      "SET lastError = :error, lastErrorAt = :at ADD consecutiveFailures :one, failedAttempts :one",
+      { ":error": error.slice(0, 500), ":at": at, ":one": 1 },
+    );
+  }
+
+  async deadLetter(letter: DeadLetter): Promise<void> {
+    const expires = Math.floor(Date.parse(letter.deadLetteredAt) / 1000) + DEAD_LETTER_DAYS * 86_400;
+    const item = {
+      pk: deadLetters(letter.subscriptionId),
+      sk: `DEAD#${letter.deadLetteredAt}#${letter.eventId}`,
+      type: "webhook_dead_letter",
+      [TTL_ATTRIBUTE]: expires,
+      ...letter,
+    };
+    // The letter and the subscription's count together; a deleted subscription keeps no letters.
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: marshall(item) } },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: marshall({ pk: SUBSCRIPTIONS, sk: letter.subscriptionId }),
+                UpdateExpression: "ADD deadLettered :one",
+                ConditionExpression: "attribute_exists(pk)",
+                ExpressionAttributeValues: marshall({ ":one": 1 }),
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!subscriptionGone(error))
+        throw toDomainError("DynamoDB TransactWriteItems (webhook dead letter)", error);
+    }
+  }
+
+  async listDeadLetters(id: string, limit: number): Promise<DeadLetter[]> {
+    const items = await this.query(deadLetters(id), limit, { ascending: false });
+    return items.map((item) => readItem(StoredDeadLetter, item, TABLE_ATTRIBUTES));
+  }
+
+  /** Counts on a subscription that still exists (a delivery finishing after a DELETE writes nothing). */
+  private async update(id: string, expression: string, values: Record<string, unknown>) {
+    await sendConditional("DynamoDB UpdateItem (webhook)", () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: SUBSCRIPTIONS, sk: id }),
+          UpdateExpression: expression,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: marshall(values),
+        }),
+      ),
+    );
+  }
+
+  private async query(pk: string, limit: number | undefined, order: { ascending: boolean }) {
+    const { Items = [] } = await send("DynamoDB Query (webhooks)", () =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: marshall({ ":pk": pk }),
+          ConsistentRead: true,
+          ScanIndexForward: order.ascending,
+          ...(limit ? { Limit: limit } : {}),
+        }),
+      ),
+    );
+    return Items.map((item) => unmarshall(item));
+  }
+}
+
+function toSubscription(item: Record<string, unknown>): WebhookSubscription {
+  return readItem(StoredSubscription, item, TABLE_ATTRIBUTES);
+}
+
+/** The transaction's condition failed: the subscription is gone. */
+const subscriptionGone = (error: unknown) =>
+  error instanceof TransactionCanceledException &&
+  (error.CancellationReasons ?? []).some((reason) => reason.Code === "ConditionalCheckFailed");
