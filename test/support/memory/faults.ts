@@ -11,7 +11,7 @@ type MethodOf<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown 
  * @example
  * const commands = withFaults(new MemoryCommandStore());
  * commands.failNext("readBatch");              // the next readBatch throws a TransientError
- * commands.port                                 // what the use case gets
+ * commands.port                                 // what the use case gets; `commands.target`: the store
  */
 export function withFaults<T extends object>(target: T) {
   const planned = new Map<string, Array<{ error: unknown; afterEffect: boolean }>>();
@@ -32,6 +32,8 @@ export function withFaults<T extends object>(target: T) {
   });
   return {
     port,
+    /** The port itself, unwrapped: for the test's own reads and for calls no fault may touch. */
+    target,
     /** Every call made, by method name, in order. */
     calls,
     count: (method: MethodOf<T>) => calls.filter((call) => call === method).length,
