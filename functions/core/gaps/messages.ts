@@ -1,0 +1,81 @@
+import { stableEventId } from "../event-id.ts";
+import type { FanoutMessage } from "../fanout.ts";
+import type { CommandRequest } from "../schemas/command.ts";
+import type { BackfillRequest, GapChange } from "./lifecycle.ts";
+import { countOf } from "./ranges.ts";
+import type { DriftState, Gap } from "./types.ts";
+
+/** A gap as the API and the events show it. */
+export function publicGap(sn: string, gap: Gap) {
+  return {
+    sn,
+    seq_epoch: gap.epoch,
+    from_seq: gap.from,
+    to_seq: gap.to,
+    missing: countOf(gap.missing),
+    missing_ranges: gap.missing,
+    status: gap.status,
+    source: gap.source,
+    detected_at: gap.detectedAt,
+    attempts: gap.attempts,
+    ...(gap.openedAt ? { opened_at: gap.openedAt } : {}),
+    ...(gap.closedAt ? { closed_at: gap.closedAt } : {}),
+    ...(gap.nextAttemptAt && gap.status === "open" ? { next_attempt_at: gap.nextAttemptAt } : {}),
+  };
+}
+
+/** One event per gap and kind: a gap opens, closes or is given up once, so its id is the gap's own. */
+export function gapMessage(sn: string, change: GapChange, now: string): FanoutMessage {
+  const { gap } = change;
+  return {
+    type: change.type,
+    eventId: stableEventId(change.type, sn, gap.epoch, gap.from, gap.to),
+    sn,
+    at: now,
+    data: publicGap(sn, gap),
+  };
+}
+
+export function driftMessage(sn: string, drift: DriftState, thresholdMs: number, now: string): FanoutMessage {
+  return {
+    type: "clock_drift",
+    eventId: stableEventId("clock_drift", sn, drift.episode),
+    sn,
+    at: now,
+    data: {
+      offset_ms: drift.offsetMs,
+      source: drift.source,
+      threshold_ms: thresholdMs,
+      episode: drift.episode,
+    },
+  };
+}
+
+/** A command id the same on every run that would send the same command, so a crashed run's retry is a replay. */
+const commandId = (prefix: string, ...parts: Array<string | number>) =>
+  `${prefix}-${stableEventId(...parts).slice(0, 24)}`;
+
+/** `resend` for one range of a gap; it expires when the next attempt is due, so attempts never pile up. */
+export function resendCommand(sn: string, request: BackfillRequest, nowMs: number): CommandRequest {
+  const { gap, range, attempt } = request;
+  const ttlSeconds = Math.max(60, Math.round((Date.parse(gap.nextAttemptAt ?? "") - nowMs) / 1000) || 60);
+  return {
+    id: commandId("resend", sn, gap.epoch, gap.from, gap.to, attempt, range[0]),
+    op: "resend",
+    data: { from_seq: range[0], to_seq: range[1], seq_epoch: gap.epoch },
+    ttlSeconds: Math.min(ttlSeconds, 7 * 24 * 3600),
+  };
+}
+
+/**
+ * `set_time` with the bridge's time: absolute, so a repeated or late command cannot correct twice; it
+ * expires after 5 minutes, since an old time would be a wrong one.
+ */
+export function setTimeCommand(sn: string, drift: DriftState, now: string): CommandRequest {
+  return {
+    id: commandId("set-time", sn, drift.episode, drift.setTimeSent),
+    op: "set_time",
+    data: { time: now, offset_ms: drift.offsetMs },
+    ttlSeconds: 300,
+  };
+}

@@ -1,0 +1,94 @@
+import { isDeepStrictEqual } from "node:util";
+import type { FanoutMessage } from "../fanout.ts";
+import type { CommandRequest } from "../schemas/command.ts";
+import { atMs } from "./att-window.ts";
+import { decideDrift, driftChanged, sampleOffset } from "./drift.ts";
+import { advanceGaps } from "./lifecycle.ts";
+import { driftMessage, gapMessage, resendCommand, setTimeCommand } from "./messages.ts";
+import { findSuspects, type SuspectReason } from "./suspect.ts";
+import { mergePunches, mergeReport } from "./track-seq.ts";
+import type { DeviceReport, GapConfig, GapTracker, SeenPunch } from "./types.ts";
+
+export interface ReconcileInput {
+  punches: SeenPunch[];
+  reports: DeviceReport[];
+  nowMs: number;
+}
+
+export interface ReconcileResult {
+  tracker: GapTracker;
+  /** Whether the tracker must be written (else the write is skipped: nothing worth a write unit changed). */
+  persist: boolean;
+  events: FanoutMessage[];
+  commands: CommandRequest[];
+  suspects: Array<{ punch: SeenPunch; reason: SuspectReason }>;
+}
+
+/** How far the reading start of a device without numbers may lag before it is written (at most 4 writes a day). */
+const CHECKPOINT_MS = 6 * 3600_000;
+
+function withLatest(tracker: GapTracker, punches: SeenPunch[]): GapTracker {
+  const latest = [tracker.latestAt ?? "", ...punches.map((p) => p.attTimeNormalized)].sort().at(-1);
+  return latest ? { ...tracker, latestAt: latest } : tracker;
+}
+
+function persisted(tracker: GapTracker): GapTracker {
+  return {
+    ...tracker,
+    persistedTop: Object.fromEntries(tracker.series.map((s) => [s.epoch, s.top])),
+    ...(tracker.latestAt ? { persistedLatestAt: tracker.latestAt } : {}),
+  };
+}
+
+export function emptyTracker(sn: string, firstSightAt: string): GapTracker {
+  return { sn, firstSightAt, series: [], gaps: [], persistedTop: {}, version: 0 };
+}
+
+/**
+ * One pass over a device: what was stored and reported since the last pass, merged into its tracker.
+ * Pure: the caller reads the punches, sends what this returns, and writes the tracker if `persist`.
+ */
+export function reconcile(before: GapTracker, input: ReconcileInput, config: GapConfig): ReconcileResult {
+  const now = new Date(input.nowMs).toISOString();
+  let tracker = withLatest(mergePunches(before, input.punches, now), input.punches);
+  for (const report of input.reports) tracker = mergeReport(tracker, report, now);
+  const advanced = advanceGaps(tracker.gaps, input.nowMs, config);
+  const decision = decideDrift(
+    tracker.drift,
+    sampleOffset(input.punches, input.reports, config),
+    input.nowMs,
+    config,
+  );
+  tracker = { ...tracker, gaps: advanced.gaps, ...(decision.drift ? { drift: decision.drift } : {}) };
+  const events = advanced.changes.map((change) => gapMessage(before.sn, change, now));
+  if (decision.announce && decision.drift)
+    events.push(driftMessage(before.sn, decision.drift, config.driftThresholdMs, now));
+  const commands = advanced.backfills.map((request) => resendCommand(before.sn, request, input.nowMs));
+  if (decision.setTime && decision.drift) commands.push(setTimeCommand(before.sn, decision.drift, now));
+  const persist = mustPersist(before, tracker, config);
+  if (persist) tracker = persisted(tracker);
+  const suspects = findSuspects(input.punches, tracker.firstSightAt, config);
+  return { tracker, persist, events, commands, suspects };
+}
+
+/**
+ * The write rule that keeps the tracker under 0.1 write units per punch: written when a gap or the
+ * drift changed, a counter started a new epoch, or the top number grew by `persistEvery` since the
+ * last write. Between writes the stored top lags; the next pass reads those punches again (reads are
+ * what a lag costs, never a false gap).
+ */
+function mustPersist(before: GapTracker, after: GapTracker, config: GapConfig): boolean {
+  if (before.version === 0) return after.latestAt !== undefined;
+  // Devices without numbers: where to read from moves on at most every few hours of punches.
+  if (
+    after.latestAt &&
+    atMs(after.latestAt) - atMs(before.persistedLatestAt ?? after.latestAt) >= CHECKPOINT_MS
+  )
+    return true;
+  if (!isDeepStrictEqual(before.gaps, after.gaps)) return true;
+  if (driftChanged(before.drift, after.drift, config)) return true;
+  return after.series.some((s) => {
+    const written = before.persistedTop[s.epoch];
+    return written === undefined || s.top - written >= config.persistEvery;
+  });
+}

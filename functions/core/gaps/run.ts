@@ -1,0 +1,89 @@
+import { mapWithConcurrency } from "../concurrency.ts";
+import type { Clock, EventQueue } from "../ports.ts";
+import type { CommandRequest } from "../schemas/command.ts";
+import type { DeviceLister, DeviceReportSource, GapStore, PunchReader } from "./ports.ts";
+import { emptyTracker, reconcile } from "./reconcile.ts";
+import type { DeviceReport, GapConfig, SeenPunch } from "./types.ts";
+import { readWindows } from "./windows.ts";
+
+export interface GapRunDeps {
+  gaps: GapStore;
+  punches: PunchReader;
+  devices: DeviceLister;
+  reports?: DeviceReportSource;
+  events: EventQueue;
+  /** The existing create-command path (idempotent on the request's id). */
+  sendCommand(sn: string, request: CommandRequest): Promise<void>;
+  clock: Clock;
+  config: GapConfig;
+}
+
+export interface GapRunStats {
+  devices: number;
+  trackerWrites: number;
+  events: number;
+  commands: number;
+  suspects: number;
+  reports: number;
+}
+
+/** Devices reconciled at once: enough to hide latency, few enough not to throttle the table. */
+const CONCURRENCY = 8;
+/** Heartbeat reports taken per pass; the rest wait for the next one. */
+const REPORTS_PER_PASS = 1_000;
+
+/**
+ * One pass of the gap tracker (a schedule runs it: EventBridge on AWS, a timer locally): takes the
+ * waiting heartbeat reports, reconciles every device, and only then removes the reports.
+ */
+export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
+  const taken = deps.reports ? await deps.reports.take(REPORTS_PER_PASS) : undefined;
+  const bySn = new Map<string, DeviceReport[]>();
+  for (const report of taken?.reports ?? []) bySn.set(report.sn, [...(bySn.get(report.sn) ?? []), report]);
+  const sns = new Set(bySn.keys());
+  for await (const sn of deps.devices.listDevices()) sns.add(sn);
+  const stats: GapRunStats = {
+    devices: sns.size,
+    trackerWrites: 0,
+    events: 0,
+    commands: 0,
+    suspects: 0,
+    reports: taken?.reports.length ?? 0,
+  };
+  await mapWithConcurrency([...sns], CONCURRENCY, (sn) =>
+    reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats),
+  );
+  await taken?.done();
+  return stats;
+}
+
+/**
+ * Reads, reconciles, acts, then writes. The commands and events go first: their ids are derived from the
+ * gap and attempt, so a pass that dies before its write is redone by the next one as a replay.
+ */
+export async function reconcileDevice(
+  deps: GapRunDeps,
+  sn: string,
+  reports: DeviceReport[],
+  stats: GapRunStats,
+): Promise<void> {
+  const nowMs = deps.clock.now().getTime();
+  const stored = await deps.gaps.get(sn);
+  const punches = await deps.punches.read(sn, readWindows(stored, nowMs, deps.config));
+  if (!stored && punches.length === 0 && reports.length === 0) return;
+  const before = stored ?? emptyTracker(sn, firstSight(punches, reports, nowMs));
+  const result = reconcile(before, { punches, reports, nowMs }, deps.config);
+  for (const command of result.commands) await deps.sendCommand(sn, command);
+  if (result.events.length) await deps.events.send(result.events);
+  for (const { punch, reason } of result.suspects) await deps.punches.flagSuspect(sn, punch, reason);
+  stats.commands += result.commands.length;
+  stats.events += result.events.length;
+  stats.suspects += result.suspects.length;
+  // A concurrent pass that wrote first did the same work; this one's changes are redone next time.
+  if (result.persist && (await deps.gaps.save(result.tracker))) stats.trackerWrites++;
+}
+
+function firstSight(punches: SeenPunch[], reports: DeviceReport[], nowMs: number): string {
+  const times = [...punches.map((p) => Date.parse(p.receivedAt)), ...reports.map((r) => r.receivedAt), nowMs];
+  return new Date(Math.min(...times)).toISOString();
+}
