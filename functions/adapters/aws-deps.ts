@@ -6,8 +6,10 @@ import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
 import { createDynamoDbClient } from "./dynamodb/client.ts";
 import { DynamoDbCommandStore } from "./dynamodb/command-store.ts";
 import { DynamoDbDeviceRegistry } from "./dynamodb/device-registry.ts";
+import { DynamoDbDeviceTransportStore } from "./dynamodb/device-transport.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
+import { DynamoDbShadowStore } from "./dynamodb/shadow-store.ts";
 import { DynamoDbReaders } from "./dynamodb/readers.ts";
 import { DynamoDbWebhookStore } from "./dynamodb/webhook-store.ts";
 import { createSnsClient } from "./sns/client.ts";
@@ -59,6 +61,8 @@ export function createAwsDeps(
     events: eventsPort(config, clients),
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
     devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
+    shadows: new DynamoDbShadowStore(dynamodb, config.TABLE_NAME),
+    transports: new DynamoDbDeviceTransportStore(dynamodb, config.TABLE_NAME),
     /** Named API keys only: bootstrap keys from `API_KEYS` belong to the API function, not to MQTT apps. */
     apiKeys: new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME) as ApiKeyStore,
     clock: systemClock,

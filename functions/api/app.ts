@@ -8,8 +8,10 @@ import { LIVE_PATH, liveRoutes } from "./live-page.ts";
 import { referencePage } from "./reference-page.ts";
 import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
+import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
 import { quarantineRoutes, replayRoutes } from "./routes/operations.ts";
+import { shadowRoutes } from "./routes/shadow.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "./types.ts";
 
 export { commandPath } from "./routes/commands.ts";
@@ -38,6 +40,8 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
   app.use("*", deadline(options));
   app.route("/v1/devices/:sn/commands", commandRoutes(deps, options));
+  app.route("/v1/devices/:sn/shadow", shadowRoutes(deps, options));
+  app.route("/v1/devices/:sn/transport", deviceTransportRoutes(deps));
   app.route("/v1/devices", deviceRoutes(deps, options));
   app.route("/v1/users", userRoutes(deps));
   app.route("/v1/quarantine", quarantineRoutes(deps));

@@ -3,6 +3,8 @@ import type { LambdaContext } from "hono/aws-lambda";
 import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { BrokerSessions, DeviceRegistry } from "../core/broker-access/index.ts";
 import type { CreateCommandDeps } from "../core/commands/create-command.ts";
+import type { DeviceTransportStore } from "../core/device-transport.ts";
+import type { ShadowStore } from "../core/shadow/ports.ts";
 import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/queries.ts";
 import type { ApiKeyVariables } from "../http/api-key-auth.ts";
 
@@ -19,6 +21,10 @@ export type ApiDeps = CreateCommandDeps & {
   sessions?: BrokerSessions;
   /** The ingest's device token secrets; the first derives re-keyed tokens. Unset: re-keying answers 503. */
   deviceTokenSecrets?: readonly string[];
+  /** Device shadows; unset: the shadow routes answer 503. */
+  shadows?: ShadowStore;
+  /** Devices' command transport (`mqtt`/`http`); unset: the transport routes answer 503. */
+  transports?: DeviceTransportStore;
 };
 
 export interface ApiOptions {

@@ -7,6 +7,7 @@ import type { RequeueDeps } from "../core/commands/requeue-pending.ts";
 import type { BridgeMetrics } from "../core/metrics.ts";
 import type { QuarantineStore } from "../core/ports.ts";
 import type { PresenceDeps } from "../core/record-presence.ts";
+import type { ShadowStore } from "../core/shadow/ports.ts";
 
 /** Everything the ingest needs from the outside world; the Lambda and the local stack pass different clients. */
 export type IngestDeps = AttendanceDeps &
@@ -17,6 +18,8 @@ export type IngestDeps = AttendanceDeps &
     devices: DeviceRegistry;
     /** API keys, for applications that log in to the broker. */
     apiKeys: ApiKeyStore;
+    /** Device shadows (reports over MQTT and HTTP); unset: shadow messages are answered 503. */
+    shadows?: ShadowStore;
   };
 
 export interface IngestOptions {
@@ -46,6 +49,7 @@ export type IngestResult =
   | { result: "attendance"; sn: string; stored: number; duplicates: number; rejected: RecordRejection[] }
   | { result: "presence"; sn: string; online?: boolean; since?: string }
   | { result: "command"; sn: string; id: string; status?: string; changed: boolean }
+  | { result: "shadow"; sn: string; version: number; changed: boolean; state: Record<string, unknown> }
   | { result: "ignored"; reason: string };
 
 export interface RecordRejection {

@@ -216,6 +216,15 @@ describe(`GET ${OPENAPI_PATH}`, () => {
     answers["post /v1/replay"] = await call("POST", "/v1/replay", { from: "2026-01-01", to: "2026-01-02" });
     answers["post /v1/devices/{sn}/credentials"] = await call("POST", "/v1/devices/SN-DOC-2/credentials", {});
     answers["patch /v1/devices/{sn}"] = await call("PATCH", "/v1/devices/SN-DOC-2", { enabled: false });
+    answers["patch /v1/devices/{sn}/shadow"] = await call("PATCH", "/v1/devices/SN-DOC-3/shadow", {
+      desired: { fan: true },
+      version: 0,
+    });
+    answers["get /v1/devices/{sn}/shadow"] = await call("GET", "/v1/devices/SN-DOC-3/shadow");
+    answers["put /v1/devices/{sn}/transport"] = await call("PUT", "/v1/devices/SN-DOC-3/transport", {
+      transport: "http",
+    });
+    answers["get /v1/devices/{sn}/transport"] = await call("GET", "/v1/devices/SN-DOC-3/transport");
     const documented = documentedOperations();
     expect(Object.keys(answers).sort()).toEqual(documented.map((d) => `${d.method} ${d.path}`).sort());
     for (const { method, path, operation } of documented) {
