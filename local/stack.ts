@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createApiDeps, createAwsDeps } from "../functions/adapters/aws-deps.ts";
 import { createDynamoDbClient } from "../functions/adapters/dynamodb/client.ts";
@@ -11,6 +12,7 @@ import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../functions/api/app.ts";
 import { handleDeadLetters } from "../functions/command-dlq/batch.ts";
 import type { DevicePublisher } from "../functions/core/commands/ports.ts";
+import { handleFeedBatch } from "../functions/feed/batch.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
 import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
@@ -18,8 +20,10 @@ import { provision } from "./provision.ts";
 import { type MqttBroker, startBroker } from "./services/broker.ts";
 import { type DynamoDbLocalOptions, startDynamoDbLocal } from "./services/dynamodb-local.ts";
 import { serveApp } from "./services/http-server.ts";
+import { ensureJobsQueue, startJobsWorker } from "./services/jobs-worker.ts";
 import { startQueuePoller } from "./services/queue-poller.ts";
 import { startSqsLocal } from "./services/sqs-local.ts";
+import { ensureWebhookDeliveryQueue, startWebhookSender } from "./services/webhook-sender.ts";
 import { rememberFleetSecret } from "./simulator/credentials.ts";
 
 export const RULES_DIR = fileURLToPath(new URL("../emqx-rules/generated/", import.meta.url));
@@ -50,6 +54,10 @@ export interface LocalStackOptions {
   brokerAuthentication?: boolean;
   /** EMQX retry timing; tests compress it. */
   emqxTiming?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  /** Seconds before webhook attempt 2, 3, ... (tests shorten them); default the sender's (5 s to 15 min). */
+  webhookRetryDelaysS?: number[];
+  /** Seconds between a running job's checks (default 1 locally; 10 in AWS). */
+  jobCheckSeconds?: number;
   logLevel?: LogLevel;
   log?: (line: string) => void;
 }
@@ -69,6 +77,8 @@ export interface LocalStack {
   eventsDlqUrl: string;
   commandsQueueUrl: string;
   commandsDlqUrl: string;
+  /** The jobs queue (fan-out slices, checks, cancels); the jobs worker polls it. */
+  jobsQueueUrl: string;
   /** The SNS FIFO topic the bridge publishes events to; the three queues below and above subscribe to it. */
   eventsTopicArn: string;
   /** The feed publisher's queue (raw copies of the events). */
@@ -86,6 +96,8 @@ export interface LocalStack {
   broker: MqttBroker;
   emqx: EmqxStandIn;
   publisherStats: PublisherStats;
+  /** What the feed publisher did: feed-queue batches, messages in them, EMQX bulk calls. */
+  feedStats: PublisherStats;
   stop(): Promise<void>;
 }
 
@@ -125,6 +137,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventsQueue: options.eventsQueue ?? "bridge-events",
       commandsQueue: options.commandsQueue ?? "bridge-commands",
     });
+    const commandsQueueName = options.commandsQueue ?? "bridge-commands";
+    const jobsQueue = await ensureJobsQueue(clients.sqs, commandsQueueName.replace("commands", "jobs"));
     const ingestTokens = options.ingestTokens ?? [randomSecret()];
     const deviceTokenSecrets = options.deviceTokenSecrets ?? [randomSecret()];
     const baseConfig = {
@@ -133,6 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // As in AWS: events go to the SNS FIFO topic, which copies them to the events, feed and webhooks queues.
       EVENTS_TOPIC_ARN: resources.eventsTopicArn,
       COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
+      JOBS_QUEUE_URL: jobsQueue.url,
       AWS_REGION: "us-east-1",
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       SQS_ENDPOINT: sqs.endpoint,
@@ -184,18 +199,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       liveBrokerWsUrl: broker.wsUrl, // the live page connects to this stack's broker
     });
     const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
-    const publisher = startPublisher(
-      deps,
-      clients.sqs,
-      resources,
-      {
-        baseUrl: emqx.apiUrl ?? "",
-        apiKey: emqxApiKey,
-        apiSecret: emqxApiSecret,
-      },
-      logger,
-    );
+    const emqxApiOptions = { baseUrl: emqx.apiUrl ?? "", apiKey: emqxApiKey, apiSecret: emqxApiSecret };
+    const publisher = startPublisher(deps, clients.sqs, resources, emqxApiOptions, logger);
     stops.push(() => publisher.stop());
+    const feed = startFeed(clients.sqs, resources.feedQueueUrl, emqxApiOptions, logger);
+    stops.push(() => feed.stop());
+    const jobsWorker = startJobsWorker(baseConfig, options.jobCheckSeconds ?? 1, logger);
+    stops.push(() => jobsWorker.stop());
+    const webhookSender = await startLocalWebhookSender(clients, resources, options, logger);
+    stops.push(() => webhookSender.stop());
     stops.push(async () => {
       clients.dynamodb.destroy();
       clients.sqs.destroy();
@@ -211,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         emqxApi: emqx.apiUrl ?? "",
       },
       ...resources,
+      jobsQueueUrl: jobsQueue.url,
       ingestTokens,
       deviceTokenSecrets,
       apiKeys,
@@ -219,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       broker,
       emqx,
       publisherStats: publisher.stats,
+      feedStats: feed.stats,
       stop,
     };
   } catch (error) {
@@ -268,6 +282,51 @@ function startPublisher(
     }),
   ];
   return { stats, stop: () => Promise.all(pollers.map((p) => p.stop())).then(() => undefined) };
+}
+
+/** The webhook sender on the webhooks queue (the SNS topic's copy of the events) and its delivery queue. */
+async function startLocalWebhookSender(
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  resources: { tableName: string; webhooksQueueUrl: string },
+  options: LocalStackOptions,
+  logger: Logger,
+) {
+  const name = (resources.webhooksQueueUrl.split("/").pop() ?? "bridge-webhooks").replace(/\.fifo$/, "");
+  const delivery = await ensureWebhookDeliveryQueue(clients.sqs, `${name}-deliveries`);
+  return startWebhookSender({
+    clients,
+    tableName: resources.tableName,
+    webhooksQueueUrl: resources.webhooksQueueUrl,
+    deliveryQueueUrl: delivery.url,
+    ...(options.webhookRetryDelaysS ? { retryDelaysS: options.webhookRetryDelaysS } : {}),
+    logger: logger.createChild({ serviceName: "bridge-webhooks" }),
+  });
+}
+
+/** The feed publisher Lambda's handler, fed by a long-poll loop on the feed queue as its event source would. */
+function startFeed(sqs: SQSClient, feedQueueUrl: string, emqxApi: EmqxApiOptions, logger: Logger) {
+  const client = new EmqxPublishClient(emqxApi);
+  const stats: PublisherStats = { batches: 0, messages: 0, emqxCalls: 0 };
+  const publisher: DevicePublisher = {
+    publishBulk: (requests) => {
+      stats.emqxCalls++;
+      return client.publishBulk(requests);
+    },
+  };
+  const feedLogger = logger.createChild({ serviceName: "bridge-feed" });
+  const poller = startQueuePoller({
+    sqs,
+    queueUrl: feedQueueUrl,
+    handler: (event) => {
+      stats.batches++;
+      stats.messages += event.Records.length;
+      return handleFeedBatch({ publisher }, event, feedLogger);
+    },
+    // An EMQX outage: retried every few seconds at most, so the feed catches up soon after.
+    maxBackoffSeconds: 5,
+    onError: (error) => feedLogger.error("feed poller failed", { error }),
+  });
+  return { stats, stop: () => poller.stop() };
 }
 
 /** What the local publisher did, for benchmarks: SQS batches, messages in them, EMQX bulk calls. */

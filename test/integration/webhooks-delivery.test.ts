@@ -57,7 +57,8 @@ describe("webhook delivery: webhooks queue → sender → signed POST", () => {
   it("lets the receiver detect a forged signature, a changed body, another secret and a replay", async () => {
     const receiver = await subscribed({ types: ["presence"] });
     await fixture.publish(event("presence", "WH-2", { online: true }));
-    const [{ headers, body } = { headers: {}, body: "" }] = await arrived(receiver.received, 1);
+    const [delivered] = await arrived(receiver.received, 1);
+    const { headers, body } = delivered as ReceivedWebhook;
     expect(verifyWebhook(receiver.secret, headers, body).ok).toBe(true);
     const forged = { ...headers, "webhook-signature": `v1,${Buffer.alloc(32, 7).toString("base64")}` };
     expect(verifyWebhook(receiver.secret, forged, body)).toEqual({
@@ -74,7 +75,11 @@ describe("webhook delivery: webhooks queue → sender → signed POST", () => {
       reason: expect.stringMatching(/tolerance/),
     });
     // The receiver itself answers a forged request 401 and records why.
-    const response = await fetch(receiver.url, { method: "POST", headers: forged as HeadersInit, body });
+    const response = await fetch(receiver.url, {
+      method: "POST",
+      headers: forged as Record<string, string>,
+      body,
+    });
     expect(response.status).toBe(401);
     expect(receiver.received.at(-1)?.verified).toBe(false);
   });
