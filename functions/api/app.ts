@@ -11,6 +11,7 @@ import { commandRoutes } from "./routes/commands.ts";
 import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
 import { quarantineRoutes, replayRoutes } from "./routes/operations.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { shadowRoutes } from "./routes/shadow.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "./types.ts";
 
@@ -46,6 +47,7 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.route("/v1/users", userRoutes(deps));
   app.route("/v1/quarantine", quarantineRoutes(deps));
   app.route("/v1/replay", replayRoutes(deps, options));
+  app.route("/v1/webhooks", webhookRoutes(deps));
   app.route(LIVE_PATH, liveRoutes({ brokerWsUrl: options.liveBrokerWsUrl }));
   app.get(OPENAPI_PATH, openApiDocument(app));
   app.get(REFERENCE_PATH, (c) => c.html(referencePage(OPENAPI_PATH)));

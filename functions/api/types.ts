@@ -6,6 +6,7 @@ import type { CreateCommandDeps } from "../core/commands/create-command.ts";
 import type { DeviceTransportStore } from "../core/device-transport.ts";
 import type { ShadowStore } from "../core/shadow/ports.ts";
 import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/queries.ts";
+import type { WebhookStore } from "../core/webhooks/subscription.ts";
 import type { ApiKeyVariables } from "../http/api-key-auth.ts";
 
 /**
@@ -21,6 +22,8 @@ export type ApiDeps = CreateCommandDeps & {
   sessions?: BrokerSessions;
   /** The ingest's device token secrets; the first derives re-keyed tokens. Unset: re-keying answers 503. */
   deviceTokenSecrets?: readonly string[];
+  /** Webhook subscriptions (`/v1/webhooks`); unset: those routes answer 503. */
+  webhooks?: WebhookStore;
   /** Device shadows; unset: the shadow routes answer 503. */
   shadows?: ShadowStore;
   /** Devices' command transport (`mqtt`/`http`); unset: the transport routes answer 503. */
