@@ -100,7 +100,8 @@ const DEVICE_ACL_COMMENT = [
   "",
   "For brokers that authenticate devices without the bridge (X.509 with the serial number as CN and",
   "mqtt.peer_cert_as_username = cn, or EMQX's built-in database with username = serial number).",
-  "Each device may publish only api/mqtt/v1/<its username>/evt|st|ack and subscribe only to its own cmd.",
+  "Each device may publish only api/mqtt/v1/<its username>/evt|st|ack|shadow/update and subscribe only",
+  "to its own cmd and shadow/delta.",
   "The client id and username must be serial-number characters, so + # / can never widen a topic.",
   "Also set authorization.no_match = deny. See emqx-rules/README.md, 'Authentication and ACL'.",
 ];

@@ -115,6 +115,11 @@ const RULE_SPECS = {
     description: "A device answered a command on its ack topic -> ingest (status acked/failed)",
     from: [channelFilter("ack")],
   },
+  shadowReport: {
+    id: "bridge_shadow_report",
+    description: "A device reported its state on shadow/update -> ingest (shadow, delta)",
+    from: [channelFilter("shadow/update")],
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleKey = keyof typeof RULE_SPECS;

@@ -11,6 +11,7 @@ import { StatusPayload } from "../core/schemas/status.ts";
 import type { DeviceChannel } from "../core/topics.ts";
 import { fieldPath, issueMessage, parseJson, parseOrReject } from "../core/validation.ts";
 import { ingestCommandReply } from "./command-events.ts";
+import { ingestShadowReport } from "./routes/shadow.ts";
 import type { IngestDeps, IngestResult, RecordRejection } from "./types.ts";
 
 /** A message from a device, whichever transport carried it (EMQX rule or HTTP device endpoint). */
@@ -30,6 +31,7 @@ export async function ingestDeviceMessage(deps: IngestDeps, message: DeviceMessa
   if (message.channel === "evt") return ingestAttendance(deps, message);
   if (message.channel === "st") return ingestStatus(deps, message);
   if (message.channel === "ack") return ingestCommandReply(deps, message.sn, message.payload);
+  if (message.channel === "shadow/update") return ingestShadowReport(deps, message.sn, message.payload);
   throw new InvalidInputError(
     422,
     "topic",

@@ -12,6 +12,7 @@ import { ingestDeviceMessage } from "../device-message.ts";
 import { readBody } from "../read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 import { registerDeviceCommandRoute } from "./device-commands.ts";
+import { registerDeviceShadowRoutes } from "./shadow.ts";
 
 /** Everything under this pattern belongs to HTTP devices (and is closed to EMQX's tokens). */
 export const DEVICE_PATHS = "/v1/devices/*";
@@ -56,6 +57,7 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
     });
   }
   registerDeviceCommandRoute(app, deps, options);
+  registerDeviceShadowRoutes(app, deps, options);
 }
 
 /**
