@@ -59,6 +59,7 @@ describe("definitions", () => {
       lifecycle: "bridge_lifecycle",
       commandDelivered: "bridge_command_delivered",
       commandReply: "bridge_command_reply",
+      shadowReport: "bridge_shadow_report",
     });
     const sqlById = Object.fromEntries(DEFINITIONS.rules.map((rule) => [rule.id, rule.sql]));
     expect(sqlById).toEqual({
@@ -67,6 +68,7 @@ describe("definitions", () => {
       bridge_lifecycle: 'SELECT * FROM "$events/client_connected", "$events/client_disconnected"',
       bridge_command_delivered: `SELECT * FROM "$events/message_acked" WHERE topic =~ 'api/mqtt/v1/+/cmd'`,
       bridge_command_reply: 'SELECT * FROM "api/mqtt/v1/+/ack"',
+      bridge_shadow_report: 'SELECT * FROM "api/mqtt/v1/+/shadow/update"',
     });
     for (const rule of DEFINITIONS.rules) expect(rule.actions).toEqual([ACTION_ID]);
   });
