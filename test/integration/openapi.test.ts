@@ -3,6 +3,7 @@ import { findTargetHandler } from "hono/utils/handler";
 import { uniqueSymbol } from "hono-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbReaders } from "../../functions/adapters/dynamodb/readers.ts";
+import { DynamoDbWebhookStore } from "../../functions/adapters/dynamodb/webhook-store.ts";
 import { createApiApp, OPENAPI_PATH, REFERENCE_PATH } from "../../functions/api/app.ts";
 import { LIVE_PATH } from "../../functions/api/live-page.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
@@ -58,6 +59,7 @@ beforeAll(async () => {
     keys: new StaticApiKeyStore([{ name: "ops", key: adminKey, scopes: ["admin"] }]),
     reader: new DynamoDbReaders(env.dynamodb, env.tableName),
     deviceTokenSecrets: env.config.DEVICE_TOKEN_SECRETS,
+    webhooks: new DynamoDbWebhookStore(env.dynamodb, env.tableName),
   };
   // The routes are read from the very app that is served.
   app = createApiApp(deps, { logger: silentLogger() });
@@ -162,11 +164,11 @@ describe(`GET ${OPENAPI_PATH}`, () => {
     }
   });
 
-  it("gives every operation a 200 or 202 JSON answer and problem+json error answers", () => {
+  it("gives every operation a 200, 201 or 202 JSON answer and problem+json error answers", () => {
     for (const { method, path, operation } of documentedOperations()) {
       const label = `${method.toUpperCase()} ${path}`;
       const responses = operation.responses ?? {};
-      const success = Object.keys(responses).filter((status) => status === "200" || status === "202");
+      const success = Object.keys(responses).filter((status) => ["200", "201", "202"].includes(status));
       expect(success, label).toHaveLength(1);
       expect(responses[success[0] as string]?.content?.["application/json"]?.schema, label).toBeDefined();
       for (const status of ["401", "403", "503"]) expect(Object.keys(responses), label).toContain(status);
@@ -225,11 +227,22 @@ describe(`GET ${OPENAPI_PATH}`, () => {
       transport: "http",
     });
     answers["get /v1/devices/{sn}/transport"] = await call("GET", "/v1/devices/SN-DOC-3/transport");
+    const hook = await fetch(`${server.url}/v1/webhooks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: "https://example.com/hooks", types: ["attendance"] }),
+    });
+    answers["post /v1/webhooks"] = hook.status;
+    const hookPath = `/v1/webhooks/${((await hook.json()) as { webhook: { id: string } }).webhook.id}`;
+    answers["get /v1/webhooks"] = await call("GET", "/v1/webhooks");
+    answers["get /v1/webhooks/{id}"] = await call("GET", hookPath);
+    answers["get /v1/webhooks/{id}/dead-letters"] = await call("GET", `${hookPath}/dead-letters`);
+    answers["delete /v1/webhooks/{id}"] = await call("DELETE", hookPath);
     const documented = documentedOperations();
     expect(Object.keys(answers).sort()).toEqual(documented.map((d) => `${d.method} ${d.path}`).sort());
     for (const { method, path, operation } of documented) {
       const status = String(answers[`${method} ${path}`]);
-      expect(status, `${method} ${path}`).toMatch(/^20[02]$/);
+      expect(status, `${method} ${path}`).toMatch(/^20[012]$/);
       expect(Object.keys(operation.responses ?? {}), `${method} ${path} answered ${status}`).toContain(
         status,
       );
