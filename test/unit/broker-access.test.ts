@@ -38,9 +38,18 @@ describe("device logins", () => {
       {
         permission: "allow",
         action: "publish",
-        topics: ["api/mqtt/v1/SN7001/evt", "api/mqtt/v1/SN7001/st", "api/mqtt/v1/SN7001/ack"],
+        topics: [
+          "api/mqtt/v1/SN7001/evt",
+          "api/mqtt/v1/SN7001/st",
+          "api/mqtt/v1/SN7001/ack",
+          "api/mqtt/v1/SN7001/shadow/update",
+        ],
       },
-      { permission: "allow", action: "subscribe", topics: ["api/mqtt/v1/SN7001/cmd"] },
+      {
+        permission: "allow",
+        action: "subscribe",
+        topics: ["api/mqtt/v1/SN7001/cmd", "api/mqtt/v1/SN7001/shadow/delta"],
+      },
       { permission: "deny", action: "all", topics: ["#"] },
     ]);
   });

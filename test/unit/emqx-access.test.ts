@@ -208,8 +208,8 @@ describe("acl.conf (no-HTTP alternative)", () => {
     const who = `{'and', [{clientid, {re, "${SERIAL_NUMBER_PATTERN}"}}, {username, {re, "${SERIAL_NUMBER_PATTERN}"}}]}`;
     const own = (channel: string) => `"api/mqtt/v1/\${username}/${channel}"`;
     expect(lines).toEqual([
-      `{allow, ${who}, publish, [${own("evt")}, ${own("st")}, ${own("ack")}]}.`,
-      `{allow, ${who}, subscribe, [${own("cmd")}]}.`,
+      `{allow, ${who}, publish, [${own("evt")}, ${own("st")}, ${own("ack")}, ${own("shadow/update")}]}.`,
+      `{allow, ${who}, subscribe, [${own("cmd")}, ${own("shadow/delta")}]}.`,
       "{deny, all}.",
     ]);
     expect(aclFile(DEVICE_ACL_RULES)).toBe(`${lines.join("\n")}\n`);
