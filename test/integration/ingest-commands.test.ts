@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
 import { connectedBody, messageAckedBody, publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
+import { FakeClock } from "../support/memory/index.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
 
 let env: TestResources;
@@ -87,17 +88,18 @@ describe("command delivery tracking through the ingest", () => {
 
 describe("pending commands when a device comes online", () => {
   it("queues them again in their original order, once per connection, and expires stale ones", async () => {
+    // Created 2 s ago on the commands' clock: the 1 s TTL has passed when the device connects now.
+    const deps = { ...env.deps, clock: new FakeClock(Date.now() - 2_000) };
     for (const [id, ttl] of [
       ["p1", undefined],
       ["p2", 1],
       ["p3", undefined],
     ] as const) {
-      await createCommand(env.deps, "SN-K6", { op: "ping", id, ...(ttl ? { ttlSeconds: ttl } : {}) });
-      await env.deps.commands.transition("SN-K6", id, "pending", new Date().toISOString());
+      await createCommand(deps, "SN-K6", { op: "ping", id, ...(ttl ? { ttlSeconds: ttl } : {}) });
+      await env.deps.commands.transition("SN-K6", id, "pending", deps.clock.iso());
     }
     // The first enqueue of each command is on the queue already; take those away.
     expect(await env.takeCommandMessages("SN-K6")).toHaveLength(3);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const connect = connectedBody("SN-K6", Date.now());
     await ingest.post(connect);
     await ingest.post(connect); // EMQX retry of the same event
