@@ -8,7 +8,8 @@ export const STACK_NAME = "EmqxBridge";
 /**
  * The CDK app `cdk.json` runs: one stack, with cdk-nag's AwsSolutions pack run on every synth through
  * CDK's Validations API (any unacknowledged finding fails the synth). Context values (`-c key=value`):
- * `ingestReservedConcurrency`, `tableRemovalPolicy=destroy`, `alarmTopicArn`, `secretsRevision`.
+ * `ingestReservedConcurrency`, `tableRemovalPolicy=destroy`, `alarmTopicArn`, `secretsRevision`,
+ * `liveBrokerWsUrl`.
  */
 export function createApp(props: AppProps = {}) {
   const app = new App(props);
@@ -26,6 +27,10 @@ export function createApp(props: AppProps = {}) {
   }
   const alarmTopicArn = context("alarmTopicArn");
   const secretsRevision = context("secretsRevision");
+  const liveBrokerWsUrl = context("liveBrokerWsUrl");
+  if (liveBrokerWsUrl !== undefined && !/^wss?:\/\/[^\s?#]+$/.test(liveBrokerWsUrl)) {
+    throw new Error("liveBrokerWsUrl must be a ws:// or wss:// URL");
+  }
   const stack = new EmqxBridgeStack(app, STACK_NAME, {
     description:
       "emqx-serverless-bridge: EMQX rule engine -> Lambda -> DynamoDB + SQS, commands back to EMQX",
@@ -33,6 +38,7 @@ export function createApp(props: AppProps = {}) {
     destroyTable: removal === "destroy",
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(secretsRevision ? { secretsRevision } : {}),
+    ...(liveBrokerWsUrl ? { liveBrokerWsUrl } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

@@ -8,7 +8,7 @@ import {
   Runtime,
   SystemLogLevel,
 } from "aws-cdk-lib/aws-lambda";
-import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
@@ -69,6 +69,8 @@ export interface BridgeFunctionProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
   reservedConcurrentExecutions?: number;
+  /** Files copied next to `index.mjs` after bundling: name in the bundle → absolute path. */
+  bundledFiles?: Record<string, string>;
 }
 
 /**
@@ -102,7 +104,11 @@ export class BridgeFunction extends Construct {
       logGroup: this.logGroup,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
+      bundling: {
+        ...BUNDLING,
+        mainFields: [...BUNDLING.mainFields],
+        ...(props.bundledFiles ? { commandHooks: copyIntoBundle(props.bundledFiles) } : {}),
+      },
       // No --enable-source-maps: Node would parse the map at every cold start (70-90 ms measured, see
       // README "Performance"); functions/adapters/lazy-source-maps.ts reads it at the first error instead.
       environment: props.environment,
@@ -126,4 +132,14 @@ export class BridgeFunction extends Construct {
     this.function.addEnvironment(variable, secret.secretArn);
     secret.grantRead(this.role);
   }
+}
+
+/** Copies files into the bundle's directory once esbuild is done (local bundling: plain `cp`). */
+function copyIntoBundle(files: Record<string, string>): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) =>
+      Object.entries(files).map(([name, source]) => `cp "${source}" "${outputDir}/${name}"`),
+  };
 }

@@ -4,6 +4,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { liveAssetSources } from "../../functions/api/live/assets.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
 import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
 import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
@@ -53,6 +54,11 @@ export interface EmqxBridgeProps {
    * secrets again (the step after a rotation, docs/deploy.md#secrets).
    */
   secretsRevision?: string;
+  /**
+   * EMQX's MQTT-over-WebSocket listener as browsers reach it, e.g. `wss://emqx.example.com:8084/mqtt`: the
+   * broker the live fleet page (`/v1/live`) connects to (`LIVE_BROKER_WS_URL`). Unset: the operator types it.
+   */
+  liveBrokerWsUrl?: string;
 }
 
 /**
@@ -114,7 +120,13 @@ export class EmqxBridge extends Construct {
       timeout: TIMEOUTS.api,
       logRetention,
       // EMQX's API: to kick a revoked or re-keyed device's live session (its own administrator key).
-      environment: { ...shared, EMQX_API_URL: emqxApiUrlForPublisher(props.emqxApiUrl) },
+      environment: {
+        ...shared,
+        EMQX_API_URL: emqxApiUrlForPublisher(props.emqxApiUrl),
+        ...(props.liveBrokerWsUrl ? { LIVE_BROKER_WS_URL: props.liveBrokerWsUrl } : {}),
+      },
+      // The live page's script and MQTT.js's browser build, served by the API from next to its bundle.
+      bundledFiles: liveAssetSources(),
     });
     this.api.useSecret("API_KEYS_SECRET_ARN", this.secrets.apiKeys);
     // The ingest's secret: the API hands out a re-keyed device's token, which the ingest must accept.

@@ -13,6 +13,8 @@ export interface EmqxBridgeStackProps extends StackProps {
   alarmTopicArn?: string;
   /** `cdk -c secretsRevision=2`: restarts every function so it reads the secrets again. */
   secretsRevision?: string;
+  /** `cdk -c liveBrokerWsUrl=wss://emqx.example.com:8084/mqtt`: the broker the live page connects to. */
+  liveBrokerWsUrl?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export class EmqxBridgeStack extends Stack {
         ? { alarmTopic: Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn) }
         : {}),
       ...(props.secretsRevision ? { secretsRevision: props.secretsRevision } : {}),
+      ...(props.liveBrokerWsUrl ? { liveBrokerWsUrl: props.liveBrokerWsUrl } : {}),
     });
 
     const { storage, secrets } = this.bridge;

@@ -5,12 +5,12 @@
  * against DynamoDB Local and the SQS stand-in.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
@@ -218,6 +218,23 @@ describe("the bundled handlers", () => {
   it("api: answers 401 without a key", async () => {
     const result = (await invoke("api", "api-no-key.json", { API_KEYS: API_KEY })) as HttpResult;
     expect(result.statusCode).toBe(401);
+  });
+
+  it("api: serves the live page's scripts from the copies next to its bundle, without a key", async () => {
+    const apiDir = dirname(artifacts.api);
+    expect(readdirSync(apiDir).sort()).toEqual([
+      "index.mjs",
+      "index.mjs.map",
+      "live-client.js",
+      "mqtt.esm.js",
+    ]);
+    const mqttJs = createRequire(import.meta.url).resolve("mqtt/dist/mqtt.esm");
+    expect(readFileSync(join(apiDir, "mqtt.esm.js"), "utf8")).toBe(readFileSync(mqttJs, "utf8"));
+    // The page's own script (MQTT.js, 340 KB, is read the same way but too big for the runner's stdout).
+    const result = (await invoke("api", "api-live-client-js.json", { API_KEYS: API_KEY })) as HttpResult;
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.["content-type"]).toMatch(/^text\/javascript/);
+    expect(result.body).toBe(readFileSync(join(apiDir, "live-client.js"), "utf8"));
   });
 
   it("api: queues a command with a key from Secrets Manager (202)", async () => {
