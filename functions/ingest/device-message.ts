@@ -46,7 +46,23 @@ async function ingestStatus(deps: IngestDeps, message: DeviceMessage): Promise<I
     online: status.online,
     at: message.receivedAt,
   });
+  await reportToGapTracker(deps, message, status);
   return presenceResult(message.sn, view);
+}
+
+/**
+ * A heartbeat's `last_seq` / `device_time` go to the gap tracker's queue (one SQS send, no table write);
+ * after the presence merge, so a failed send is retried with the heartbeat.
+ */
+async function reportToGapTracker(deps: IngestDeps, message: DeviceMessage, status: StatusPayload) {
+  if (!deps.reports || (status.last_seq === undefined && status.device_time === undefined)) return;
+  await deps.reports.report({
+    sn: message.sn,
+    receivedAt: message.receivedAt,
+    ...(status.last_seq === undefined ? {} : { lastSeq: status.last_seq }),
+    ...(status.seq_epoch === undefined ? {} : { epoch: status.seq_epoch }),
+    ...(status.device_time === undefined ? {} : { deviceTime: status.device_time }),
+  });
 }
 
 /** A record the ingest turns away, with where it was in the payload and why. */

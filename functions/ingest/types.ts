@@ -4,6 +4,7 @@ import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { AttendanceDeps } from "../core/attendance.ts";
 import type { DeviceRegistry, RegistrationPolicy } from "../core/broker-access/index.ts";
 import type { RequeueDeps } from "../core/commands/requeue-pending.ts";
+import type { DeviceReportSink } from "../core/gaps/ports.ts";
 import type { BridgeMetrics } from "../core/metrics.ts";
 import type { QuarantineStore } from "../core/ports.ts";
 import type { PresenceDeps } from "../core/record-presence.ts";
@@ -20,6 +21,8 @@ export type IngestDeps = AttendanceDeps &
     apiKeys: ApiKeyStore;
     /** Device shadows (reports over MQTT and HTTP); unset: shadow messages are answered 503. */
     shadows?: ShadowStore;
+    /** The gap tracker's queue for heartbeats' `last_seq` / `device_time`; unset: not passed on. */
+    reports?: DeviceReportSink;
   };
 
 export interface IngestOptions {

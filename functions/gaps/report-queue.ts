@@ -1,0 +1,68 @@
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { send } from "../adapters/aws-errors.ts";
+import type { DeviceReportSink, DeviceReportSource } from "../core/gaps/ports.ts";
+import type { DeviceReport } from "../core/gaps/types.ts";
+
+/** ReceiveMessage's largest batch. */
+const RECEIVE_BATCH = 10;
+/** Longer than a tracker pass; a pass that dies leaves its reports for the next one. */
+const VISIBILITY_SECONDS = 300;
+
+/**
+ * Heartbeat reports (`last_seq`, `device_time`) on a standard SQS queue: the ingest sends one per
+ * heartbeat that carries them (an SQS request, never a table write), the tracker's pass takes them all.
+ * Order does not matter: the tracker merges them whatever their order.
+ */
+export class SqsDeviceReports implements DeviceReportSink, DeviceReportSource {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async report(report: DeviceReport): Promise<void> {
+    await send("SQS SendMessage (device report)", () =>
+      this.client.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(report) }),
+      ),
+    );
+  }
+
+  async take(max: number) {
+    const reports: DeviceReport[] = [];
+    const handles: string[] = [];
+    while (reports.length < max) {
+      const { Messages = [] } = await send("SQS ReceiveMessage (device reports)", () =>
+        this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.queueUrl,
+            MaxNumberOfMessages: RECEIVE_BATCH,
+            VisibilityTimeout: VISIBILITY_SECONDS,
+            WaitTimeSeconds: 0,
+          }),
+        ),
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        handles.push(message.ReceiptHandle ?? "");
+        reports.push(JSON.parse(message.Body ?? "{}") as DeviceReport);
+      }
+    }
+    return { reports, done: () => this.remove(handles) };
+  }
+
+  private async remove(handles: string[]): Promise<void> {
+    for (let i = 0; i < handles.length; i += RECEIVE_BATCH) {
+      const entries = handles
+        .slice(i, i + RECEIVE_BATCH)
+        .map((handle, n) => ({ Id: String(n), ReceiptHandle: handle }));
+      await send("SQS DeleteMessageBatch (device reports)", () =>
+        this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries })),
+      );
+    }
+  }
+}
