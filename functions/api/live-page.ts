@@ -51,7 +51,8 @@ export function liveRoutes(options: LivePageOptions) {
 
 /**
  * Scripts from this origin only, the page's one style by its hash, connections to this origin and the
- * broker only (CSP matches a source with a path exactly), no plugins, frames, forms posting elsewhere.
+ * broker only (CSP matches a source with a path exactly), workers from blobs the page's scripts made,
+ * no plugins, frames, forms posting elsewhere.
  */
 function contentSecurityPolicy(broker: string | null): string {
   return [
@@ -59,6 +60,8 @@ function contentSecurityPolicy(broker: string | null): string {
     "script-src 'self'",
     `style-src ${STYLE_HASH}`,
     `connect-src 'self'${broker ? ` ${broker}` : ""}`,
+    // MQTT.js runs its keepalive timer in a worker made from a blob, so pings stay on time in background tabs.
+    "worker-src blob:",
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
