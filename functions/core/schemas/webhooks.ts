@@ -21,14 +21,20 @@ const MAX_URL_CHARS = 2048;
 /** Link-local addresses (cloud instance metadata): never a receiver. */
 const LINK_LOCAL_HOST = /^(169\.254\.|\[fe80:|\[fd00:ec2::254\])/i;
 
+/** `new URL()`, or `undefined`: valibot runs a pipe's later checks even after `v.url` failed. */
+const parsed = (url: string) => (URL.canParse(url) ? new URL(url) : undefined);
+
 /** Where events are POSTed: http or https only, no credentials in it (the signature authenticates us). */
 export const WebhookUrl = v.pipe(
   v.string("url must be a string"),
   v.maxLength(MAX_URL_CHARS, `url must be at most ${MAX_URL_CHARS} characters`),
   v.url("url must be an absolute URL"),
-  v.check((url) => /^https?:$/.test(new URL(url).protocol), "url must be http:// or https://"),
-  v.check((url) => !new URL(url).username && !new URL(url).password, "url must not hold a user or password"),
-  v.check((url) => !LINK_LOCAL_HOST.test(new URL(url).hostname), "url must not be a link-local address"),
+  v.check((url) => /^https?:$/.test(parsed(url)?.protocol ?? "http:"), "url must be http:// or https://"),
+  v.check((url) => !parsed(url)?.username && !parsed(url)?.password, "url must not hold a user or password"),
+  v.check(
+    (url) => !LINK_LOCAL_HOST.test(parsed(url)?.hostname ?? ""),
+    "url must not be a link-local address",
+  ),
 );
 
 export const WebhookSecret = v.pipe(
