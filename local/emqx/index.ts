@@ -45,6 +45,11 @@ export interface EmqxStandInOptions {
    * and the default `{allow, all}`). `requestTimeoutMs` overrides `request_timeout` (tests).
    */
   access?: { dir?: string; requestTimeoutMs?: number };
+  /**
+   * Drops a publish the broker already acked before any rule sees it, as an overflowing EMQX buffer drops
+   * queued requests (`dropped.queue_full`, docs/emqx.md): the device will not send it again (soak --lose).
+   */
+  dropPublish?: (topic: string, payload: Buffer) => boolean;
   /** Overrides the actions' `request_ttl` and the derived resume interval, adds latency (tests). */
   timing?: Timing;
   /** One line per failed, retried or dropped delivery; defaults to console.warn. */
@@ -74,7 +79,7 @@ export async function startEmqxStandIn(options: EmqxStandInOptions): Promise<Emq
   const access = await startAccessControl(options, log, (client, reason) =>
     observer.disconnect(client, reason),
   );
-  const observer = observeBroker(options.broker, brokerSink(engine, sessions));
+  const observer = observeBroker(options.broker, brokerSink(engine, sessions, options.dropPublish));
   const publisher = new ApiPublisher(options.broker, observer);
   const kick = (clientid: string) => kickClient(options.broker, observer, sessions, clientid);
   let server: RunningHttpServer | undefined;
@@ -102,7 +107,11 @@ export async function startEmqxStandIn(options: EmqxStandInOptions): Promise<Emq
 }
 
 /** Broker happenings to rule events; delivery events are built only when a rule listens to them. */
-function brokerSink(engine: RuleEngine, sessions: Sessions): BrokerSink {
+function brokerSink(
+  engine: RuleEngine,
+  sessions: Sessions,
+  dropPublish: EmqxStandInOptions["dropPublish"] = () => false,
+): BrokerSink {
   return {
     connected(connection) {
       sessions.connected(connection);
@@ -113,6 +122,7 @@ function brokerSink(engine: RuleEngine, sessions: Sessions): BrokerSink {
       engine.run(clientDisconnectedEvent(connection, reason, disconnectedAt));
     },
     published(message) {
+      if (dropPublish(message.topic, message.payload)) return;
       engine.run(messagePublishEvent(message));
     },
     delivered(message, subscriber, qos) {
