@@ -1,5 +1,5 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { SimulatedDevice } from "../../local/simulator/device.ts";
 import type { LocalStack } from "../../local/stack.ts";
@@ -68,13 +68,21 @@ describe("commands: API → FIFO queue → publisher → EMQX → device → ack
   });
 
   it("expires a command whose TTL passes while the device is offline, and never publishes it", async () => {
-    await api("POST", "/v1/devices/CMD-3/commands", { id: "k3", op: "reboot", ttlSeconds: 1 });
+    const created = await api("POST", "/v1/devices/CMD-3/commands", {
+      id: "k3",
+      op: "reboot",
+      ttlSeconds: 1,
+    });
     await reaches("CMD-3", "k3", "pending");
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const expiresAt = Date.parse(String(created.body.command.expiresAt));
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(expiresAt), { timeout: 5_000, interval: 50 });
     const device = await online("CMD-3");
     await reaches("CMD-3", "k3", "expired");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(device.received).toEqual([]);
+    // A later command of the device is delivered after anything published before it (one FIFO group):
+    // once it is in, k3 would have arrived already had it been published.
+    await api("POST", "/v1/devices/CMD-3/commands", { id: "k3-after", op: "ping" });
+    await reaches("CMD-3", "k3-after", "acked");
+    expect(device.received).toEqual(["k3-after"]);
   });
 
   it("reports an unknown op as failed with the device's answer", async () => {
@@ -95,8 +103,13 @@ describe("commands: API → FIFO queue → publisher → EMQX → device → ack
   it("never marks a command sent while EMQX answers 503, and delivers it once EMQX is back", async () => {
     const device = await online("CMD-6");
     stack.emqx.setPublishFailure(503);
+    const callsBefore = stack.publisherStats.emqxCalls;
     await api("POST", "/v1/devices/CMD-6/commands", { id: "k6", op: "ping" });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The publisher tried, was refused, and tried again: the command must still be queued.
+    await vi.waitFor(() => expect(stack.publisherStats.emqxCalls).toBeGreaterThanOrEqual(callsBefore + 2), {
+      timeout: 20_000,
+      interval: 50,
+    });
     expect((await statusOf("CMD-6", "k6")).status).toBe("queued");
     stack.emqx.setPublishFailure(null);
     await reaches("CMD-6", "k6", "acked", 20_000);
