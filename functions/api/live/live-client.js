@@ -275,7 +275,7 @@ function timeCell(row, iso) {
 function renderDevices() {
   const rows = [...devices.entries()].sort(([a], [b]) => a.localeCompare(b));
   const online = rows.filter(([, d]) => d.online === true).length;
-  $("device-count").textContent = `${rows.length} devices, ${online} online`;
+  $("device-count").textContent = `${rows.length} device${rows.length === 1 ? "" : "s"}, ${online} online`;
   $("devices").tBodies[0].replaceChildren(
     ...rows.map(([sn, d]) => {
       const row = document.createElement("tr");
