@@ -142,6 +142,7 @@ emqx-serverless-bridge is running locally
   HTTP devices             ${e.ingest}/v1/devices/{sn}/evt|st|ack   (Bearer: the device's own token)
                            DEVICE_TOKEN=$(npm run -s device-token -- --sn {sn})   (reads this run's secret)
   command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer ${stack.apiKeys[0]})
+  live fleet page          ${e.api}/v1/live   (paste an app key: npm run -s api-key -- create --name dashboard --scopes read,commands)
   publisher                polling ${stack.commandsQueueUrl.split("/").pop()} → EMQX stand-in /publish/bulk
   DynamoDB Local           ${e.dynamodb}   table ${stack.tableName}
   SQS stand-in (fauxqs)    ${e.sqs}
