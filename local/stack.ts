@@ -16,6 +16,7 @@ import { handleFeedBatch } from "../functions/feed/batch.ts";
 import { createIngestApp } from "../functions/ingest/app.ts";
 import { handleCommandBatch } from "../functions/publisher/batch.ts";
 import { type EmqxStandIn, startEmqxStandIn } from "./emqx/index.ts";
+import { type LocalGapTracker, type LocalGapTrackerOptions, startGapTracker } from "./gaps.ts";
 import { provision } from "./provision.ts";
 import { type MqttBroker, startBroker } from "./services/broker.ts";
 import { type DynamoDbLocalOptions, startDynamoDbLocal } from "./services/dynamodb-local.ts";
@@ -54,6 +55,10 @@ export interface LocalStackOptions {
   brokerAuthentication?: boolean;
   /** EMQX retry timing; tests compress it. */
   emqxTiming?: { requestTtlMs?: number; resumeIntervalMs?: number };
+  /** The gap tracker's schedule and settings (local/gaps.ts); `false`: not started. */
+  gapTracker?: LocalGapTrackerOptions | false;
+  /** Drops publishes between device and ingest, as an overflowing EMQX buffer does (soak --lose). */
+  dropPublish?: (topic: string, payload: Buffer) => boolean;
   /** Seconds before webhook attempt 2, 3, ... (tests shorten them); default the sender's (5 s to 15 min). */
   webhookRetryDelaysS?: number[];
   /** Seconds between a running job's checks (default 1 locally; 10 in AWS). */
@@ -98,6 +103,8 @@ export interface LocalStack {
   publisherStats: PublisherStats;
   /** What the feed publisher did: feed-queue batches, messages in them, EMQX bulk calls. */
   feedStats: PublisherStats;
+  /** The gap tracker (absent with `gapTracker: false`). */
+  gaps?: LocalGapTracker;
   stop(): Promise<void>;
 }
 
@@ -154,8 +161,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SNS_ENDPOINT: sqs.endpoint,
     };
     const deps = createAwsDeps(baseConfig);
+    const gapQueue = `${options.eventsQueue ?? "bridge-events"}-gaps`;
+    const gaps =
+      options.gapTracker === false
+        ? undefined
+        : await startGapTracker(clients, deps, { tableName: resources.tableName, queueName: gapQueue }, options.gapTracker);
+    if (gaps) stops.push(() => gaps.stop());
     const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });
-    const app = createIngestApp(deps, {
+    const app = createIngestApp(gaps ? { ...deps, reports: gaps.reports } : deps, {
       tokens: ingestTokens,
       deviceTokenSecrets,
       deadlineMs: 8_000,
@@ -181,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         api: { host, port: ports.emqxApi ?? 0, key: emqxApiKey, secret: emqxApiSecret },
         ...(options.brokerAuthentication === false ? {} : { access: {} }),
         ...(options.emqxTiming ? { timing: options.emqxTiming } : {}),
+        ...(options.dropPublish ? { dropPublish: options.dropPublish } : {}),
         ...(options.log ? { log: options.log } : {}),
       }),
     );
@@ -232,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       broker,
       emqx,
       publisherStats: publisher.stats,
+      ...(gaps ? { gaps } : {}),
       feedStats: feed.stats,
       stop,
     };
