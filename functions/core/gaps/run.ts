@@ -25,7 +25,16 @@ export interface GapRunStats {
   commands: number;
   suspects: number;
   reports: number;
+  /** Events sent, by metric name: `GapsOpened`, `GapsClosed`, `GapsUnrecoverable`, `ClockDrift`. */
+  byType: Record<string, number>;
 }
+
+const METRIC_OF: Record<string, string> = {
+  gap_opened: "GapsOpened",
+  gap_closed: "GapsClosed",
+  gap_unrecoverable: "GapsUnrecoverable",
+  clock_drift: "ClockDrift",
+};
 
 /** Devices reconciled at once: enough to hide latency, few enough not to throttle the table. */
 const CONCURRENCY = 8;
@@ -49,6 +58,7 @@ export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
     commands: 0,
     suspects: 0,
     reports: taken?.reports.length ?? 0,
+    byType: {},
   };
   await mapWithConcurrency([...sns], CONCURRENCY, (sn) =>
     reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats),
@@ -78,6 +88,10 @@ export async function reconcileDevice(
   for (const { punch, reason } of result.suspects) await deps.punches.flagSuspect(sn, punch, reason);
   stats.commands += result.commands.length;
   stats.events += result.events.length;
+  for (const event of result.events) {
+    const name = METRIC_OF[event.type] ?? event.type;
+    stats.byType[name] = (stats.byType[name] ?? 0) + 1;
+  }
   stats.suspects += result.suspects.length;
   // A concurrent pass that wrote first did the same work; this one's changes are redone next time.
   if (result.persist && (await deps.gaps.save(result.tracker))) stats.trackerWrites++;
