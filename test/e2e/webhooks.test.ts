@@ -37,8 +37,8 @@ async function api(method: string, path: string, body?: unknown) {
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field.
-  const body: Record<string, any> = await response.json();
-  return { status: response.status, body };
+  const answer: Record<string, any> = await response.json();
+  return { status: response.status, body: answer };
 }
 
 async function subscribed(request: { types: string[]; sn: string }, status?: () => number) {
