@@ -40,9 +40,6 @@ const jsonBlock = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u00
 
 /** The live fleet page: accessible markup, no inline script, everything it loads served by the API itself. */
 export function livePageHtml(config: LivePageConfig, clientPath: string): string {
-  const warning = config.configuredBrokerWsUrl
-    ? `This is not the broker the bridge is configured with (${escapeHtml(config.configuredBrokerWsUrl)}). Paste a key only if you trust it.`
-    : "The bridge has no broker configured for this page (LIVE_BROKER_WS_URL). Paste a key only if you trust this broker.";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Live fleet · emqx-serverless-bridge</title><link rel="icon" href="data:,">
@@ -53,7 +50,16 @@ export function livePageHtml(config: LivePageConfig, clientPath: string): string
 <header><h1>Live fleet</h1>
 <p id="status" role="status" aria-live="polite">Not connected.</p></header>
 <main>
-<section aria-labelledby="connect-title"><h2 id="connect-title">Connect</h2>
+${connectSection(config)}${tablesSection(config.maxPunches)}${commandSection(config.appRoot)}</main></body></html>`;
+}
+
+/** Where the operator pastes the key; the warning shows when the broker is not the configured one. */
+function connectSection(config: LivePageConfig): string {
+  const trusted = config.brokerWsUrl === null || config.brokerWsUrl === config.configuredBrokerWsUrl;
+  const warning = config.configuredBrokerWsUrl
+    ? `This is not the broker the bridge is configured with (${escapeHtml(config.configuredBrokerWsUrl)}). Paste a key only if you trust it.`
+    : "The bridge has no broker configured for this page (LIVE_BROKER_WS_URL). Paste a key only if you trust this broker.";
+  return `<section aria-labelledby="connect-title"><h2 id="connect-title">Connect</h2>
 <form id="connect-form">
 <label for="broker">Broker (MQTT over WebSocket)<input id="broker" name="broker" type="url" required value="${escapeHtml(config.brokerWsUrl ?? "")}" placeholder="wss://emqx.example.com:8084/mqtt"></label>
 <label for="key-name">Key name<input id="key-name" name="key-name" required autocomplete="username" spellcheck="false"></label>
@@ -62,17 +68,22 @@ export function livePageHtml(config: LivePageConfig, clientPath: string): string
 <button id="disconnect" type="button" disabled>Disconnect</button>
 <button id="forget" type="button">Forget the key</button>
 </form>
-<p id="broker-warning" class="warning" role="alert" hidden>${warning}</p>
+<p id="broker-warning" class="warning" role="alert"${trusted ? " hidden" : ""}>${warning}</p>
 <p class="hint">An app key with the <code>read</code> scope (<code>npm run api-key -- create --name NAME --scopes read,commands</code>) logs in as its name.
 The key is sent only to the broker and kept only in this tab (sessionStorage) until you close it or forget it.</p>
 </section>
-<section aria-labelledby="devices-title"><h2 id="devices-title">Devices <small id="device-count"></small></h2>
+`;
+}
+
+/** Devices, punches and commands: the script fills the table bodies. */
+function tablesSection(maxPunches: number): string {
+  return `<section aria-labelledby="devices-title"><h2 id="devices-title">Devices <small id="device-count"></small></h2>
 <table id="devices"><caption class="sr-only">Every device's presence</caption>
 <thead><tr><th scope="col">Device</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Reason</th><th scope="col">Last punch</th></tr></thead><tbody></tbody></table>
 <p id="devices-empty">No device seen yet.</p>
 </section>
 <div class="columns">
-<section aria-labelledby="punches-title"><h2 id="punches-title">Punches <small>newest first, last ${config.maxPunches}</small></h2>
+<section aria-labelledby="punches-title"><h2 id="punches-title">Punches <small>newest first, last ${maxPunches}</small></h2>
 <table id="punches"><caption class="sr-only">Punches as they arrive</caption>
 <thead><tr><th scope="col">Time</th><th scope="col">Device</th><th scope="col">User</th><th scope="col">State</th></tr></thead><tbody></tbody></table>
 <p id="punches-empty">No punch yet.</p>
@@ -83,7 +94,12 @@ The key is sent only to the broker and kept only in this tab (sessionStorage) un
 <p id="commands-empty">No command yet.</p>
 </section>
 </div>
-<section aria-labelledby="send-title"><h2 id="send-title">Send a command</h2>
+`;
+}
+
+/** The command form: a request over MQTT, its answer in the output. */
+function commandSection(appRoot: string): string {
+  return `<section aria-labelledby="send-title"><h2 id="send-title">Send a command</h2>
 <form id="command-form">
 <label for="command-sn">Device<input id="command-sn" name="sn" required spellcheck="false"></label>
 <label for="command-op">Op<input id="command-op" name="op" required value="ping" list="known-ops" spellcheck="false"></label>
@@ -92,8 +108,8 @@ The key is sent only to the broker and kept only in this tab (sessionStorage) un
 <label for="command-ttl">TTL (s)<input id="command-ttl" name="ttl" type="number" min="1" step="1" value="300"></label>
 <button type="submit">Send</button>
 </form>
-<p class="hint">Sent through the API over MQTT (<code>${escapeHtml(config.appRoot)}/{key name}/requests</code>): the key needs the <code>commands</code> scope.</p>
+<p class="hint">Sent through the API over MQTT (<code>${escapeHtml(appRoot)}/{key name}/requests</code>): the key needs the <code>commands</code> scope.</p>
 <p><output id="command-answer" for="command-form" aria-live="polite"></output></p>
 </section>
-</main></body></html>`;
+`;
 }

@@ -41,8 +41,6 @@ function init() {
       );
     }
   });
-  const untrusted = config.brokerWsUrl && config.brokerWsUrl !== config.configuredBrokerWsUrl;
-  $("broker-warning").hidden = !untrusted;
   render();
   if (stored.get("connectAfterLoad") === "1") {
     stored.remove("connectAfterLoad");
