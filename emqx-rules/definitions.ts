@@ -3,10 +3,12 @@
  * Single source of truth for `generated/` (HOCON + REST bodies), `import.ts` and the local EMQX stand-in.
  * Field names and semantics: docs/emqx.md §6 and §7.
  */
+import { requestTopic } from "../functions/core/app-requests/request.ts";
 import { channelFilter } from "../functions/core/topics.ts";
-import { INGEST_TOKEN_PLACEHOLDER, INGEST_URL_PLACEHOLDER } from "./render.ts";
+import { API_URL_PLACEHOLDER, INGEST_TOKEN_PLACEHOLDER, INGEST_URL_PLACEHOLDER } from "./render.ts";
 
 export {
+  API_URL_PLACEHOLDER,
   INGEST_TOKEN_PLACEHOLDER,
   INGEST_URL_PLACEHOLDER,
   type RenderValues,
@@ -82,6 +84,8 @@ interface RuleSpec {
   /** Topic filters or `$events/...` topics; one rule may mix several. */
   from: readonly string[];
   where?: string;
+  /** The action it feeds; default the ingest's. */
+  action?: string;
 }
 
 // Adding a rule is one entry here. Old-style `$events/client_connected` names are used because they
@@ -120,6 +124,14 @@ const RULE_SPECS = {
     description: "A device reported its state on shadow/update -> ingest (shadow, delta)",
     from: [channelFilter("shadow/update")],
   },
+  appRequests: {
+    id: "bridge_app_requests",
+    description: "An app's request over MQTT -> the API (answered on app/v1/{key}/responses/{requestId})",
+    // The payload is read by the API, not here: a malformed request must get an error answer, whereas
+    // EMQX would drop it silently (docs/emqx.md §5).
+    from: [requestTopic("+")],
+    action: "http:bridge_app_requests",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleKey = keyof typeof RULE_SPECS;
@@ -144,7 +156,7 @@ function toRule(spec: RuleSpec): Rule {
     enable: true,
     description: spec.description,
     sql: ruleSql(spec),
-    actions: [ACTION_ID],
+    actions: [spec.action ?? ACTION_ID],
   };
 }
 
@@ -202,9 +214,53 @@ export const ACTION: HttpAction = {
   },
 };
 
+export const API_CONNECTOR_NAME = "bridge_api";
+export const API_ACTION_NAME = "bridge_app_requests";
+/** Path on the API front door that receives the requests rule's output. */
+export const API_ACTION_PATH = "/emqx/app-requests";
+
+/**
+ * The API over MQTT: the API front door, with EMQX's token (the ingest's), never an app's key. The same
+ * settings as the ingest's connector, fewer connections: a request is one API call.
+ */
+export const API_CONNECTOR: HttpConnector = {
+  ...CONNECTOR,
+  name: API_CONNECTOR_NAME,
+  description: "API front door (Hono on Lambda): apps' requests over MQTT",
+  url: API_URL_PLACEHOLDER,
+  pool_size: 16,
+};
+
+export const API_ACTION: HttpAction = {
+  ...ACTION,
+  name: API_ACTION_NAME,
+  description: "POST each app request (SELECT * of app/v1/+/requests) to the API",
+  connector: API_CONNECTOR_NAME,
+  parameters: { ...ACTION.parameters, path: API_ACTION_PATH },
+  resource_opts: {
+    ...ACTION.resource_opts,
+    // An app waits for its answer: a request the API could not take within a minute is dropped rather than
+    // run long after the app gave up (a retry with the same requestId is safe). Above the 15 s
+    // health_check_interval, as issue #18948 requires; resume_interval = min(15 s, 20 s).
+    request_ttl: "1m",
+    max_buffer_bytes: "8MB",
+  },
+};
+
 /** All definitions, connectors before actions before rules. */
 export const DEFINITIONS: Definitions = {
-  connectors: [CONNECTOR],
-  actions: [ACTION],
+  connectors: [CONNECTOR, API_CONNECTOR],
+  actions: [ACTION, API_ACTION],
   rules: Object.values(RULE_SPECS).map(toRule),
 };
+
+/** The definitions without the API over MQTT: what an import given no API URL creates. */
+export function withoutApiRequests(definitions: Definitions): Definitions {
+  const actions = definitions.actions.filter((action) => action.connector !== API_CONNECTOR_NAME);
+  const kept = new Set(actions.map((action) => `http:${action.name}`));
+  return {
+    connectors: definitions.connectors.filter((connector) => connector.name !== API_CONNECTOR_NAME),
+    actions,
+    rules: definitions.rules.filter((rule) => rule.actions.every((id) => kept.has(id))),
+  };
+}

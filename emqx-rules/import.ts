@@ -8,7 +8,13 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isMain } from "./cli.ts";
-import { DEFINITIONS, type Definitions, type RenderValues, render } from "./definitions.ts";
+import {
+  DEFINITIONS,
+  type Definitions,
+  type RenderValues,
+  render,
+  withoutApiRequests,
+} from "./definitions.ts";
 import {
   EmqxClient,
   EmqxHttpError,
@@ -32,6 +38,8 @@ const USAGE = `usage:
   --url          EMQX dashboard/API listener: https://HOST:18084 (http: 18083), with or without /api/v5
   --key          EMQX API key (or EMQX_API_KEY); its secret from EMQX_API_SECRET or --secret-file
   --ingest-url   base URL of the ingest front door; the action posts to <ingest-url>/emqx/rule-events
+  --api-url      base URL of the API front door, for the API over MQTT (<api-url>/emqx/app-requests);
+                 without it the requests rule, its action and connector are left out
   INGEST_TOKEN   bearer token the ingest handler expects (at least 16 characters), or --token-file
                  (never on the command line: npm prints a script's arguments)
   --dry-run      print the requests instead of sending them (token redacted)
@@ -72,6 +80,7 @@ function parse(argv: string[], env: Record<string, string | undefined>): Options
       secret: { type: "string" },
       "secret-file": { type: "string" },
       "ingest-url": { type: "string" },
+      "api-url": { type: "string" },
       token: { type: "string" },
       "token-file": { type: "string" },
       "dry-run": { type: "boolean", default: false },
@@ -94,6 +103,7 @@ function parse(argv: string[], env: Record<string, string | undefined>): Options
     key,
     secret: secrets.secret,
     ingestUrl: values["ingest-url"] as string,
+    apiUrl: values["api-url"],
     ingestToken: secrets.token as string,
     dryRun: values["dry-run"],
     hoconOut: values["hocon-out"],
@@ -137,6 +147,8 @@ function checkFlag(flag: string, check: () => void): void {
 
 function validate(options: Options): void {
   checkFlag("ingest-url", () => assertIngestUrl(options.ingestUrl));
+  if (options.apiUrl !== undefined)
+    checkFlag("api-url", () => assertIngestUrl(options.apiUrl as string, "API URL"));
   const token = INGEST_TOKEN_SOURCE.envName;
   try {
     assertIngestToken(options.ingestToken);
@@ -156,8 +168,13 @@ function redacting(io: Io, secrets: (string | undefined)[]): Io {
   return { out: (line) => io.out(clean(line)), err: (line) => io.err(clean(line)) };
 }
 
+/** Every definition, less the API over MQTT when no API URL was given. */
+function selectedDefinitions(values: RenderValues): Definitions {
+  return values.apiUrl === undefined ? withoutApiRequests(DEFINITIONS) : DEFINITIONS;
+}
+
 function renderedDefinitions(values: RenderValues): Definitions {
-  return JSON.parse(render(JSON.stringify(DEFINITIONS), values)) as Definitions;
+  return JSON.parse(render(JSON.stringify(selectedDefinitions(values)), values)) as Definitions;
 }
 
 function writeHocon(file: string, text: string, io: Io): number {
@@ -175,7 +192,11 @@ function writeHocon(file: string, text: string, io: Io): number {
 
 function writeHoconFiles(options: Options, io: Io): number {
   const rules = options.hoconOut
-    ? writeHocon(options.hoconOut, render(generatedFiles()["bridge.hocon"] ?? "", options), io)
+    ? writeHocon(
+        options.hoconOut,
+        render(generatedFiles(selectedDefinitions(options))["bridge.hocon"] ?? "", options),
+        io,
+      )
     : 0;
   if (rules !== 0 || !options.accessHoconOut) return rules;
   return writeHocon(options.accessHoconOut, renderedAccessHocon(options), io);
@@ -230,6 +251,8 @@ export async function main(
     return 0;
   }
   const safeIo = redacting(io, [options.ingestToken, options.secret]);
+  if (options.apiUrl === undefined)
+    safeIo.out("no --api-url: the API over MQTT (rule bridge_app_requests) is left out");
   if (options.hoconOut || options.accessHoconOut) return writeHoconFiles(options, safeIo);
   const client = new EmqxClient({
     url: options.url ?? "",

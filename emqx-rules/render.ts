@@ -1,6 +1,8 @@
 /** Placeholders left in the generated files; `render` fills them in at import time. */
 export const INGEST_URL_PLACEHOLDER = "{{INGEST_URL}}";
 export const INGEST_TOKEN_PLACEHOLDER = "{{INGEST_TOKEN}}";
+/** The API function's base URL: the API over MQTT's connector (`bridge_api`) posts there. */
+export const API_URL_PLACEHOLDER = "{{API_URL}}";
 
 /** Values substituted for the placeholders. */
 export interface RenderValues {
@@ -8,6 +10,11 @@ export interface RenderValues {
   ingestUrl: string;
   /** Shared bearer token the ingest handler checks. */
   ingestToken: string;
+  /**
+   * Base URL of the API front door, for the API over MQTT. Unset: text holding `{{API_URL}}` cannot be
+   * rendered; `npm run emqx:import` then leaves the API over MQTT out (`withoutApiRequests`).
+   */
+  apiUrl?: string | undefined;
 }
 
 // The values are pasted into JSON and HOCON strings unescaped, so anything that could end a string
@@ -18,16 +25,16 @@ const UNSAFE = /["\\${}\s]/;
 const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** Throws when `ingestUrl` is not an http(s) URL that EMQX's connector accepts. */
-export function assertIngestUrl(ingestUrl: string): void {
+export function assertIngestUrl(ingestUrl: string, what = "ingest URL"): void {
   const url = URL.canParse(ingestUrl) ? new URL(ingestUrl) : undefined;
   if (!url || !["http:", "https:"].includes(url.protocol)) {
-    throw new Error("ingest URL must be an absolute http:// or https:// URL");
+    throw new Error(`${what} must be an absolute http:// or https:// URL`);
   }
   // EMQX's URL parser rejects userinfo and fragments; say so here instead of as a 400 later.
   if (url.username || url.password || url.hash)
-    throw new Error("ingest URL must not contain user:password@ or #fragment");
+    throw new Error(`${what} must not contain user:password@ or #fragment`);
   if (UNSAFE.test(ingestUrl))
-    throw new Error("ingest URL must not contain quotes, backslashes, $, { } or whitespace");
+    throw new Error(`${what} must not contain quotes, backslashes, $, { } or whitespace`);
 }
 
 /** Throws when `ingestToken` is not a valid Bearer credential; the message never contains the token. */
@@ -46,13 +53,18 @@ export function assertIngestToken(ingestToken: string): void {
 export function render(text: string, values: RenderValues): string {
   assertIngestUrl(values.ingestUrl);
   assertIngestToken(values.ingestToken);
+  if (values.apiUrl !== undefined) assertIngestUrl(values.apiUrl, "API URL");
   const byName: Record<string, string> = {
     // Paths are appended to the URL (`{{INGEST_URL}}/emqx/authn`), so a trailing slash would double.
     [INGEST_URL_PLACEHOLDER]: values.ingestUrl.replace(/\/+$/, ""),
     [INGEST_TOKEN_PLACEHOLDER]: values.ingestToken,
+    ...(values.apiUrl !== undefined ? { [API_URL_PLACEHOLDER]: values.apiUrl.replace(/\/+$/, "") } : {}),
   };
   return text.replace(/\{\{[A-Z_]+\}\}/g, (placeholder) => {
     const value = byName[placeholder];
+    if (placeholder === API_URL_PLACEHOLDER && value === undefined) {
+      throw new Error("the API over MQTT's connector needs the API URL (--api-url)");
+    }
     if (value === undefined) throw new Error(`unknown placeholder ${placeholder}`);
     return value;
   });

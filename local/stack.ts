@@ -10,6 +10,7 @@ import { type EmqxApiOptions, EmqxPublishClient } from "../functions/adapters/em
 import { EmqxSessionsClient } from "../functions/adapters/emqx/sessions-client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../functions/api/app.ts";
+import { appRequestsDeps } from "../functions/api/mqtt-requests/deps.ts";
 import { handleDeadLetters } from "../functions/command-dlq/batch.ts";
 import type { DevicePublisher } from "../functions/core/commands/ports.ts";
 import { handleFeedBatch } from "../functions/feed/batch.ts";
@@ -184,6 +185,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(async () => forgetSecret());
     const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
     const emqxApiSecret = options.emqxApiSecret ?? randomSecret();
+    // Served before the stand-in, whose requests rule posts to it; the app is set once EMQX's API is up.
+    let apiFetch: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+    const api = await started(stops, serveApp((request) => apiFetch(request), { host, port: ports.api }));
     const emqx = await started(
       stops,
       startEmqxStandIn({
@@ -191,6 +195,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         rulesDir: RULES_DIR,
         ingestUrl: ingest.url,
         ingestToken: ingestTokens[0] as string,
+        apiUrl: api.url,
         api: { host, port: ports.emqxApi ?? 0, key: emqxApiKey, secret: emqxApiSecret },
         ...(options.brokerAuthentication === false ? {} : { access: {} }),
         ...(options.emqxTiming ? { timing: options.emqxTiming } : {}),
@@ -207,12 +212,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiSecret: emqxApiSecret,
       }),
       deviceTokenSecrets,
+      // The API over MQTT: EMQX's requests rule posts with the ingest's token; answers go through EMQX's API.
+      appRequests: appRequestsDeps({
+        tokens: ingestTokens,
+        dynamodb: clients.dynamodb,
+        tableName: resources.tableName,
+        emqx: { baseUrl: emqx.apiUrl ?? "", apiKey: emqxApiKey, apiSecret: emqxApiSecret },
+      }),
     };
     const apiApp = createApiApp(apiDeps, {
       logger: logger.createChild({ serviceName: "bridge-api" }),
       liveBrokerWsUrl: broker.wsUrl, // the live page connects to this stack's broker
     });
-    const api = await started(stops, serveApp(apiApp.fetch, { host, port: ports.api }));
+    apiFetch = apiApp.fetch;
     const emqxApiOptions = { baseUrl: emqx.apiUrl ?? "", apiKey: emqxApiKey, apiSecret: emqxApiSecret };
     const publisher = startPublisher(deps, clients.sqs, resources, emqxApiOptions, logger);
     stops.push(() => publisher.stop());

@@ -5,6 +5,7 @@ import { MAX_COMMAND_PAYLOAD_BYTES } from "../core/commands/envelope.ts";
 import { requireScope } from "../http/api-key-auth.ts";
 import { failureResponse, notFound, tooLarge } from "./answers.ts";
 import { LIVE_PATH, liveRoutes } from "./live-page.ts";
+import { MQTT_REQUESTS_PATH, mqttRequestRoutes } from "./mqtt-requests/route.ts";
 import { referencePage } from "./reference-page.ts";
 import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
@@ -37,6 +38,8 @@ export const MAX_BODY_BYTES = MAX_COMMAND_PAYLOAD_BYTES;
  */
 export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   const app = new Hono<ApiEnv>();
+  // Before the body limit, which it would otherwise share: a rule event is larger than the request it carries.
+  if (deps.appRequests) app.route(MQTT_REQUESTS_PATH, mqttRequestRoutes(deps.appRequests, options, app.fetch));
   // Counted while the body streams in: a 200 MB body is refused at 256 KiB, never held in memory.
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
   app.use("*", deadline(options));

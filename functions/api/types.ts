@@ -7,7 +7,8 @@ import type { DeviceTransportStore } from "../core/device-transport.ts";
 import type { ShadowStore } from "../core/shadow/ports.ts";
 import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/queries.ts";
 import type { WebhookStore } from "../core/webhooks/subscription.ts";
-import type { ApiKeyVariables } from "../http/api-key-auth.ts";
+import type { ApiKeyBindings, ApiKeyVariables } from "../http/api-key-auth.ts";
+import type { AppRequestsDeps } from "./mqtt-requests/route.ts";
 
 /**
  * What the API needs from the outside world: the command path (`createCommand`'s ports), readers for
@@ -28,6 +29,8 @@ export type ApiDeps = CreateCommandDeps & {
   shadows?: ShadowStore;
   /** Devices' command transport (`mqtt`/`http`); unset: the transport routes answer 503. */
   transports?: DeviceTransportStore;
+  /** The API over MQTT (EMQX's requests rule, answers through EMQX's publish API); unset: not served. */
+  appRequests?: AppRequestsDeps;
 };
 
 export interface ApiOptions {
@@ -38,4 +41,7 @@ export interface ApiOptions {
   liveBrokerWsUrl?: string | undefined;
 }
 
-export type ApiEnv = { Bindings: { lambdaContext?: LambdaContext }; Variables: ApiKeyVariables };
+export type ApiEnv = {
+  Bindings: { lambdaContext?: LambdaContext } & ApiKeyBindings;
+  Variables: ApiKeyVariables;
+};

@@ -1,9 +1,16 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { type ApiKey, type ApiKeyStore, allows, hashApiKey, type Scope } from "../core/api-keys.ts";
 import { TransientError } from "../core/errors.ts";
 import { problem, problemResponse } from "./problems.ts";
 
 export type ApiKeyVariables = { apiKey: ApiKey };
+
+/**
+ * The key a request was already authenticated with elsewhere: the API over MQTT (functions/api/mqtt-requests)
+ * runs an app's request with the key its broker login proved. Bindings come from the runtime (Lambda's
+ * event, Node's sockets) and the API's own calls, never from a caller's headers.
+ */
+export type ApiKeyBindings = { appKey?: ApiKey };
 
 /**
  * Requires `Authorization: Bearer <api key>` with `scope` (or `admin`): 401 for no or an unknown key,
@@ -16,6 +23,8 @@ export function requireScope<E extends { Variables: ApiKeyVariables }>(
 ): MiddlewareHandler<E> {
   const accepted: readonly Scope[] = typeof scope === "string" ? [scope] : scope;
   return async (c, next) => {
+    const preset = (c.env as ApiKeyBindings | undefined)?.appKey;
+    if (preset) return allowedOrForbidden(c, preset, accepted, next);
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
     const challenge = { "www-authenticate": 'Bearer realm="bridge-api"' };
     if (!presented) {
@@ -33,12 +42,17 @@ export function requireScope<E extends { Variables: ApiKeyVariables }>(
       return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
     }
     if (!key) return problemResponse(c, problem(401, "unauthorized", "the API key is not valid"), challenge);
-    if (!accepted.some((needed) => allows(key, needed))) {
-      const needs = accepted.map((name) => `'${name}'`).join(" or ");
-      const detail = `this route needs the ${needs} scope; key '${key.name}' has ${key.scopes.join(", ")}`;
-      return problemResponse(c, problem(403, "forbidden", detail));
-    }
-    c.set("apiKey", key);
-    return next();
+    return allowedOrForbidden(c, key, accepted, next);
   };
+}
+
+async function allowedOrForbidden(c: Context, key: ApiKey, accepted: readonly Scope[], next: Next) {
+  if (!accepted.some((needed) => allows(key, needed))) {
+    const needs = accepted.map((name) => `'${name}'`).join(" or ");
+    const has = key.scopes.length > 0 ? key.scopes.join(", ") : "no scope";
+    const detail = `this route needs the ${needs} scope; key '${key.name}' has ${has}`;
+    return problemResponse(c, problem(403, "forbidden", detail));
+  }
+  c.set("apiKey", key);
+  return next();
 }

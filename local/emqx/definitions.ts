@@ -5,7 +5,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
-import { INGEST_TOKEN_PLACEHOLDER, INGEST_URL_PLACEHOLDER } from "../../emqx-rules/render.ts";
+import {
+  API_URL_PLACEHOLDER,
+  INGEST_TOKEN_PLACEHOLDER,
+  INGEST_URL_PLACEHOLDER,
+} from "../../emqx-rules/render.ts";
 import { type CompiledSql, compileSql } from "./sql.ts";
 import type { Log } from "./types.ts";
 
@@ -56,6 +60,8 @@ export interface LoadOptions {
   rulesDir: string;
   ingestUrl: string;
   ingestToken: string;
+  /** Fills `{{API_URL}}`; without it a connector using it is disabled (its rules post nothing). */
+  apiUrl?: string;
   timing?: Timing;
   log: Log;
 }
@@ -113,9 +119,11 @@ export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
   const values = {
     [INGEST_URL_PLACEHOLDER]: options.ingestUrl,
     [INGEST_TOKEN_PLACEHOLDER]: options.ingestToken,
+    ...(options.apiUrl ? { [API_URL_PLACEHOLDER]: options.apiUrl } : {}),
   };
-  const read = async <T extends v.GenericSchema>(file: string, schema: T) =>
-    parseFile(file, fillPlaceholders(await readJson(join(options.rulesDir, file)), values), schema);
+  const files = await readRuleFiles(options);
+  const read = <T extends v.GenericSchema>(file: keyof RuleFiles, schema: T) =>
+    parseFile(file, fillPlaceholders(files[file], values), schema);
   const connectors = await read("connectors.json", v.array(Connector));
   const actions = await read("actions.json", v.array(Action));
   const rules = await read("rules.json", v.array(Rule));
@@ -127,6 +135,42 @@ export async function loadRules(options: LoadOptions): Promise<CompiledRule[]> {
       sql: compileSql(rule.id, rule.sql),
       actions: rule.actions.map((ref) => lookupAction(rule.id, ref, resolved)).filter((a) => a !== undefined),
     }));
+}
+
+type RuleFiles = Record<"connectors.json" | "actions.json" | "rules.json", unknown>;
+
+/**
+ * The three files as JSON. Given no API URL (a stand-in for the ingest alone), the API over MQTT is left
+ * out, connector, actions and rules, as `npm run emqx:import` leaves it out of an EMQX without `--api-url`.
+ */
+async function readRuleFiles(options: LoadOptions): Promise<RuleFiles> {
+  const read = (file: string) => readJson(join(options.rulesDir, file));
+  const [connectors, actions, rules] = await Promise.all(
+    ["connectors.json", "actions.json", "rules.json"].map(read),
+  );
+  const files = { "connectors.json": connectors, "actions.json": actions, "rules.json": rules };
+  return options.apiUrl ? files : withoutPlaceholderConnectors(files, API_URL_PLACEHOLDER);
+}
+
+function withoutPlaceholderConnectors(files: RuleFiles, placeholder: string): RuleFiles {
+  const [connectors, actions, rules] = [
+    files["connectors.json"],
+    files["actions.json"],
+    files["rules.json"],
+  ].map((value) => (Array.isArray(value) ? (value as Record<string, unknown>[]) : undefined));
+  // A file that is not a list is left for its schema to report.
+  if (!connectors || !actions || !rules) return files;
+  const dropped = new Set(connectors.filter((c) => String(c.url).includes(placeholder)).map((c) => c.name));
+  const droppedActions = new Set(
+    actions.filter((action) => dropped.has(action.connector)).map((action) => `http:${String(action.name)}`),
+  );
+  const usesDropped = (rule: Record<string, unknown>) =>
+    Array.isArray(rule.actions) && rule.actions.some((id) => droppedActions.has(String(id)));
+  return {
+    "connectors.json": connectors.filter((c) => !dropped.has(c.name)),
+    "actions.json": actions.filter((action) => !dropped.has(action.connector)),
+    "rules.json": rules.filter((rule) => !usesDropped(rule)),
+  };
 }
 
 /** Reads a generated file; a missing one tells the user to run the generator. */

@@ -36,6 +36,8 @@ export interface EmqxStandInOptions {
   ingestUrl: string;
   /** Replaces `{{INGEST_TOKEN}}`. */
   ingestToken: string;
+  /** Replaces `{{API_URL}}` (the API over MQTT's connector); without it that connector and its rule are left out. */
+  apiUrl?: string;
   /** Management API; port 0 picks a free port. Without it no API is served. */
   api?: { host?: string; port: number; key: string; secret: string };
   /**

@@ -14,6 +14,7 @@ const CACHE_MS = 30_000;
  */
 export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   private readonly cache = new Map<string, { key: ApiKey | undefined; until: number }>();
+  private readonly byName = new Map<string, { keys: ApiKey[]; until: number }>();
 
   async find(hash: string): Promise<ApiKey | undefined> {
     const cached = this.cache.get(hash);
@@ -29,6 +30,23 @@ export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
     } catch (error) {
       throw toDomainError("DynamoDB GetItem (api key)", error);
     }
+  }
+
+  /**
+   * The live keys with this name, for an app the broker knows only by name (the API over MQTT); one Query
+   * of the keys' partition, cached 30 s like `find`.
+   */
+  async activeByName(name: string): Promise<ApiKey[]> {
+    const cached = this.byName.get(name);
+    if (cached && cached.until > Date.now()) return cached.keys;
+    let keys: ApiKey[];
+    try {
+      keys = (await this.list()).filter((key) => key.name === name && !key.revokedAt);
+    } catch (error) {
+      throw toDomainError("DynamoDB Query (api keys)", error);
+    }
+    this.byName.set(name, { keys, until: Date.now() + CACHE_MS });
+    return keys;
   }
 
   async put(key: ApiKey): Promise<void> {
