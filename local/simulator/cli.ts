@@ -3,6 +3,7 @@ import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapter
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { readSession } from "../session-file.ts";
 import { DEFAULT_LOCAL } from "../settings.ts";
+import { formatShadowReport, runShadowSimulation } from "./shadow.ts";
 import { formatReport, runSimulation } from "./run.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -13,6 +14,8 @@ const USAGE = `usage: npm run sim -- --devices N --punches M [--dup-rate R]
   --dup-rate R      share of punches sent twice, 0..1 (default 0.2)
   --commands K      also send K commands per device through the command API (the last one an unknown op)
                     and follow each to its final status (default 0)
+  --shadow          device shadows on --devices devices: desired set twice while offline, delta at connect,
+                    applied and reported, one more change online; prints a table (local/simulator/shadow.ts)
   --api URL         command API (default: from the running 'npm start')
   --api-key KEY     command API key (default: from the running 'npm start')
   --mqtt URL        broker (default ${DEFAULT_LOCAL.mqttUrl})
@@ -40,6 +43,7 @@ function parse(argv: string[]) {
       "api-key": { type: "string" },
       secret: { type: "string" },
       help: { type: "boolean", default: false },
+      shadow: { type: "boolean", default: false },
     },
   });
   const devices = Number(values.devices);
@@ -69,6 +73,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (args.shadow) return runShadow(args);
   const aws = { region: "us-east-1", credentials: LOCAL_CREDENTIALS, requestTimeoutMs: 10_000 };
   const clients = {
     dynamodb: createDynamoDbClient({ ...aws, endpoint: args.dynamodb }),
@@ -114,6 +119,25 @@ async function commandApi(args: { api?: string; "api-key"?: string; commands: nu
 async function fleetSecret(given: string | undefined): Promise<string | undefined> {
   const fromEnv = process.env.DEVICE_TOKEN_SECRETS?.split(",")[0]?.trim();
   return given ?? (fromEnv || (await readSession())?.deviceTokenSecret);
+}
+
+/** `--shadow`: local/simulator/shadow.ts; exit 1 when a shadow is still out of sync. */
+async function runShadow(args: { devices: number; mqtt: string; api?: string; "api-key"?: string; secret?: string }) {
+  try {
+    const api = await commandApi({ ...args, commands: 1 });
+    const secret = await fleetSecret(args.secret);
+    const run = await runShadowSimulation({
+      devices: args.devices,
+      mqttUrl: args.mqtt,
+      api,
+      ...(secret ? { deviceTokenSecret: secret } : {}),
+    });
+    console.log(formatShadowReport(run));
+    return run.rows.every((row) => row.inSync) ? 0 : 1;
+  } catch (error) {
+    console.error(`shadow simulation failed: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
 }
 
 main().then((code) => process.exit(code));

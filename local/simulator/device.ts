@@ -58,6 +58,12 @@ export class SimulatedDevice {
     }
     if (typeof envelope.id !== "string" || typeof envelope.op !== "string") return;
     this.received.push(envelope.id);
+    const handled = await this.handle?.(envelope.op, envelope.data);
+    if (handled) {
+      const answer = { id: envelope.id, ok: true, result: handled };
+      await this.client?.publishAsync(deviceTopic(this.sn, "ack"), JSON.stringify(answer), { qos: 1 });
+      return;
+    }
     // Unknown ops are not executed (the device contract), but the answer says so.
     const reply = KNOWN_OPS.has(envelope.op)
       ? { id: envelope.id, ok: true, result: { op: envelope.op, at: new Date().toISOString() } }
@@ -72,6 +78,14 @@ export class SimulatedDevice {
     if (!plan.duplicated) return 1;
     await client.publishAsync(deviceTopic(this.sn, "evt"), plan.payload, { qos: 1 });
     return 2;
+  }
+
+  /** Ops a device log answers (local/simulator/device-log.ts: resend, upload_logs, set_time); undefined: not handled here. */
+  handle?: (op: string, data: unknown) => Promise<Record<string, unknown> | undefined>;
+
+  /** Publishes on one of its own topics at QoS 1 (a heartbeat, a resent backlog). */
+  async publish(channel: "evt" | "st", payload: string): Promise<void> {
+    await this.requireClient().publishAsync(deviceTopic(this.sn, channel), payload, { qos: 1 });
   }
 
   /** A clean DISCONNECT: the broker drops the will. */
