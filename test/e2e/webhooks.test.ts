@@ -37,7 +37,7 @@ async function api(method: string, path: string, body?: unknown) {
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field.
-  const answer: Record<string, any> = await response.json();
+  const answer = (await response.json()) as Record<string, any>;
   return { status: response.status, body: answer };
 }
 
