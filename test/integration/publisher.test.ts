@@ -16,6 +16,7 @@ import type { CommandRequest } from "../../functions/core/schemas/command.ts";
 import { handleCommandBatch } from "../../functions/publisher/batch.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { eventually } from "../support/local-stack.ts";
+import { FakeClock } from "../support/memory/index.ts";
 import {
   API_KEY,
   API_SECRET,
@@ -142,11 +143,10 @@ describe("publisher: commands FIFO queue → EMQX bulk publish → devices", () 
   it("expires a command whose TTL passed before publishing and never sends it to the device", async () => {
     const sn = uniqueName("TTL");
     const dev = await device(sn);
-    const command = await create(sn, { op: "beep", ttlSeconds: 1 });
+    // Created 2 s ago on the commands' clock: its 1 s TTL has passed when the publisher reads it now.
+    const createdBefore = { ...env.deps, clock: new FakeClock(Date.now() - 2_000) };
+    const { command } = await createCommand(createdBefore, sn, { op: "beep", ttlSeconds: 1 });
     const event = await takeCommandBatch(env, 1);
-    await new Promise((resolve) =>
-      setTimeout(resolve, Date.parse(command.expiresAt ?? "") - Date.now() + 100),
-    );
 
     const publisher = publisherFor();
     const response = await handle(publisher, event);

@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import mqtt from "mqtt";
+import { vi } from "vitest";
 import { SqsCommandQueue } from "../../functions/adapters/sqs/command-queue.ts";
 import { handleDeadLetters } from "../../functions/command-dlq/batch.ts";
 import type { DevicePublisher, PublishRequest } from "../../functions/core/commands/ports.ts";
@@ -84,24 +85,50 @@ export async function connectDevice(mqttUrl: string, sn: string) {
     reconnectPeriod: 0,
   });
   const received: ReceivedCommand[] = [];
+  /** Markers sent by `barrier`, and whether each came back. */
+  const probes = new Map<string, boolean>();
   client.on("message", (topic, payload, packet) => {
-    received.push({ topic, qos: packet.qos, payload: payload.toString("utf8") });
+    const text = payload.toString("utf8");
+    if (probes.has(text)) return void probes.set(text, true);
+    received.push({ topic, qos: packet.qos, payload: text });
   });
   const granted = await client.subscribeAsync(commandTopic(sn), { qos: 1 });
   if (granted[0]?.qos !== 1) throw new Error(`subscription of ${sn} not granted at QoS 1`);
+  /**
+   * Publishes a marker on the device's own command topic and waits for it to come back. The broker
+   * delivers one subscriber's messages in the order it took them, and every publish the publisher made
+   * was taken before its call returned: once the marker is in, everything sent before it is too.
+   */
+  async function barrier(timeoutMs: number): Promise<void> {
+    const marker = `probe-${randomUUID()}`;
+    probes.set(marker, false);
+    await client.publishAsync(commandTopic(sn), marker, { qos: 1 });
+    await vi.waitFor(
+      () => {
+        if (!probes.get(marker)) throw new Error("the marker has not come back yet");
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+    probes.delete(marker);
+  }
   return {
     sn,
     received,
     /** Command ids in arrival order. */
     ids: () => received.map((m) => (JSON.parse(m.payload) as { id: string }).id),
     /**
-     * Waits for `count` messages, then a quiet period so a duplicate would show up too. With `count` 0 it
-     * only waits the quiet period: the publish call has returned by then, so anything sent is on its way.
+     * Waits for `count` messages, then for a marker sent after them, so a duplicate or an unexpected message
+     * already sent shows up too. With `count` 0 it only waits for the marker: whatever was published before
+     * (the publish call has returned) has arrived by then.
      */
-    async settle(count: number, timeoutMs = 5_000, quietMs = 300): Promise<ReceivedCommand[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count && Date.now() < deadline) await sleep(20);
-      await sleep(quietMs);
+    async settle(count: number, timeoutMs = 5_000): Promise<ReceivedCommand[]> {
+      await vi.waitFor(
+        () => {
+          if (received.length < count) throw new Error(`${received.length} of ${count} commands arrived`);
+        },
+        { timeout: timeoutMs, interval: 20 },
+      );
+      await barrier(timeoutMs);
       return [...received];
     },
     close: () => client.endAsync(true),
