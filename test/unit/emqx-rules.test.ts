@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import {
   ACTION_ID,
   ACTION_PATH,
+  API_ACTION_PATH,
+  API_URL_PLACEHOLDER,
   DEFINITIONS,
   INGEST_TOKEN_PLACEHOLDER,
   INGEST_URL_PLACEHOLDER,
@@ -11,6 +13,7 @@ import {
   RULE_IDS,
   render,
   ruleSql,
+  withoutApiRequests,
 } from "../../emqx-rules/definitions.ts";
 import { GENERATED_DIR, generatedFiles, staleFiles } from "../../emqx-rules/generate.ts";
 
@@ -19,7 +22,11 @@ const hocon = files["bridge.hocon"] ?? "";
 const values = {
   ingestUrl: "https://abc123.lambda-url.eu-west-1.on.aws",
   ingestToken: "tok_0123456789abcdef",
+  apiUrl: "https://def456.lambda-url.eu-west-1.on.aws/",
 };
+/** The API over MQTT's rule feeds the API's action; every other rule the ingest's. */
+const actionOf = (ruleId: string) =>
+  ruleId === RULE_ID.appRequests ? "http:bridge_app_requests" : ACTION_ID;
 
 /** The `name { ... }` block of a HOCON root, found by brace counting. */
 function hoconBlock(path: string): string {
@@ -45,8 +52,14 @@ describe("generated files", () => {
     const connectors = JSON.parse(files["connectors.json"] ?? "");
     const actions = JSON.parse(files["actions.json"] ?? "");
     const rules = JSON.parse(files["rules.json"] ?? "");
-    expect(connectors).toEqual([expect.objectContaining({ type: "http", name: "bridge_ingest" })]);
-    expect(actions).toEqual([expect.objectContaining({ type: "http", name: "bridge_ingest" })]);
+    expect(connectors).toEqual([
+      expect.objectContaining({ type: "http", name: "bridge_ingest" }),
+      expect.objectContaining({ type: "http", name: "bridge_api" }),
+    ]);
+    expect(actions).toEqual([
+      expect.objectContaining({ type: "http", name: "bridge_ingest" }),
+      expect.objectContaining({ type: "http", name: "bridge_app_requests", connector: "bridge_api" }),
+    ]);
     expect(rules.map((rule: { id: string }) => rule.id)).toEqual([...RULE_IDS]);
   });
 });
@@ -60,6 +73,7 @@ describe("definitions", () => {
       commandDelivered: "bridge_command_delivered",
       commandReply: "bridge_command_reply",
       shadowReport: "bridge_shadow_report",
+      appRequests: "bridge_app_requests",
     });
     const sqlById = Object.fromEntries(DEFINITIONS.rules.map((rule) => [rule.id, rule.sql]));
     expect(sqlById).toEqual({
@@ -69,8 +83,9 @@ describe("definitions", () => {
       bridge_command_delivered: `SELECT * FROM "$events/message_acked" WHERE topic =~ 'api/mqtt/v1/+/cmd'`,
       bridge_command_reply: 'SELECT * FROM "api/mqtt/v1/+/ack"',
       bridge_shadow_report: 'SELECT * FROM "api/mqtt/v1/+/shadow/update"',
+      bridge_app_requests: 'SELECT * FROM "app/v1/+/requests"',
     });
-    for (const rule of DEFINITIONS.rules) expect(rule.actions).toEqual([ACTION_ID]);
+    for (const rule of DEFINITIONS.rules) expect(rule.actions).toEqual([actionOf(rule.id)]);
   });
 
   it("post to the ingest path with no body template", () => {
@@ -119,7 +134,7 @@ describe("bridge.hocon", () => {
     for (const rule of DEFINITIONS.rules) {
       const block = hoconBlock(`rule_engine.rules.${rule.id}`);
       expect(block).toContain(`sql = """${rule.sql}\n"""`);
-      expect(block).toContain(`actions = ["${ACTION_ID}"]`);
+      expect(block).toContain(`actions = ["${actionOf(rule.id)}"]`);
     }
   });
 
@@ -149,9 +164,12 @@ describe("render", () => {
       expect(rendered, name).not.toMatch(/\{\{|\}\}/);
       if (name.endsWith(".json")) JSON.parse(rendered);
     }
-    const [connector] = JSON.parse(render(files["connectors.json"] ?? "", values));
+    const [connector, apiConnector] = JSON.parse(render(files["connectors.json"] ?? "", values));
     expect(connector.url).toBe(values.ingestUrl);
     expect(connector.headers.authorization).toBe(`Bearer ${values.ingestToken}`);
+    // The API gets EMQX's token too, never an app's key; its URL loses the trailing slash.
+    expect(apiConnector.url).toBe(values.apiUrl.replace(/\/$/, ""));
+    expect(apiConnector.headers.authorization).toBe(`Bearer ${values.ingestToken}`);
     expect(render(hocon, values)).toContain(`authorization = "Bearer ${values.ingestToken}"`);
   });
 
@@ -173,6 +191,23 @@ describe("render", () => {
     } catch (error) {
       expect(String(error)).not.toContain("leaky");
     }
+  });
+
+  it("without an API URL, refuses the API connector and leaves the API over MQTT out", () => {
+    const { apiUrl: _, ...ingestOnly } = values;
+    expect(() => render(API_URL_PLACEHOLDER, ingestOnly)).toThrow(/--api-url/);
+    const rest = withoutApiRequests(DEFINITIONS);
+    expect(rest.connectors.map((c) => c.name)).toEqual(["bridge_ingest"]);
+    expect(rest.actions.map((a) => a.name)).toEqual(["bridge_ingest"]);
+    expect(rest.rules.map((r) => r.id)).not.toContain(RULE_ID.appRequests);
+    expect(rest.rules).toHaveLength(DEFINITIONS.rules.length - 1);
+    expect(() => render(JSON.stringify(rest), ingestOnly)).not.toThrow();
+  });
+
+  it("post app requests to the API path with a TTL an app would still wait for", () => {
+    const action = DEFINITIONS.actions.find((a) => a.name === "bridge_app_requests");
+    expect(action?.parameters.path).toBe(API_ACTION_PATH);
+    expect(action?.resource_opts.request_ttl).toBe("1m");
   });
 
   it("refuses unknown placeholders instead of leaving them in", () => {
