@@ -12,6 +12,7 @@ import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
 import { DynamoDbShadowStore } from "./dynamodb/shadow-store.ts";
 import { DynamoDbReaders } from "./dynamodb/readers.ts";
 import { DynamoDbWebhookStore } from "./dynamodb/webhook-store.ts";
+import { createJobPorts } from "./job-deps.ts";
 import { createSnsClient } from "./sns/client.ts";
 import { SnsEventTopic } from "./sns/event-topic.ts";
 import { createSqsClient } from "./sqs/client.ts";
@@ -81,5 +82,6 @@ export function createApiDeps(config: ApiConfig, clients: AwsClients = awsClient
     keys: firstOf(bootstrap, new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME)),
     reader: new DynamoDbReaders(dynamodb, config.TABLE_NAME),
     webhooks: new DynamoDbWebhookStore(dynamodb, config.TABLE_NAME),
+    ...createJobPorts(config, clients),
   };
 }

@@ -35,6 +35,8 @@ const BaseEntries = {
    */
   EVENTS_TOPIC_ARN: v.optional(v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/, "must be an SNS topic ARN"))),
   COMMANDS_QUEUE_URL: Url,
+  /** The jobs queue (standard SQS): the API starts jobs on it, the jobs worker consumes it. */
+  JOBS_QUEUE_URL: v.optional(Url),
   AWS_REGION: v.optional(v.string(), "us-east-1"),
   DYNAMODB_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
   SQS_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),

@@ -11,9 +11,10 @@ import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { quarantineRoutes, replayRoutes } from "./routes/operations.ts";
-import { webhookRoutes } from "./routes/webhooks.ts";
 import { shadowRoutes } from "./routes/shadow.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "./types.ts";
 
 export { commandPath } from "./routes/commands.ts";
@@ -51,6 +52,7 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.route("/v1/quarantine", quarantineRoutes(deps));
   app.route("/v1/replay", replayRoutes(deps, options));
   app.route("/v1/webhooks", webhookRoutes(deps));
+  app.route("/v1/jobs", jobRoutes(deps));
   app.route(LIVE_PATH, liveRoutes({ brokerWsUrl: options.liveBrokerWsUrl }));
   app.get(OPENAPI_PATH, openApiDocument(app));
   app.get(REFERENCE_PATH, (c) => c.html(referencePage(OPENAPI_PATH)));

@@ -9,6 +9,9 @@ export const PAGED_ROUTES = {
   commands: "GET /v1/devices/{sn}/commands",
   quarantine: "GET /v1/quarantine",
   replay: "POST /v1/replay",
+  jobs: "GET /v1/jobs",
+  jobExecutions: "GET /v1/jobs/{id}/executions",
+  groupDevices: "GET /v1/devices?group=",
 } as const;
 export type PagedRoute = (typeof PAGED_ROUTES)[keyof typeof PAGED_ROUTES];
 

@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { LambdaContext } from "hono/aws-lambda";
+import type { JobPorts } from "../adapters/job-deps.ts";
 import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { BrokerSessions, DeviceRegistry } from "../core/broker-access/index.ts";
 import type { CreateCommandDeps } from "../core/commands/create-command.ts";
@@ -23,15 +24,15 @@ export type ApiDeps = CreateCommandDeps & {
   sessions?: BrokerSessions;
   /** The ingest's device token secrets; the first derives re-keyed tokens. Unset: re-keying answers 503. */
   deviceTokenSecrets?: readonly string[];
-  /** Webhook subscriptions (`/v1/webhooks`); unset: those routes answer 503. */
-  webhooks?: WebhookStore;
   /** Device shadows; unset: the shadow routes answer 503. */
   shadows?: ShadowStore;
   /** Devices' command transport (`mqtt`/`http`); unset: the transport routes answer 503. */
   transports?: DeviceTransportStore;
+  /** Webhook subscriptions (`/v1/webhooks`); unset: those routes answer 503. */
+  webhooks?: WebhookStore;
   /** The API over MQTT (EMQX's requests rule, answers through EMQX's publish API); unset: not served. */
   appRequests?: AppRequestsDeps;
-};
+} & Partial<JobPorts>;
 
 export interface ApiOptions {
   logger: Logger;

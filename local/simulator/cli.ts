@@ -4,6 +4,7 @@ import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { readSession } from "../session-file.ts";
 import { DEFAULT_LOCAL } from "../settings.ts";
 import { formatShadowReport, runShadowSimulation } from "./shadow.ts";
+import { formatJobReport, runJobSimulation } from "./jobs.ts";
 import { formatReport, runSimulation } from "./run.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -14,6 +15,9 @@ const USAGE = `usage: npm run sim -- --devices N --punches M [--dup-rate R]
   --dup-rate R      share of punches sent twice, 0..1 (default 0.2)
   --commands K      also send K commands per device through the command API (the last one an unknown op)
                     and follow each to its final status (default 0)
+  --job OP          run one job of OP on --devices devices (a fresh group) and print its executions' statuses;
+                    devices ack known ops and fail unknown ones. With it: --per-minute N (rollout),
+                    --fail-percent P (that share of devices fails every op), --abort-percent P (abort rule)
   --shadow          device shadows on --devices devices: desired set twice while offline, delta at connect,
                     applied and reported, one more change online; prints a table (local/simulator/shadow.ts)
   --api URL         command API (default: from the running 'npm start')
@@ -42,6 +46,10 @@ function parse(argv: string[]) {
       api: { type: "string" },
       "api-key": { type: "string" },
       secret: { type: "string" },
+      job: { type: "string" },
+      "per-minute": { type: "string" },
+      "fail-percent": { type: "string", default: "0" },
+      "abort-percent": { type: "string" },
       help: { type: "boolean", default: false },
       shadow: { type: "boolean", default: false },
     },
@@ -79,6 +87,7 @@ async function main(): Promise<number> {
     dynamodb: createDynamoDbClient({ ...aws, endpoint: args.dynamodb }),
     sqs: createSqsClient({ ...aws, endpoint: args.sqs }),
   };
+  if (args.job) return runJob(args, args.job);
   try {
     const api = await commandApi(args);
     const secret = await fleetSecret(args.secret);
@@ -119,6 +128,30 @@ async function commandApi(args: { api?: string; "api-key"?: string; commands: nu
 async function fleetSecret(given: string | undefined): Promise<string | undefined> {
   const fromEnv = process.env.DEVICE_TOKEN_SECRETS?.split(",")[0]?.trim();
   return given ?? (fromEnv || (await readSession())?.deviceTokenSecret);
+}
+
+/** `--job OP`: local/simulator/jobs.ts. */
+async function runJob(args: NonNullable<ReturnType<typeof parse>>, op: string): Promise<number> {
+  try {
+    const api = await commandApi({ ...args, commands: 1 });
+    const secret = await fleetSecret(args.secret);
+    const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+    const run = await runJobSimulation({
+      devices: args.devices,
+      op,
+      mqttUrl: args.mqtt,
+      api,
+      failPercent: number(args["fail-percent"]) ?? 0,
+      ...(args["per-minute"] ? { perMinute: Number(args["per-minute"]) } : {}),
+      ...(args["abort-percent"] ? { abortPercent: Number(args["abort-percent"]) } : {}),
+      ...(secret ? { deviceTokenSecret: secret } : {}),
+    });
+    console.log(formatJobReport(run));
+    return run.job.status === "in_progress" ? 1 : 0;
+  } catch (error) {
+    console.error(`job simulation failed: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
 }
 
 /** `--shadow`: local/simulator/shadow.ts; exit 1 when a shadow is still out of sync. */

@@ -45,6 +45,9 @@ export class SimulatedDevice {
     await this.client.publishAsync(deviceTopic(this.sn, "st"), '{"online":true}', { qos: 1 });
   }
 
+  /** Ops this device answers `ok: false` although it knows them (`npm run sim -- --fail-percent`). */
+  refuses: (op: string) => boolean = () => false;
+
   /** Commands this device has received, in order (ids). */
   readonly received: string[] = [];
 
@@ -65,7 +68,7 @@ export class SimulatedDevice {
       return;
     }
     // Unknown ops are not executed (the device contract), but the answer says so.
-    const reply = KNOWN_OPS.has(envelope.op)
+    const reply = KNOWN_OPS.has(envelope.op) && !this.refuses(envelope.op)
       ? { id: envelope.id, ok: true, result: { op: envelope.op, at: new Date().toISOString() } }
       : { id: envelope.id, ok: false, error: `unknown op '${envelope.op}'` };
     await this.client?.publishAsync(deviceTopic(this.sn, "ack"), JSON.stringify(reply), { qos: 1 });

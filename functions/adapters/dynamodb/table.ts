@@ -5,11 +5,12 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
+import { JOBS_INDEX, JOBS_INDEX_KEYS } from "./job-store.ts";
 import { GSI1, TTL_ATTRIBUTE } from "./keys.ts";
 
 /** The table as the CDK stack declares it; used to create it on DynamoDB Local. */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
-  const attributes = ["pk", "sk", "gsi1pk", "gsi1sk"];
+  const attributes = ["pk", "sk", "gsi1pk", "gsi1sk", JOBS_INDEX_KEYS.partition];
   return {
     TableName: tableName,
     BillingMode: "PAY_PER_REQUEST",
@@ -24,6 +25,14 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
         KeySchema: [
           { AttributeName: "gsi1pk", KeyType: "HASH" },
           { AttributeName: "gsi1sk", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
+      {
+        IndexName: JOBS_INDEX,
+        KeySchema: [
+          { AttributeName: JOBS_INDEX_KEYS.partition, KeyType: "HASH" },
+          { AttributeName: JOBS_INDEX_KEYS.sort, KeyType: "RANGE" },
         ],
         Projection: { ProjectionType: "ALL" },
       },

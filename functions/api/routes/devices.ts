@@ -13,6 +13,7 @@ import { AttendancePage, DeviceDetail, DevicePage } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 import { publicAttendance, publicDevice, publicIdentity } from "../views.ts";
 import { addDeviceIdentityRoutes } from "./device-identity.ts";
+import { addDeviceProfileRoutes, groupPage } from "./device-profile.ts";
 
 type DeviceApp = Hono<ApiEnv>;
 
@@ -35,6 +36,7 @@ export function deviceRoutes(deps: ApiDeps, options: ApiOptions): DeviceApp {
     },
   );
   addDeviceIdentityRoutes(app, deps, options);
+  addDeviceProfileRoutes(app, deps);
   return app;
 }
 
@@ -69,7 +71,8 @@ function listDevices(app: DeviceApp, deps: ApiDeps) {
     requireScope(deps.keys, "read"),
     validate("query", DeviceListQuery),
     async (c) => {
-      const { online, ...query } = c.req.valid("query");
+      const { online, group, ...query } = c.req.valid("query");
+      if (group !== undefined) return groupPage(c, deps, group, query);
       const filter = online === undefined ? {} : { online: online === "true" };
       const result = await deps.reader.list(filter, paging(PAGED_ROUTES.devices, query));
       return c.json(page(PAGED_ROUTES.devices, result.items.map(publicDevice), result.cursor), 200);

@@ -3,6 +3,7 @@ import { DAY } from "../time-window.ts";
 import { UserIdText } from "./attendance.ts";
 import { CommandId, CommandStatus } from "./command.ts";
 import { SerialNumber } from "./common.ts";
+import { GroupName } from "./jobs.ts";
 
 /**
  * What the operations API accepts in paths, queries and bodies. The routes validate with these schemas and
@@ -42,6 +43,9 @@ const WindowQuery = {
 
 export const DeviceListQuery = v.object({
   online: v.optional(described(v.picklist(["true", "false"], "online must be true or false"), "presence")),
+  group: v.optional(
+    described(GroupName, "only the devices of this group (PUT /v1/devices/{sn}), by serial number"),
+  ),
   ...PageQuery,
 });
 export const AttendanceQuery = v.object({ ...WindowQuery, ...PageQuery });

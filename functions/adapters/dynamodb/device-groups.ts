@@ -1,0 +1,175 @@
+import {
+  type AttributeValue,
+  QueryCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import * as v from "valibot";
+import type { DeviceProfile, DeviceProfiles } from "../../core/jobs/groups.ts";
+import type { TargetDirectory } from "../../core/jobs/ports.ts";
+import type { DeviceReader, Page, PageRequest } from "../../core/queries.ts";
+import { marshallItem, send, toDomainError } from "../aws-errors.ts";
+import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { keys } from "./keys.ts";
+import { getItem } from "./send.ts";
+import { TableAdapter } from "./table-adapter.ts";
+
+const PROFILE_SK = "PROFILE";
+const groupKey = (group: string) => `GROUP#${group}`;
+const profileKey = (sn: string) => ({ pk: keys.device(sn), sk: PROFILE_SK });
+const memberKey = (group: string, sn: string) => ({ pk: groupKey(group), sk: sn });
+
+const StoredProfile = v.looseObject({
+  sn: v.string(),
+  groups: v.array(v.string()),
+  attributes: v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])),
+  updatedAt: v.string(),
+});
+
+/** Tries of a profile write that lost a race with another write of the same device. */
+const RACE_TRIES = 3;
+
+/**
+ * Device profiles in the table: `DEVICE#{sn}` / `PROFILE` (its own item: the identity item's existence
+ * means "registered", which a profile must not imply), and one `GROUP#{group}` / `{sn}` item per
+ * membership carrying a copy of the profile, so listing a group is one Query and needs no other read.
+ */
+export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles {
+  async get(sn: string): Promise<DeviceProfile | undefined> {
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: profileKey(sn),
+      consistent: true,
+      what: "device profile",
+    });
+    return item ? toProfile(item) : undefined;
+  }
+
+  async put(profile: DeviceProfile): Promise<DeviceProfile> {
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.get(profile.sn);
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({ TransactItems: this.writes(profile, previous) }),
+        );
+        return profile;
+      } catch (error) {
+        // Another write of this device's profile came between the read and this one: read again.
+        if (error instanceof TransactionCanceledException && attempt < RACE_TRIES) continue;
+        throw toDomainError("DynamoDB TransactWriteItems (device profile)", error);
+      }
+    }
+  }
+
+  /** The profile (only over the version read), its memberships, and the removal of the groups it left. */
+  private writes(profile: DeviceProfile, previous: DeviceProfile | undefined): TransactWriteItem[] {
+    const TableName = this.tableName;
+    const guard = previous
+      ? {
+          ConditionExpression: "updatedAt = :was",
+          ExpressionAttributeValues: marshall({ ":was": previous.updatedAt }),
+        }
+      : { ConditionExpression: "attribute_not_exists(pk)" };
+    const left = (previous?.groups ?? []).filter((group) => !profile.groups.includes(group));
+    return [
+      {
+        Put: {
+          TableName,
+          Item: marshallItem(
+            { ...profileKey(profile.sn), type: "device_profile", ...profile },
+            "device profile",
+          ),
+          ...guard,
+        },
+      },
+      ...profile.groups.map((group) => ({
+        Put: {
+          TableName,
+          Item: marshallItem(
+            { ...memberKey(group, profile.sn), type: "group_member", group, ...profile },
+            "group member",
+          ),
+        },
+      })),
+      ...left.map((group) => ({ Delete: { TableName, Key: marshall(memberKey(group, profile.sn)) } })),
+    ];
+  }
+
+  async members(group: string, page: PageRequest): Promise<Page<DeviceProfile>> {
+    const result = await this.queryGroup(group, page);
+    return { items: result.items.map(toProfile), ...(result.cursor ? { cursor: result.cursor } : {}) };
+  }
+
+  async countGroup(group: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await send("DynamoDB Query (group count)", () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: marshall({ ":pk": groupKey(group) }),
+            Select: "COUNT",
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  private async queryGroup(group: string, page: PageRequest, onlySn = false) {
+    const pk = groupKey(group);
+    const rule: CursorRule = {
+      query: `group|${group}`,
+      keyAttributes: ["pk", "sk"],
+      accept: (k) => k.pk === pk,
+    };
+    const start = decodeCursor(page.cursor, rule);
+    const result = await send("DynamoDB Query (group members)", () =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: marshall({ ":pk": pk }),
+          Limit: page.limit,
+          ...(onlySn ? { ProjectionExpression: "sn" } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      ),
+    );
+    const cursor = encodeCursor(result.LastEvaluatedKey, rule.query);
+    return { items: (result.Items ?? []).map((item) => unmarshall(item)), ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Where a job's targets come from: groups from here, `all` from the devices' presence index. */
+  targets(devices: DeviceReader): TargetDirectory {
+    return {
+      groupMembers: async (group, page) => {
+        const result = await this.queryGroup(group, page, true);
+        return {
+          items: result.items.map((item) => String(item.sn)),
+          ...(result.cursor ? { cursor: result.cursor } : {}),
+        };
+      },
+      countGroup: (group) => this.countGroup(group),
+      allDevices: async (page) => {
+        const result = await devices.list({}, page);
+        return {
+          items: result.items.map((device) => device.sn),
+          ...(result.cursor ? { cursor: result.cursor } : {}),
+        };
+      },
+    };
+  }
+}
+
+function toProfile(item: Record<string, unknown>): DeviceProfile {
+  const { sn, groups, attributes, updatedAt } = v.parse(StoredProfile, item);
+  return { sn, groups, attributes, updatedAt };
+}

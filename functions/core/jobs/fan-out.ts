@@ -1,0 +1,88 @@
+import { commandStatusMessage } from "../commands/announce.ts";
+import { newCommand } from "../commands/create-command.ts";
+import type { CommandQueue, CommandStore } from "../commands/ports.ts";
+import type { Command } from "../commands/types.ts";
+import { mapWithConcurrency } from "../concurrency.ts";
+import type { Clock, EventQueue } from "../ports.ts";
+import { canceledReason, expireUnsent, WRITE_CONCURRENCY } from "./executions.ts";
+import type { JobQueue, JobStore, TargetDirectory } from "./ports.ts";
+import { nextSlice, sliceSize } from "./rollout.ts";
+import { targetCount, targetPage } from "./targets.ts";
+import { executionId, type Job, type JobMessage } from "./types.ts";
+
+export interface FanoutDeps {
+  jobs: JobStore;
+  jobQueue: JobQueue;
+  commands: CommandStore;
+  events: EventQueue;
+  queue: CommandQueue;
+  targets: TargetDirectory;
+  clock: Clock;
+  /** Seconds between a job's checks while its executions change. */
+  checkSeconds: number;
+}
+
+type SliceMessage = Extract<JobMessage, { kind: "fanout" }>;
+export type SliceOutcome = "created" | "stopped" | "missing";
+
+/**
+ * One slice of a job's fan-out: the next slice goes on the jobs queue first (delayed to keep the
+ * rollout's rate), then this slice's executions are stored at one conditional put each, counted on the
+ * job at one write for the slice, announced `queued` and put on the commands queue in batches of ten.
+ * From there each execution is an ordinary command: the publisher, acks, TTL and redelivery are the
+ * commands' own. A repeated slice (a crash, a redelivery) finds its executions and counts them once;
+ * a slice that finds its job stopped cancels what it just stored instead of queueing it.
+ */
+export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise<SliceOutcome> {
+  const job = await deps.jobs.get(message.jobId);
+  if (!job) return "missing";
+  if (job.status !== "in_progress") return "stopped";
+  const now = deps.clock.now();
+  const page = await targetPage(deps.targets, job.targets, message.cursor, sliceSize(job));
+  if (page.cursor) {
+    const next = nextSlice(job, message.dueAt, now.getTime());
+    const following = { ...message, slice: message.slice + 1, cursor: page.cursor, dueAt: next.dueAt };
+    await deps.jobQueue.send(following, next.delaySeconds);
+  }
+  const total = message.slice === 0 ? await targetCount(deps.targets, job.targets) : undefined;
+  if (message.slice === 0)
+    await deps.jobQueue.send({ kind: "check", jobId: job.id, seq: 1, idle: 0 }, deps.checkSeconds);
+  const executions = await storeExecutions(deps, job, page.items, now);
+  const recorded = await deps.jobs.recordSlice(job.id, message.slice, executions.length, !page.cursor, total);
+  if (recorded === "stopped") {
+    const stopped = (await deps.jobs.get(job.id)) ?? job;
+    await expireUnsent(deps, executions, now.toISOString(), canceledReason(stopped));
+    return "stopped";
+  }
+  const waiting = executions.filter((command) => command.status === "queued");
+  if (waiting.length === 0) return "created";
+  await deps.events.send(waiting.map(commandStatusMessage));
+  await deps.queue.enqueue(waiting.map((c) => ({ sn: c.sn, id: c.id, dedupeId: c.id })));
+  return "created";
+}
+
+/**
+ * Stores the slice's executions: `queued` commands with the job's id, recorded as announced and queued
+ * already (the slice's message comes back until both are done, so one write per execution suffices).
+ * A command of the device that already has the execution's id and is not this job's is left alone.
+ */
+async function storeExecutions(deps: FanoutDeps, job: Job, sns: string[], now: Date): Promise<Command[]> {
+  const request = {
+    id: executionId(job.id),
+    op: job.op,
+    data: job.data,
+    ...(job.ttlSeconds ? { ttlSeconds: job.ttlSeconds } : {}),
+  };
+  const stored = await mapWithConcurrency(sns, WRITE_CONCURRENCY, async (sn) => {
+    const command: Command = {
+      ...newCommand(sn, request, now),
+      jobId: job.id,
+      enqueuedAt: now.toISOString(),
+      announcedStatus: "queued",
+    };
+    const result = await deps.commands.create(command);
+    if (result.created) return command;
+    return result.existing.jobId === job.id ? result.existing : undefined;
+  });
+  return stored.filter((command): command is Command => command !== undefined);
+}
