@@ -117,4 +117,24 @@ describe.skipIf(skip)("the live fleet page, in Chromium", () => {
     await page.screenshot({ path: join(ARTEFACTS, "live-page.png"), fullPage: true });
     expect(problems).toEqual([]);
   });
+
+  it("sends a command through the API over MQTT and shows its status moving to acked", async () => {
+    const device = new SimulatedDevice("LIVE-2", stack.endpoints.mqtt);
+    await device.connect();
+    await deviceState("LIVE-2", "online");
+    await page.fill("#command-sn", "LIVE-2");
+    await page.fill("#command-op", "ping");
+    await page.click("#command-form button[type=submit]");
+    const answer = page.locator("#command-answer", { hasText: /^202 command \S+ queued$/ });
+    await answer.waitFor({ timeout: SHOWN_WITHIN_MS });
+    const id = (await answer.textContent())?.split(" ")[2] ?? "";
+    // The feed brings the statuses after the answer: sent, then acked once the device answers.
+    const row = page.locator(`#commands tr[data-command-id="${id}"]`);
+    await row.locator('td[data-status="acked"]').waitFor({ timeout: SHOWN_WITHIN_MS });
+    expect(await row.locator("td").nth(1).textContent()).toBe("LIVE-2");
+    expect(device.received).toEqual([id]);
+    await page.screenshot({ path: join(ARTEFACTS, "live-page-command.png"), fullPage: true });
+    await device.disconnect();
+    expect(problems).toEqual([]);
+  });
 });
