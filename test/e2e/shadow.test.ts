@@ -9,6 +9,7 @@ import { LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import { HTTP_POLL_REASON } from "../../functions/core/device-transport.ts";
+import { formatShadowReport, runShadowSimulation } from "../../local/simulator/shadow.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
 import { uniqueName } from "../support/resources.ts";
@@ -217,5 +218,22 @@ describe("HTTP devices", () => {
     ).toBe(200);
     expect(await commandOf("HTTP-1", "poll-1")).toMatchObject({ status: "acked", result: { n: 1 } });
     expect((await device("GET", "HTTP-1", "/commands/next")).status).toBe(204);
+  });
+});
+
+describe("npm run sim -- --shadow", () => {
+  it("brings every simulated device in sync, each getting only the newest of its offline deltas", async () => {
+    const api = { url: stack.endpoints.api, key: stack.apiKeys[0] as string };
+    const secret = stack.deviceTokenSecrets[0] as string;
+    const run = await runShadowSimulation({
+      devices: 5,
+      mqttUrl: stack.endpoints.mqtt,
+      api,
+      deviceTokenSecret: secret,
+    });
+    expect(run.rows.map((row) => row.inSync)).toEqual([true, true, true, true, true]);
+    expect(run.superseded).toBe(5);
+    for (const row of run.rows) expect(row.version).toBeGreaterThanOrEqual(4);
+    expect(formatShadowReport(run)).toContain("devices in sync: 5/5");
   });
 });
