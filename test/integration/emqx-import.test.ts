@@ -14,6 +14,7 @@ const KEY = "bridge-key";
 const SECRET = "s3cret-api-secret-value";
 const TOKEN = "ingest_token_0123456789abcdef";
 const INGEST_URL = "https://abc123.lambda-url.eu-west-1.on.aws";
+const API_URL = "https://def456.lambda-url.eu-west-1.on.aws";
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 interface Recorded {
@@ -131,10 +132,15 @@ async function run(argv: string[], env: Record<string, string | undefined> = SEC
 
 const emqx = new FakeEmqx();
 // --rules-only: this fake knows only the rule collections; emqx-import-access.test.ts covers the rest.
-const flags = () => ["--url", emqx.url, "--key", KEY, "--rules-only", "--ingest-url", INGEST_URL];
+const flags = () => [
+  ...["--url", emqx.url, "--key", KEY, "--rules-only", "--ingest-url", INGEST_URL],
+  ...["--api-url", API_URL],
+];
 const created = [
   "created connector http:bridge_ingest",
+  "created connector http:bridge_api",
   "created action http:bridge_ingest",
+  "created action http:bridge_app_requests",
   ...RULE_IDS.map((id) => `created rule ${id}`),
 ];
 
@@ -147,7 +153,10 @@ describe("emqx:import against the management API", () => {
     const { code, out, err } = await run(flags());
     expect({ code, err }).toEqual({ code: 0, err: [] });
     expect(out).toEqual(created);
-    expect(emqx.writes).toEqual(["POST /connectors", "POST /actions", ...RULE_IDS.map(() => "POST /rules")]);
+    expect(emqx.writes).toEqual([
+      ...["POST /connectors", "POST /connectors", "POST /actions", "POST /actions"],
+      ...RULE_IDS.map(() => "POST /rules"),
+    ]);
     const connector = emqx.requests.find((r) => r.method === "POST" && r.path === "/connectors")?.body;
     expect(connector).toMatchObject({
       type: "http",
@@ -157,13 +166,26 @@ describe("emqx:import against the management API", () => {
     });
     const rules = emqx.requests.filter((r) => r.path === "/rules").map((r) => r.body?.id);
     expect(rules).toEqual([...RULE_IDS]);
+    const apiConnector = emqx.requests.filter((r) => r.method === "POST" && r.path === "/connectors")[1];
+    expect(apiConnector?.body).toMatchObject({ name: "bridge_api", url: API_URL });
+  });
+
+  it("leaves the API over MQTT out without --api-url, and says so", async () => {
+    const { code, out } = await run(flags().slice(0, -2));
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/no --api-url: the API over MQTT \(rule bridge_app_requests\) is left out/);
+    expect(out).not.toContain("created connector http:bridge_api");
+    expect(out).not.toContain("created rule bridge_app_requests");
+    expect(out).toContain("created connector http:bridge_ingest");
   });
 
   it("looks each definition up first, in the same order", async () => {
     await run(flags());
     expect(emqx.requests.filter((r) => r.method === "GET").map((r) => r.path)).toEqual([
       "/connectors/http:bridge_ingest",
+      "/connectors/http:bridge_api",
       "/actions/http:bridge_ingest",
+      "/actions/http:bridge_app_requests",
       ...RULE_IDS.map((id) => `/rules/${id}`),
     ]);
   });
@@ -176,7 +198,9 @@ describe("emqx:import against the management API", () => {
     expect(out).toEqual(created.map((line) => line.replace("created", "updated")));
     expect(emqx.writes).toEqual([
       "PUT /connectors/http:bridge_ingest",
+      "PUT /connectors/http:bridge_api",
       "PUT /actions/http:bridge_ingest",
+      "PUT /actions/http:bridge_app_requests",
       ...RULE_IDS.map((id) => `PUT /rules/${id}`),
     ]);
     for (const { body } of emqx.requests.filter((r) => r.method === "PUT")) {
@@ -200,7 +224,8 @@ describe("emqx:import against the management API", () => {
     emqx.badRequestFor = "bridge_status";
     const { code, out, err } = await run(flags());
     expect(code).toBe(1);
-    expect(out).toEqual(created.slice(0, 3));
+    // Both connectors, both actions, the first rule; then the refused one stops the import.
+    expect(out).toEqual(created.slice(0, 5));
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^EMQX rejected rule bridge_status \(400 BAD_REQUEST\): bad sql near \*\*\*$/);
     expect(emqx.requests.some((r) => r.path.includes("bridge_lifecycle"))).toBe(false);
