@@ -88,5 +88,9 @@ describe("/v1/webhooks", () => {
     const deleted = await fixture.call("DELETE", `/v1/webhooks/${webhook.id}`);
     expect(deleted).toMatchObject({ status: 200, body: { webhook: { id: webhook.id } } });
     expect((await fixture.call("DELETE", `/v1/webhooks/${webhook.id}`)).status).toBe(404);
+    // Its secret is gone from the table at once; the rest of the item expires (no DeleteItem in any role).
+    const stored = (await fixture.env.partition("WEBHOOKS")).find((item) => item.sk === webhook.id);
+    expect(stored).toMatchObject({ deletedAt: expect.any(Number) });
+    expect(stored?.secret).toBeUndefined();
   });
 });

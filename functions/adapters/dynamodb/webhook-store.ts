@@ -1,16 +1,9 @@
-import {
-  DeleteItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { PutItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import * as v from "valibot";
 import { FANOUT_TYPES } from "../../core/schemas/webhooks.ts";
 import type { DeadLetter, WebhookStore, WebhookSubscription } from "../../core/webhooks/subscription.ts";
-import { send, toDomainError } from "../aws-errors.ts";
+import { send } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
 import { getItem, sendConditional } from "./send.ts";
@@ -21,7 +14,7 @@ const SUBSCRIPTIONS = "WEBHOOKS";
 const deadLetters = (id: string) => `WEBHOOK#${id}`;
 /** Dead letters are kept this long for an operator to look at. */
 const DEAD_LETTER_DAYS = 14;
-const TABLE_ATTRIBUTES = ["pk", "sk", "type", TTL_ATTRIBUTE];
+const TABLE_ATTRIBUTES = ["pk", "sk", "type", "deletedAt", TTL_ATTRIBUTE];
 
 const text = v.string();
 const count = v.optional(v.number(), 0);
@@ -79,24 +72,21 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
       consistent: true,
       what: "webhook",
     });
-    return item ? toSubscription(item) : undefined;
+    return item && item.deletedAt === undefined ? toSubscription(item) : undefined;
   }
 
   async list(): Promise<WebhookSubscription[]> {
     const items = await this.query(SUBSCRIPTIONS, undefined, { ascending: true });
-    return items.map(toSubscription);
+    return items.filter((item) => item.deletedAt === undefined).map(toSubscription);
   }
 
+  /**
+   * Marked deleted, its secret removed at once, and expired now (DynamoDB's TTL removes the rest within
+   * days): the bridge's roles hold no DeleteItem.
+   */
   async delete(id: string): Promise<boolean> {
-    return sendConditional("DynamoDB DeleteItem (webhook)", () =>
-      this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ pk: SUBSCRIPTIONS, sk: id }),
-          ConditionExpression: "attribute_exists(pk)",
-        }),
-      ),
-    );
+    const now = Math.floor(Date.now() / 1000);
+    return this.update(id, `SET deletedAt = :now, ${TTL_ATTRIBUTE} = :now REMOVE secret`, { ":now": now });
   }
 
   async recordSuccess(id: string, at: string): Promise<void> {
@@ -115,7 +105,9 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
     );
   }
 
+  /** Counted on the subscription, then kept; a deleted subscription keeps no letters. */
   async deadLetter(letter: DeadLetter): Promise<void> {
+    if (!(await this.update(letter.subscriptionId, "ADD deadLettered :one", { ":one": 1 }))) return;
     const expires = Math.floor(Date.parse(letter.deadLetteredAt) / 1000) + DEAD_LETTER_DAYS * 86_400;
     const item = {
       pk: deadLetters(letter.subscriptionId),
@@ -124,28 +116,9 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
       [TTL_ATTRIBUTE]: expires,
       ...letter,
     };
-    // The letter and the subscription's count together; a deleted subscription keeps no letters.
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: marshall(item) } },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: marshall({ pk: SUBSCRIPTIONS, sk: letter.subscriptionId }),
-                UpdateExpression: "ADD deadLettered :one",
-                ConditionExpression: "attribute_exists(pk)",
-                ExpressionAttributeValues: marshall({ ":one": 1 }),
-              },
-            },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (!subscriptionGone(error))
-        throw toDomainError("DynamoDB TransactWriteItems (webhook dead letter)", error);
-    }
+    await send("DynamoDB PutItem (webhook dead letter)", () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(item) })),
+    );
   }
 
   async listDeadLetters(id: string, limit: number): Promise<DeadLetter[]> {
@@ -153,15 +126,18 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
     return items.map((item) => readItem(StoredDeadLetter, item, TABLE_ATTRIBUTES));
   }
 
-  /** Counts on a subscription that still exists (a delivery finishing after a DELETE writes nothing). */
-  private async update(id: string, expression: string, values: Record<string, unknown>) {
-    await sendConditional("DynamoDB UpdateItem (webhook)", () =>
+  /**
+   * An update of a subscription that still exists (a delivery finishing after a DELETE writes nothing);
+   * false when there is none.
+   */
+  private update(id: string, expression: string, values: Record<string, unknown>): Promise<boolean> {
+    return sendConditional("DynamoDB UpdateItem (webhook)", () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ pk: SUBSCRIPTIONS, sk: id }),
           UpdateExpression: expression,
-          ConditionExpression: "attribute_exists(pk)",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deletedAt)",
           ExpressionAttributeValues: marshall(values),
         }),
       ),
@@ -188,8 +164,3 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
 function toSubscription(item: Record<string, unknown>): WebhookSubscription {
   return readItem(StoredSubscription, item, TABLE_ATTRIBUTES);
 }
-
-/** The transaction's condition failed: the subscription is gone. */
-const subscriptionGone = (error: unknown) =>
-  error instanceof TransactionCanceledException &&
-  (error.CancellationReasons ?? []).some((reason) => reason.Code === "ConditionalCheckFailed");
