@@ -21,6 +21,7 @@ export const HANDLER_ENTRIES = {
   api: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
   publisher: fileURLToPath(new URL("../../functions/publisher/handler.ts", import.meta.url)),
   commandDlq: fileURLToPath(new URL("../../functions/command-dlq/handler.ts", import.meta.url)),
+  feed: fileURLToPath(new URL("../../functions/feed/handler.ts", import.meta.url)),
 } as const;
 
 export const RUNTIME = Runtime.NODEJS_22_X;

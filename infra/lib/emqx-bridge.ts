@@ -8,7 +8,7 @@ import { liveAssetSources } from "../../functions/api/live/assets.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
 import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
 import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
-import { grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
+import { grantPublish, grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
 import { BridgeSecrets } from "./secrets.ts";
 import { BridgeStorage, COMMAND_DLQ_TIMEOUT, COMMANDS_RECYCLE_AFTER_RECEIVES } from "./storage.ts";
 
@@ -25,10 +25,14 @@ export const TIMEOUTS = {
   api: Duration.seconds(15),
   /** One batch: an EMQX call is cut at EMQX_TIMEOUT_MS (5 s); a refused bulk is split a few times. */
   publisher: Duration.seconds(30),
+  /** One feed batch: one EMQX call cut at 5 s, split into single calls only when EMQX refuses the bulk. */
+  feed: Duration.seconds(30),
 } as const;
 
 /** Commands per publisher invocation: EMQX's bulk publish takes them in one call. */
 export const PUBLISHER_BATCH_SIZE = 10;
+/** Events per feed invocation (one EMQX bulk call): a FIFO event source takes at most 10. */
+export const FEED_BATCH_SIZE = 10;
 
 export interface EmqxBridgeProps {
   /**
@@ -76,6 +80,8 @@ export class EmqxBridge extends Construct {
   readonly publisher: BridgeFunction;
   /** Marks each command whose queue message reached the commands DLQ `failed`. */
   readonly commandDlq: BridgeFunction;
+  /** The fleet feed: the feed queue's events → EMQX's bulk publish on `fleet/v1/{sn}/{type}`. */
+  readonly feed: BridgeFunction;
   readonly ingestUrl: FunctionUrl;
   readonly apiUrl: FunctionUrl;
   readonly observability: BridgeObservability;
@@ -86,13 +92,16 @@ export class EmqxBridge extends Construct {
     this.storage = new BridgeStorage(this, "Storage", {
       tableRemovalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
       publisherTimeout: TIMEOUTS.publisher,
+      consumerTimeout: TIMEOUTS.feed,
     });
     this.secrets = new BridgeSecrets(this, "Secrets");
-    const { table, eventsQueue, commandsQueue } = this.storage;
+    const { table, eventsQueue, eventsTopic, commandsQueue } = this.storage;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const shared = {
       TABLE_NAME: table.tableName,
       EVENTS_QUEUE_URL: eventsQueue.queueUrl,
+      // Events are published here; the events, feed and webhooks queues each get a raw copy.
+      EVENTS_TOPIC_ARN: eventsTopic.topicArn,
       COMMANDS_QUEUE_URL: commandsQueue.queueUrl,
       ...(props.secretsRevision ? { SECRETS_REVISION: props.secretsRevision } : {}),
     };
@@ -111,7 +120,8 @@ export class EmqxBridge extends Construct {
     this.ingest.useSecret("INGEST_TOKENS_SECRET_ARN", this.secrets.ingestTokens);
     this.ingest.useSecret("DEVICE_TOKEN_SECRETS_SECRET_ARN", this.secrets.deviceTokenSecrets);
     grantTable(this.ingest, table, { actions: TABLE_ACTIONS.ingest, index: true });
-    grantSend(this.ingest, eventsQueue, commandsQueue);
+    grantSend(this.ingest, commandsQueue);
+    grantPublish(this.ingest, eventsTopic);
 
     this.api = new BridgeFunction(this, "Api", {
       entry: HANDLER_ENTRIES.api,
@@ -133,7 +143,8 @@ export class EmqxBridge extends Construct {
     this.api.useSecret("DEVICE_TOKEN_SECRETS_SECRET_ARN", this.secrets.deviceTokenSecrets);
     this.api.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxAdminApi);
     grantTable(this.api, table, { actions: TABLE_ACTIONS.api, index: true });
-    grantSend(this.api, commandsQueue, eventsQueue);
+    grantSend(this.api, commandsQueue);
+    grantPublish(this.api, eventsTopic);
 
     this.publisher = new BridgeFunction(this, "Publisher", {
       entry: HANDLER_ENTRIES.publisher,
@@ -151,7 +162,8 @@ export class EmqxBridge extends Construct {
     this.publisher.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxApi);
     grantTable(this.publisher, table, { actions: TABLE_ACTIONS.publisher, index: true });
     // Events, and the commands queue to put a message an EMQX outage held back on it again.
-    grantSend(this.publisher, eventsQueue, commandsQueue);
+    grantSend(this.publisher, commandsQueue);
+    grantPublish(this.publisher, eventsTopic);
     // Grants the role receive/delete/change-visibility on the commands queue only.
     this.publisher.function.addEventSource(
       new SqsEventSource(commandsQueue, {
@@ -169,9 +181,31 @@ export class EmqxBridge extends Construct {
       environment: shared,
     });
     grantTable(this.commandDlq, table, { actions: TABLE_ACTIONS.commandDlq, index: false });
-    grantSend(this.commandDlq, eventsQueue);
+    grantPublish(this.commandDlq, eventsTopic);
     this.commandDlq.function.addEventSource(
       new SqsEventSource(this.storage.commandsDlq, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    this.feed = new BridgeFunction(this, "Feed", {
+      entry: HANDLER_ENTRIES.feed,
+      description: "emqx-serverless-bridge feed: events -> EMQX bulk publish on fleet/v1/{sn}/{type}",
+      memorySize: 256,
+      timeout: TIMEOUTS.feed,
+      logRetention,
+      environment: {
+        ...shared,
+        EMQX_API_URL: emqxApiUrlForPublisher(props.emqxApiUrl),
+        EMQX_TIMEOUT_MS: "5000",
+      },
+    });
+    // The publisher's EMQX key: the feed publishes through the same API, nothing more.
+    this.feed.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxApi);
+    // Receive/delete/change-visibility on the feed queue only; no table, no queue to send to.
+    this.feed.function.addEventSource(
+      new SqsEventSource(this.storage.feedQueue, {
+        batchSize: FEED_BATCH_SIZE,
+        reportBatchItemFailures: true,
+      }),
     );
 
     // Auth NONE at the URL: the apps check bearer tokens themselves (constant time, several valid at once
@@ -184,7 +218,7 @@ export class EmqxBridge extends Construct {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.BUFFERED,
     });
-    for (const fn of [this.ingest, this.api, this.publisher, this.commandDlq]) {
+    for (const fn of [this.ingest, this.api, this.publisher, this.commandDlq, this.feed]) {
       Validations.of(fn.function).acknowledge({
         id: "AwsSolutions-L1",
         reason:

@@ -1,5 +1,6 @@
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { GSI1 } from "../../functions/adapters/dynamodb/keys.ts";
 
@@ -45,5 +46,15 @@ export function grantTable(grantee: IGrantable, table: ITable, grant: TableGrant
 export function grantSend(grantee: IGrantable, ...queues: IQueue[]): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({ actions: ["sqs:SendMessage"], resources: queues.map((queue) => queue.queueArn) }),
+  );
+}
+
+/**
+ * `sns:Publish` on the events topic only (PublishBatch is authorized by it): every function that sends
+ * events (the `EventQueue` port publishes to the topic when `EVENTS_TOPIC_ARN` is set).
+ */
+export function grantPublish(grantee: IGrantable, topic: ITopic): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ["sns:Publish"], resources: [topic.topicArn] }),
   );
 }

@@ -1,5 +1,8 @@
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Alias } from "aws-cdk-lib/aws-kms";
+import { FifoThroughputScope, Topic } from "aws-cdk-lib/aws-sns";
+import { SqsSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import {
   DeduplicationScope,
   FifoThroughputLimit,
@@ -17,6 +20,14 @@ export const EVENTS_MAX_RECEIVES = 5;
  * a message held back `COMMANDS_RECYCLE_AFTER_RECEIVES` times on the queue again as a fresh one.
  */
 export const COMMANDS_MAX_RECEIVES = 10;
+/**
+ * Receives of a feed message before its DLQ: the feed waits out an EMQX outage on its own queue (each
+ * receive is one visibility timeout, 3 min, so about 5 hours), and a message is never lost after
+ * that: it stays 14 days in the feed DLQ.
+ */
+export const FEED_MAX_RECEIVES = 100;
+/** Receives of a webhooks message before its DLQ (the sender keeps its own per-delivery retries). */
+export const WEBHOOKS_MAX_RECEIVES = 10;
 /** Half the budget: the rest is room for the re-send itself to fail (SQS briefly unavailable). */
 export const COMMANDS_RECYCLE_AFTER_RECEIVES = COMMANDS_MAX_RECEIVES / 2;
 /** The commands DLQ consumer's timeout; its queue's visibility timeout is six times it. */
@@ -32,10 +43,22 @@ const encrypted: Pick<QueueProps, "encryption" | "enforceSSL"> = {
   enforceSSL: true,
 };
 
+/** A queue that receives the events topic's copies: FIFO per device, as the events queue. */
+const eventsCopy: QueueProps = {
+  ...encrypted,
+  fifo: true,
+  contentBasedDeduplication: false,
+  deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+  fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+  retentionPeriod: Duration.days(4),
+};
+
 export interface BridgeStorageProps {
   tableRemovalPolicy: RemovalPolicy;
   /** The publisher's timeout; the commands queue's visibility timeout is six times it. */
   publisherTimeout: Duration;
+  /** The feed publisher's and webhook sender's timeout; their queues' visibility timeout is six times it. */
+  consumerTimeout?: Duration;
 }
 
 /**
@@ -48,6 +71,18 @@ export class BridgeStorage extends Construct {
   readonly eventsDlq: Queue;
   readonly commandsQueue: Queue;
   readonly commandsDlq: Queue;
+  /**
+   * Where every producer publishes the events (SNS FIFO, group = sn, dedupe = eventId); the events,
+   * feed and webhooks queues subscribe to it with raw delivery, so each gets the body the events queue
+   * got before. One publish, three deliveries: a consumer that stops never holds back another.
+   */
+  readonly eventsTopic: Topic;
+  /** The feed publisher's copy of the events (to EMQX, `fleet/v1/{sn}/{type}`). */
+  readonly feedQueue: Queue;
+  readonly feedDlq: Queue;
+  /** The webhook sender's copy of the events. */
+  readonly webhooksQueue: Queue;
+  readonly webhooksDlq: Queue;
 
   constructor(scope: Construct, id: string, props: BridgeStorageProps) {
     super(scope, id);
@@ -86,6 +121,42 @@ export class BridgeStorage extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVES },
     });
+
+    const consumerVisibility = Duration.seconds(
+      (props.consumerTimeout ?? Duration.seconds(30)).toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT,
+    );
+    this.feedDlq = new Queue(this, "FeedDlq", {
+      ...encrypted,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.feedQueue = new Queue(this, "Feed", {
+      ...eventsCopy,
+      visibilityTimeout: consumerVisibility,
+      deadLetterQueue: { queue: this.feedDlq, maxReceiveCount: FEED_MAX_RECEIVES },
+    });
+    this.webhooksDlq = new Queue(this, "WebhooksDlq", {
+      ...encrypted,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.webhooksQueue = new Queue(this, "Webhooks", {
+      ...eventsCopy,
+      visibilityTimeout: consumerVisibility,
+      deadLetterQueue: { queue: this.webhooksDlq, maxReceiveCount: WEBHOOKS_MAX_RECEIVES },
+    });
+    this.eventsTopic = new Topic(this, "EventsTopic", {
+      fifo: true,
+      contentBasedDeduplication: false,
+      // High-throughput FIFO, as the queues: deduplication and the throughput limit per device.
+      fifoThroughputScope: FifoThroughputScope.MESSAGE_GROUP,
+      enforceSSL: true,
+      // The account's AWS managed key (aws/sns): its key policy lets SNS users of the account publish.
+      masterKey: Alias.fromAliasName(this, "SnsManagedKey", "alias/aws/sns"),
+    });
+    for (const queue of [this.eventsQueue, this.feedQueue, this.webhooksQueue]) {
+      this.eventsTopic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true }));
+    }
 
     // Consumed by the DLQ consumer, which marks each command failed; what it cannot handle yet stays.
     this.commandsDlq = new Queue(this, "CommandsDlq", {

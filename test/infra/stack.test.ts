@@ -18,6 +18,7 @@ import { createApp } from "../../infra/lib/app.ts";
 import { emqxApiUrlForPublisher } from "../../infra/lib/emqx-api-url.ts";
 import {
   EMQX_REQUEST_TTL,
+  FEED_BATCH_SIZE,
   INGEST_DEADLINE_MS,
   PUBLISHER_BATCH_SIZE,
   TIMEOUTS,
@@ -56,7 +57,7 @@ const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).in
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
 
 /** Every statement of every policy attached to the function's role. */
-function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq"): Statement[] {
+function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq" | "feed"): Statement[] {
   const roleId = idOf(stack.bridge[fn].role);
   return Object.values(resources)
     .filter((r) => r.Type === "AWS::IAM::Policy" && mentions(r.Properties.Roles, roleId))
@@ -65,7 +66,7 @@ function statementsOf(fn: "ingest" | "api" | "publisher" | "commandDlq"): Statem
 }
 /** The actions a role may take on one resource (by logical id). */
 function actionsOn(
-  fn: "ingest" | "api" | "publisher" | "commandDlq",
+  fn: "ingest" | "api" | "publisher" | "commandDlq" | "feed",
   logicalId: string,
   suffix?: string,
 ): string[] {
@@ -143,19 +144,50 @@ describe("storage", () => {
   });
 
   it("refuses plain HTTP on every queue", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 4);
+    const queues = Object.keys(template.findResources("AWS::SQS::Queue"));
+    expect(queues.length).toBeGreaterThanOrEqual(8);
     const policies = template.findResources("AWS::SQS::QueuePolicy");
     const denied = Object.values(policies).filter((p) =>
       JSON.stringify(p).includes('"aws:SecureTransport":"false"'),
     );
-    expect(denied).toHaveLength(4);
+    expect(denied).toHaveLength(queues.length);
+  });
+
+  it("publishes events to an SNS FIFO topic the events, feed and webhooks queues subscribe to raw", () => {
+    const { eventsTopic, eventsQueue, feedQueue, feedDlq, webhooksQueue } = stack.bridge.storage;
+    expect(resources[idOf(eventsTopic)]?.Properties).toMatchObject({
+      FifoTopic: true,
+      ContentBasedDeduplication: false,
+      FifoThroughputScope: "MessageGroup",
+    });
+    // Encrypted with the account's AWS managed key for SNS.
+    expect(JSON.stringify(resources[idOf(eventsTopic)]?.Properties.KmsMasterKeyId)).toContain(
+      "alias/aws/sns",
+    );
+    for (const queue of [eventsQueue, feedQueue, webhooksQueue]) {
+      template.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "sqs",
+        RawMessageDelivery: true,
+        TopicArn: { Ref: idOf(eventsTopic) },
+        Endpoint: { "Fn::GetAtt": [idOf(queue), "Arn"] },
+      });
+      expect(resources[idOf(queue)]?.Properties).toMatchObject({
+        FifoQueue: true,
+        DeduplicationScope: "messageGroup",
+        FifoThroughputLimit: "perMessageGroupId",
+      });
+    }
+    expect(JSON.stringify(resources[idOf(feedQueue)]?.Properties.RedrivePolicy)).toContain(idOf(feedDlq));
+    expect(JSON.stringify(template.findResources("AWS::SNS::TopicPolicy"))).toContain(
+      '"aws:SecureTransport":"false"',
+    );
   });
 });
 
 describe("functions and front doors", () => {
-  it("runs four Node 22 arm64 functions with their own log groups, JSON logs, system logs at WARN", () => {
+  it("runs five Node 22 arm64 functions with their own log groups, JSON logs, system logs at WARN", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(4);
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -212,9 +244,20 @@ describe("functions and front doors", () => {
       EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsDlq), "Arn"] },
       FunctionName: { Ref: idOf(stack.bridge.commandDlq.function) },
     });
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
     const timeout = resources[idOf(stack.bridge.commandDlq.function)]?.Properties.Timeout as number;
     expect(resources[idOf(stack.bridge.storage.commandsDlq)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
+  });
+
+  it("feeds the feed publisher from the feed queue in batches of 10 with partial failures", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: FEED_BATCH_SIZE,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.feedQueue), "Arn"] },
+      FunctionName: { Ref: idOf(stack.bridge.feed.function) },
+    });
+    const timeout = resources[idOf(stack.bridge.feed.function)]?.Properties.Timeout as number;
+    expect(resources[idOf(stack.bridge.storage.feedQueue)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
   });
 
   it("puts the ingest and the API behind Function URLs that check tokens in code", () => {
@@ -297,13 +340,15 @@ describe("secrets", () => {
 
 describe("least privilege per function", () => {
   const table = () => idOf(stack.bridge.storage.table);
-  const queue = (name: "eventsQueue" | "commandsQueue" | "commandsDlq") => idOf(stack.bridge.storage[name]);
+  const queue = (name: "eventsQueue" | "commandsQueue" | "commandsDlq" | "feedQueue") =>
+    idOf(stack.bridge.storage[name]);
+  const topic = () => idOf(stack.bridge.storage.eventsTopic);
 
   it("gives every role only its own statements: no managed policy, no wildcard action or resource", () => {
     for (const role of Object.values(template.findResources("AWS::IAM::Role"))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    for (const fn of ["ingest", "api", "publisher", "commandDlq"] as const) {
+    for (const fn of ["ingest", "api", "publisher", "commandDlq", "feed"] as const) {
       for (const statement of statementsOf(fn)) {
         expect(statement.Effect).toBe("Allow");
         for (const action of statement.Action) expect(action).not.toContain("*");
@@ -323,7 +368,8 @@ describe("least privilege per function", () => {
       ].sort(),
     );
     expect(actionsOn("ingest", table(), "/index/gsi1")).toEqual(["dynamodb:Query"]);
-    expect(actionsOn("ingest", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("ingest", queue("eventsQueue"))).toEqual([]);
+    expect(actionsOn("ingest", topic())).toEqual(["sns:Publish"]);
     expect(actionsOn("ingest", queue("commandsQueue"))).toEqual(["sqs:SendMessage"]);
     const all = statementsOf("ingest").flatMap((s) => s.Action);
     for (const action of ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]) {
@@ -350,7 +396,8 @@ describe("least privilege per function", () => {
         "sqs:SendMessage",
       ].sort(),
     );
-    expect(actionsOn("publisher", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("publisher", queue("eventsQueue"))).toEqual([]);
+    expect(actionsOn("publisher", topic())).toEqual(["sns:Publish"]);
   });
 
   it("commands DLQ consumer: gets and updates commands, consumes the DLQ, sends events", () => {
@@ -364,7 +411,8 @@ describe("least privilege per function", () => {
         "sqs:ReceiveMessage",
       ].sort(),
     );
-    expect(actionsOn("commandDlq", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("commandDlq", queue("eventsQueue"))).toEqual([]);
+    expect(actionsOn("commandDlq", topic())).toEqual(["sns:Publish"]);
     expect(actionsOn("commandDlq", queue("commandsQueue"))).toEqual([]);
   });
 
@@ -379,8 +427,23 @@ describe("least privilege per function", () => {
       ].sort(),
     );
     expect(actionsOn("api", queue("commandsQueue"))).toEqual(["sqs:SendMessage"]);
-    expect(actionsOn("api", queue("eventsQueue"))).toEqual(["sqs:SendMessage"]);
+    expect(actionsOn("api", queue("eventsQueue"))).toEqual([]);
+    expect(actionsOn("api", topic())).toEqual(["sns:Publish"]);
     expect(statementsOf("api").flatMap((s) => s.Action)).not.toContain("sqs:ReceiveMessage");
+  });
+});
+
+describe("least privilege: the feed publisher", () => {
+  it("consumes the feed queue and nothing else: no table, no queue or topic to send to", () => {
+    const statements = statementsOf("feed");
+    const feedQueue = idOf(stack.bridge.storage.feedQueue);
+    const all = statements.flatMap((s) => s.Action);
+    expect(all.filter((a) => a.startsWith("dynamodb:"))).toEqual([]);
+    expect(all).not.toContain("sqs:SendMessage");
+    expect(all).not.toContain("sns:Publish");
+    for (const statement of statements.filter((s) => s.Action.some((a) => a.startsWith("sqs:")))) {
+      expect(statement.Resource.every((r) => mentions(r, feedQueue))).toBe(true);
+    }
   });
 });
 
