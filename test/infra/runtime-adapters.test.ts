@@ -21,7 +21,8 @@ describe("loadSecretsIntoEnv", () => {
     const fetch = vi.fn(async (id: string) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // One turn of the event loop: fetches started together are all in flight before any returns.
+      await Promise.resolve();
       inFlight--;
       return id === ARN("tokens") ? "tokenAAAAAAAAAAAAAAAA,tokenBBBBBBBBBBBBBBBB" : "d".repeat(48);
     });
