@@ -71,30 +71,28 @@ function harness(
   keys: ApiKey[] = [key("ops", ["read", "commands"])],
   route: (key: ApiKey, request: AppRequest) => Promise<RouteAnswer> = async () => ok,
 ): Harness {
-  const h: Harness = {
-    answers: new MemoryAnswers(),
-    published: [],
-    runs: [],
-    now: { ms: 1_000_000 },
-  } as Harness;
-  h.deps = {
+  const published: Harness["published"] = [];
+  const runs: Harness["runs"] = [];
+  const now = { ms: 1_000_000 };
+  const answers = new MemoryAnswers();
+  const deps: AppRequestDeps = {
     keys: { activeByName: async (name) => keys.filter((k) => k.name === name && !k.revokedAt) },
-    answers: h.answers,
+    answers,
     publisher: {
       async publish(topic, payload) {
-        h.published.push({ topic, payload: JSON.parse(payload) });
+        published.push({ topic, payload: JSON.parse(payload) });
         return "published";
       },
     },
-    clock: { now: () => new Date(h.now.ms) },
+    clock: { now: () => new Date(now.ms) },
     route: async (k, request) => {
-      h.runs.push({ key: k, request });
+      runs.push({ key: k, request });
       return route(k, request);
     },
     refused: (refusal) => ({ status: refusal.kind === "unauthorized" ? 401 : 400, body: refusal }),
     pause: async () => undefined,
   };
-  return h;
+  return { deps, answers, published, runs, now };
 }
 
 const ok: RouteAnswer = { answer: { status: 200, body: { items: [] } }, final: true };
