@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { APP_ROOT, FEED_ROOT } from "../core/broker-access/acl.ts";
-import { type LiveAsset, liveAsset } from "./live/assets.ts";
+import { type LiveAsset, liveAsset, liveAssetGzipped } from "./live/assets.ts";
 import { LIVE_STYLE, livePageHtml } from "./live/html.ts";
 
 export const LIVE_PATH = "/v1/live";
@@ -87,9 +87,13 @@ export function brokerSource(value: string | undefined): string | undefined {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** A script, gzipped when the browser takes it (on Lambda the adapter then answers in base64). */
 function script(c: Context, name: LiveAsset) {
   c.header("content-type", "text/javascript; charset=utf-8");
   c.header("cache-control", "public, max-age=300");
   c.header("x-content-type-options", "nosniff");
-  return c.body(liveAsset(name));
+  c.header("vary", "accept-encoding");
+  if (!/\bgzip\b/.test(c.req.header("accept-encoding") ?? "")) return c.body(liveAsset(name));
+  c.header("content-encoding", "gzip");
+  return c.body(liveAssetGzipped(name));
 }

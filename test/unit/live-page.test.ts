@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { liveRoutes } from "../../functions/api/live-page.ts";
 
@@ -58,5 +59,15 @@ describe("the scripts", () => {
     const client = await app.request("/live-client.js");
     expect(client.status).toBe(200);
     expect(await client.text()).toContain('import mqtt from "/v1/live/mqtt.js"');
+  });
+
+  it("gzips them for a browser that accepts it", async () => {
+    const plain = await (await app.request("/mqtt.js")).text();
+    const response = await app.request("/mqtt.js", { headers: { "accept-encoding": "gzip, deflate, br" } });
+    expect(response.headers.get("content-encoding")).toBe("gzip");
+    expect(response.headers.get("vary")).toBe("accept-encoding");
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(bytes.length).toBeLessThan(plain.length / 3);
+    expect(gunzipSync(bytes).toString("utf8")).toBe(plain);
   });
 });
