@@ -25,7 +25,8 @@ export function deviceTopic(sn: string, channel: DeviceChannel): string {
 /** Parses a device topic; `undefined` when the topic is not one of ours or the serial number is invalid. */
 export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const parts = topic.split("/");
-  if (parts.length < 5 || parts.length > 6 || `${parts[0]}/${parts[1]}/${parts[2]}` !== TOPIC_ROOT) return undefined;
+  if (parts.length < 5 || parts.length > 6 || `${parts[0]}/${parts[1]}/${parts[2]}` !== TOPIC_ROOT)
+    return undefined;
   const [, , , sn] = parts;
   const channel = parts.slice(4).join("/");
   if (!v.is(SerialNumber, sn)) return undefined;

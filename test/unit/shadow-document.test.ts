@@ -4,6 +4,7 @@ import { toPublishRequest } from "../../functions/core/commands/envelope.ts";
 import { MAX_SHADOW_BYTES, ShadowDesiredPatch, ShadowReport } from "../../functions/core/schemas/shadow.ts";
 import { deltaCommandId, SHADOW_DELTA_OP } from "../../functions/core/shadow/delta-command.ts";
 import { computeDelta, type LeafTimes, mergePatch } from "../../functions/core/shadow/document.ts";
+import { parseDeviceTopic } from "../../functions/core/topics.ts";
 import { parseOrReject } from "../../functions/core/validation.ts";
 
 const T0 = "2026-12-01T00:00:00.000Z";
@@ -98,5 +99,18 @@ describe("shadow input limits", () => {
     expect(fieldOf(ShadowDesiredPatch, { desired: [1] })).toBe("desired");
     expect(fieldOf(ShadowDesiredPatch, { desired: {}, version: -1 })).toBe("version");
     expect(fieldOf(ShadowReport, { reported: {}, desired: {} })).toBe("desired");
+  });
+});
+
+describe("shadow topics", () => {
+  it("are two-level channels of the device topic; other two-level topics are not the bridge's", () => {
+    expect(parseDeviceTopic("api/mqtt/v1/SN1/shadow/update")).toEqual({
+      sn: "SN1",
+      channel: "shadow/update",
+    });
+    expect(parseDeviceTopic("api/mqtt/v1/SN1/shadow/delta")).toEqual({ sn: "SN1", channel: "shadow/delta" });
+    expect(parseDeviceTopic("api/mqtt/v1/SN1/shadow/other")).toBeUndefined();
+    expect(parseDeviceTopic("api/mqtt/v1/SN1/evt/extra")).toBeUndefined();
+    expect(parseDeviceTopic("api/mqtt/v1/SN1/shadow/update/x")).toBeUndefined();
   });
 });

@@ -48,6 +48,11 @@ export function deviceTransportRoutes(deps: ApiDeps): Hono<ApiEnv> {
       return c.json({ sn, transport: await deps.transports.get(sn) }, 200);
     },
   );
+  setTransport(app, deps);
+  return app;
+}
+
+function setTransport(app: Hono<ApiEnv>, deps: ApiDeps) {
   app.put(
     "/",
     describeRoute({
@@ -70,7 +75,6 @@ export function deviceTransportRoutes(deps: ApiDeps): Hono<ApiEnv> {
       return c.json({ sn, transport }, 200);
     },
   );
-  return app;
 }
 
 function notConfigured(c: Context): Response {

@@ -59,18 +59,7 @@ function readShadow(app: Hono<ApiEnv>, deps: ApiDeps) {
 function patchShadow(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
   app.patch(
     "/",
-    describeRoute({
-      tags: ["shadow"],
-      summary: "Change a device's desired state (JSON merge patch; null deletes a key)",
-      description:
-        "With `version`, the change is made only if the shadow is still at that version (else 409). " +
-        `Keys: 1-64 of A-Z a-z 0-9 _ -; at most 6 levels; the whole state at most ${MAX_SHADOW_BYTES} bytes. ` +
-        "When the delta changes, the device gets it on api/mqtt/v1/{sn}/shadow/delta (QoS 1) with the version.",
-      responses: {
-        "200": { description: "The shadow after the change", content: jsonContent(ShadowAnswer) },
-        ...problems(400, 409, 413, 415, 422),
-      },
-    }),
+    describePatch(),
     requireScope(deps.keys, "commands"),
     validate("param", SnParams),
     bodyLimit({ maxSize: MAX_PATCH_BODY_BYTES, onError: (c) => tooLarge(c, MAX_PATCH_BODY_BYTES) }),
@@ -99,6 +88,21 @@ function patchShadow(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
       }
     },
   );
+}
+
+function describePatch() {
+  return describeRoute({
+    tags: ["shadow"],
+    summary: "Change a device's desired state (JSON merge patch; null deletes a key)",
+    description:
+      "With `version`, the change is made only if the shadow is still at that version (else 409). " +
+      `Keys: 1-64 of A-Z a-z 0-9 _ -; at most 6 levels; the whole state at most ${MAX_SHADOW_BYTES} bytes. ` +
+      "When the delta changes, the device gets it on api/mqtt/v1/{sn}/shadow/delta (QoS 1) with the version.",
+    responses: {
+      "200": { description: "The shadow after the change", content: jsonContent(ShadowAnswer) },
+      ...problems(400, 409, 413, 415, 422),
+    },
+  });
 }
 
 function conflict(c: Context, error: ShadowVersionConflictError): Response {
