@@ -7,6 +7,7 @@
 import { startDynamoDbLocal } from "../../local/services/dynamodb-local.ts";
 import { startSqsLocal } from "../../local/services/sqs-local.ts";
 import { formatSoakReport, runSoak, soakPassed } from "./harness.ts";
+import { mainLose } from "./lose-run.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -51,7 +52,16 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
+/** `--lose 5%` (or `--lose=5%`): the no-punch-lost soak (test/soak/lose-run.ts) instead. */
+function loseArgument(argv: string[]): string | undefined {
+  const index = argv.findIndex((arg) => arg === "--lose" || arg.startsWith("--lose="));
+  if (index < 0) return undefined;
+  const arg = argv[index] as string;
+  return arg.includes("=") ? arg.slice("--lose=".length) : (argv[index + 1] ?? "5%");
+}
+
+const lose = loseArgument(process.argv.slice(2));
+(lose === undefined ? main() : mainLose(lose)).then(
   (code) => process.exit(code),
   (error) => {
     console.error(error);
