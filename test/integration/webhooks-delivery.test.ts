@@ -1,3 +1,7 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import { newWebhookSecret, verifyWebhook } from "../../functions/core/webhooks/signature.ts";
@@ -32,6 +36,17 @@ async function subscribed(request: { types: string[]; sn?: string }, status?: ()
   return { ...receiver, id: created.body.webhook.id as string, secret: created.body.secret as string };
 }
 
+type Verify = (secret: string, headers: Record<string, string | undefined>, rawBody: string) => boolean;
+
+/** The `verify` of README "Webhooks", run as written. */
+async function readmeVerify(): Promise<Verify> {
+  const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+  const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("## Webhooks")))?.[1] ?? "";
+  const file = join(tmpdir(), `readme-verify-${process.pid}.mjs`);
+  await writeFile(file, code);
+  return ((await import(pathToFileURL(file).href)) as { verify: Verify }).verify;
+}
+
 const ids = (received: ReceivedWebhook[]) => received.map((w) => w.headers["webhook-id"]);
 const arrived = (received: ReceivedWebhook[], count: number) =>
   eventually(async () => (received.length >= count ? received : undefined), 15_000);
@@ -52,6 +67,9 @@ describe("webhook delivery: webhooks queue → sender → signed POST", () => {
     expect(delivered?.headers["webhook-id"]).toBe(punch.eventId);
     expect(delivered?.headers["content-type"]).toBe("application/json");
     expect(Math.abs(Number(delivered?.headers["webhook-timestamp"]) - sentAt / 1000)).toBeLessThan(60);
+    const verify = await readmeVerify();
+    expect(verify(receiver.secret, delivered?.headers ?? {}, body)).toBe(true);
+    expect(verify(receiver.secret, delivered?.headers ?? {}, body.replace("1001", "1002"))).toBe(false);
   });
 
   it("lets the receiver detect a forged signature, a changed body, another secret and a replay", async () => {
