@@ -198,6 +198,13 @@ describe("HTTP devices", () => {
     expect((await device("GET", "SHD-H2", "/shadow", undefined)).status).toBe(200);
   });
 
+  it("get a 422 naming the field for a bad report, which is quarantined", async () => {
+    const bad = await device("POST", "SHD-H3", "/shadow", { reported: { "a.b": 1 } });
+    expect(bad).toMatchObject({ status: 422, body: { field: "payload.reported.a.b" } });
+    expect(bad.body.quarantineId).toEqual(expect.any(String));
+    expect(await shadowOf("SHD-H3")).toMatchObject({ version: 0 });
+  });
+
   it("refuses another device's token", async () => {
     const token = deriveDeviceToken(stack.deviceTokenSecrets[0] as string, "SHD-H1");
     const response = await fetch(`${stack.endpoints.ingest}/v1/devices/SHD-H9/shadow`, {
