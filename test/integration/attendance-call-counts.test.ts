@@ -13,6 +13,7 @@ import { SqsEventQueue } from "../../functions/adapters/sqs/event-queue.ts";
 import { publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let dynamodb: DynamoDBClient;
@@ -154,7 +155,7 @@ describe("AWS requests per punch", () => {
     expect((await ingest.post(punch("SN-K4", "1"))).body).toMatchObject({ stored: 1, duplicates: 0 });
     expect(loseNextPutAnswer).toBe(false);
     expect(tally()).toEqual({ PutItemCommand: 1, "SendMessageBatchCommand (events)": 1 });
-    expect(await env.partition("DEVICE#SN-K4", "ATT#")).toHaveLength(1);
+    expect(await userReads(env).attendance("SN-K4")).toHaveLength(1);
     expect(await eventsOf("SN-K4")).toHaveLength(1);
   });
 
@@ -167,7 +168,7 @@ describe("AWS requests per punch", () => {
       "SendMessageBatchCommand (events)": 1,
       DeleteItemCommand: 1,
     });
-    expect(await env.partition("DEVICE#SN-K5", "ATT#")).toHaveLength(0);
+    expect(await userReads(env).attendance("SN-K5")).toHaveLength(0);
 
     calls.length = 0;
     expect((await ingest.post(punch("SN-K5", "1"))).body).toMatchObject({ stored: 1 });

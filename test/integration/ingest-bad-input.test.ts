@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectedBody, disconnectedBody, publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
@@ -136,20 +137,20 @@ describe("bad input", () => {
     expect(answer.body.field).toBe(c.field);
     expect(String(answer.body.detail)).toContain(c.field.split(".").at(-1));
     const day = new Date().toISOString().slice(0, 10);
-    const kept = (await env.partition(`REJECTED#${day}`)).find((r) => r.id === answer.body.quarantineId);
+    const kept = (await userReads(env).quarantined(day)).find((r) => r.id === answer.body.quarantineId);
     expect(kept).toMatchObject({ status: c.status, field: c.field });
     expect(String(kept?.raw).length).toBeGreaterThan(0);
   });
 
   it("stores nothing and sends nothing for rejected input", async () => {
-    expect(await env.partition("DEVICE#SN-B1", "ATT#")).toHaveLength(0);
+    expect(await userReads(env).attendance("SN-B1")).toHaveLength(0);
     expect(await env.drainEvents()).toHaveLength(0);
   });
 
   it("truncates what it keeps of an oversized body but records its size", async () => {
     const answer = await ingest.post(evt(JSON.stringify({ pad: "y".repeat(60_000) })));
     const day = new Date().toISOString().slice(0, 10);
-    const kept = (await env.partition(`REJECTED#${day}`)).find((r) => r.id === answer.body.quarantineId);
+    const kept = (await userReads(env).quarantined(day)).find((r) => r.id === answer.body.quarantineId);
     expect(kept).toMatchObject({ truncated: true });
     expect(kept?.rawBytes as number).toBeGreaterThan(60_000);
     expect(String(kept?.raw).length).toBeLessThanOrEqual(32 * 1024);
@@ -164,7 +165,7 @@ describe("bad input", () => {
     expect(answer.status).toBe(422);
     expect(answer.body).toMatchObject({ field: "payload[1].card_no", stored: 2 });
     expect(String(answer.body.detail)).toContain("numbers must be 0 or between 1E-130 and 9007199254740991");
-    expect(await env.partition("DEVICE#SN-B9", "ATT#")).toHaveLength(2);
+    expect(await userReads(env).attendance("SN-B9")).toHaveLength(2);
     await env.drainEvents();
   });
 });

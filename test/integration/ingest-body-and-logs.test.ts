@@ -6,6 +6,7 @@ import { serveApp } from "../../local/services/http-server.ts";
 import { publishBody } from "../support/emqx-bodies.ts";
 import { TOKEN } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 const MAX_BODY_BYTES = 256 * 1024;
 /** The most this test ever writes; a server that reads a body to its end reads all of it. */
@@ -75,7 +76,7 @@ describe("body limit", () => {
     expect(answer.written).toBeLessThan(WRITE_CAP);
     const day = new Date().toISOString().slice(0, 10);
     const id = JSON.parse(answer.body).quarantineId;
-    const kept = (await env.partition(`REJECTED#${day}`)).find((entry) => entry.id === id);
+    const kept = (await userReads(env).quarantined(day)).find((entry) => entry.id === id);
     expect(kept).toMatchObject({ status: 413, truncated: true });
     expect(String(kept?.raw).startsWith('{"pad":"aaa')).toBe(true);
   });

@@ -7,6 +7,7 @@ import { publishBody } from "../support/emqx-bodies.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { DEVICE_SECRET, deviceToken, startIngest, TOKEN } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
@@ -168,9 +169,9 @@ describe("defence in depth in the rule-event ingest", () => {
     expect(answer.status).toBe(422);
     expect(answer.body).toMatchObject({ field: "clientid" });
     const day = new Date().toISOString().slice(0, 10);
-    const kept = (await env.partition(`REJECTED#${day}`)).find((r) => r.id === answer.body.quarantineId);
+    const kept = (await userReads(env).quarantined(day)).find((r) => r.id === answer.body.quarantineId);
     expect(kept).toBeDefined();
-    expect(await env.partition("DEVICE#SNODD1", "ATT#")).toHaveLength(0);
+    expect(await userReads(env).attendance("SNODD1")).toHaveLength(0);
   });
 
   it("still takes a device's own publish and its will", async () => {

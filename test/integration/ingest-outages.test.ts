@@ -5,6 +5,7 @@ import { publishBody } from "../support/emqx-bodies.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let dynamoProxy: Awaited<ReturnType<typeof startFaultProxy>>;
@@ -44,7 +45,7 @@ describe("outages", () => {
     dynamoProxy.set("up");
     const after = await ingest.post(body);
     expect(after.status).toBe(200);
-    expect(await env.partition("DEVICE#SN-C1", "ATT#")).toHaveLength(1);
+    expect(await userReads(env).attendance("SN-C1")).toHaveLength(1);
     expect((await env.drainEvents()).filter((e) => e.sn === "SN-C1")).toHaveLength(1);
   });
 
@@ -53,12 +54,12 @@ describe("outages", () => {
     sqsProxy.set("refuse");
     expect((await ingest.post(body)).status).toBe(503);
     // Stored and sent go together: a punch EMQX gives up on is neither.
-    expect(await env.partition("DEVICE#SN-C2", "ATT#")).toHaveLength(0);
+    expect(await userReads(env).attendance("SN-C2")).toHaveLength(0);
     sqsProxy.set("up");
     const retry = await ingest.post(body);
     expect(retry.status).toBe(200);
     expect(retry.body).toMatchObject({ stored: 1, duplicates: 0 });
-    expect(await env.partition("DEVICE#SN-C2", "ATT#")).toHaveLength(1);
+    expect(await userReads(env).attendance("SN-C2")).toHaveLength(1);
     expect((await env.drainEvents()).filter((e) => e.sn === "SN-C2")).toHaveLength(1);
     expect((await ingest.post(body)).body).toMatchObject({ duplicates: 1 });
     expect(await env.drainEvents()).toHaveLength(0);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectedBody, disconnectedBody, publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
@@ -15,7 +16,8 @@ afterAll(async () => {
   env.destroy();
 });
 
-const state = async (sn: string) => (await env.partition(`DEVICE#${sn}`, "STATE"))[0];
+/** The device as the operations API returns it. */
+const state = (sn: string) => userReads(env).device(sn);
 const presenceEvents = async (sn: string) =>
   (await env.drainEvents()).filter((e) => e.type === "presence" && e.sn === sn);
 

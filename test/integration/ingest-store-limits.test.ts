@@ -6,6 +6,7 @@ import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import { publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
 import { createTestResources, type TestResources, uniqueName } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
@@ -25,7 +26,7 @@ const evt = (sn: string, payload: unknown) =>
 const nested = (levels: number): unknown => (levels === 0 ? 1 : { a: nested(levels - 1) });
 const today = () => new Date().toISOString().slice(0, 10);
 const quarantined = async (id: unknown) =>
-  (await env.partition(`REJECTED#${today()}`)).find((entry) => entry.id === id);
+  (await userReads(env).quarantined(today())).find((entry) => entry.id === id);
 const eventsOf = async (sn: string) => (await env.drainEvents()).filter((event) => event.sn === sn);
 
 /** Every message on a FIFO queue, in order (a group's next message shows once the one before is deleted). */
@@ -84,7 +85,7 @@ describe("records DynamoDB would refuse", () => {
       expect(r.reason).toBe("invalid_attendance_record");
       expect(await quarantined(r.quarantineId)).toMatchObject({ field: r.field, sn: "SN-L1" });
     }
-    expect(await env.partition("DEVICE#SN-L1", "ATT#")).toHaveLength(2);
+    expect(await userReads(env).attendance("SN-L1")).toHaveLength(2);
     const events = await eventsOf("SN-L1");
     expect(events.map((e) => e.data.user_id).sort()).toEqual(["1", "6"]);
   });
@@ -152,7 +153,7 @@ describe("fan-out bodies", () => {
       expect(rejected).toMatchObject({ index: 1, reason: "refused_by_queue" });
       expect(await quarantined(rejected?.quarantineId)).toMatchObject({ reason: "refused_by_queue" });
       // Stored and sent go together: the refused punch is not left stored-but-never-sent.
-      const stored = await env.partition("DEVICE#SN-L4", "ATT#");
+      const stored = await userReads(env).attendance("SN-L4");
       expect(stored.map((item) => item.userId).sort()).toEqual(["1", "3"]);
       const sent = await drain(QueueUrl ?? "");
       expect(sent.map((m) => m.data.user_id)).toEqual(["1", "3"]);
@@ -191,7 +192,7 @@ describe("many bad records", () => {
       expect(answer.body.rejected).toHaveLength(500);
       expect(peak).toBeLessThanOrEqual(8);
       expect(writes).toBeLessThanOrEqual(50);
-      const entries = (await env.partition(`REJECTED#${today()}`)).filter((e) => e.emqxId === body.id);
+      const entries = (await userReads(env).quarantined(today())).filter((e) => e.emqxId === body.id);
       expect(entries).toHaveLength(500);
     } finally {
       await counted.stop();
@@ -208,7 +209,7 @@ describe("nesting", () => {
     expect(answer.body).toMatchObject({ field: "payload", type: "invalid_body" });
     expect(String(answer.body.detail)).toContain("nested deeper than");
     expect(await quarantined(answer.body.quarantineId)).toMatchObject({ status: 400, field: "payload" });
-    expect(await env.partition("DEVICE#SN-L6", "ATT#")).toHaveLength(0);
+    expect(await userReads(env).attendance("SN-L6")).toHaveLength(0);
     expect(await eventsOf("SN-L6")).toHaveLength(0);
   });
 });
