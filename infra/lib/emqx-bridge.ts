@@ -11,6 +11,7 @@ import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
 import { grantPublish, grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
 import { BridgeSecrets } from "./secrets.ts";
 import { BridgeStorage, COMMAND_DLQ_TIMEOUT, COMMANDS_RECYCLE_AFTER_RECEIVES } from "./storage.ts";
+import { WebhookSender } from "./webhooks.ts";
 
 /** The ingest answers within `INGEST_DEADLINE_MS` (8 s); Lambda's timeout must leave it room. */
 export const INGEST_DEADLINE_MS = 8_000;
@@ -82,6 +83,8 @@ export class EmqxBridge extends Construct {
   readonly commandDlq: BridgeFunction;
   /** The fleet feed: the feed queue's events → EMQX's bulk publish on `fleet/v1/{sn}/{type}`. */
   readonly feed: BridgeFunction;
+  /** Signed webhooks: the webhooks queue's events → each subscriber's URL, retried, dead-lettered. */
+  readonly webhooks: WebhookSender;
   readonly ingestUrl: FunctionUrl;
   readonly apiUrl: FunctionUrl;
   readonly observability: BridgeObservability;
@@ -207,6 +210,13 @@ export class EmqxBridge extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+
+    this.webhooks = new WebhookSender(this, "Webhooks", {
+      table,
+      webhooksQueue: this.storage.webhooksQueue,
+      logRetention,
+      ...(props.secretsRevision ? { environment: { SECRETS_REVISION: props.secretsRevision } } : {}),
+    });
 
     // Auth NONE at the URL: the apps check bearer tokens themselves (constant time, several valid at once
     // for rotation). A Lambda throttle reaches the caller as 429; docs/deploy.md#the-ingest-front-door.
