@@ -85,6 +85,11 @@ export const ApiConfig = v.object({
   EMQX_API_KEY: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   EMQX_API_SECRET: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   /**
+   * The ingest's bearer tokens, which EMQX's connectors send: with them and the EMQX API above, the API
+   * serves the API over MQTT (`POST /emqx/app-requests`, answers through EMQX's publish API). Unset: not served.
+   */
+  INGEST_TOKENS: v.optional(v.pipe(v.string(), TokenList)),
+  /**
    * The broker's MQTT-over-WebSocket URL the live fleet page (`/v1/live`) connects to, e.g.
    * `wss://emqx.example.com:8084/mqtt`; its Content-Security-Policy allows that broker only. Unset: the
    * operator types one in the page, which then warns.

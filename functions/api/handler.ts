@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { handle } from "hono/aws-lambda";
-import { createApiDeps } from "../adapters/aws-deps.ts";
+import { awsClients, createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { brokerSessionsFromConfig } from "../adapters/emqx/sessions-client.ts";
@@ -8,6 +8,7 @@ import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
 import { createApiApp } from "./app.ts";
+import { appRequestsDeps } from "./mqtt-requests/deps.ts";
 
 // Errors printed with their TypeScript lines; the source map is read only then (not at init).
 installLazySourceMaps();
@@ -17,13 +18,21 @@ await loadSecretsIntoEnv();
 const config = readConfig(ApiConfig, process.env);
 const logger = new Logger({ serviceName: "bridge-api" });
 const metrics = createMetrics(METRICS_SERVICE.api);
-const deps = createApiDeps(config);
+const clients = awsClients(config);
+const deps = createApiDeps(config, clients);
 const app = createApiApp(
   {
     ...deps,
     commands: countingCommandStore(deps.commands, metrics),
     sessions: brokerSessionsFromConfig(config),
     deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS ?? [],
+    // The API over MQTT: answers through EMQX's publish API with the same (administrator) key as the kicks.
+    appRequests: appRequestsDeps({
+      tokens: config.INGEST_TOKENS,
+      dynamodb: clients.dynamodb,
+      tableName: config.TABLE_NAME,
+      emqx: { baseUrl: config.EMQX_API_URL, apiKey: config.EMQX_API_KEY, apiSecret: config.EMQX_API_SECRET },
+    }),
   },
   { logger, liveBrokerWsUrl: config.LIVE_BROKER_WS_URL },
 );

@@ -145,6 +145,9 @@ export class EmqxBridge extends Construct {
     // The ingest's secret: the API hands out a re-keyed device's token, which the ingest must accept.
     this.api.useSecret("DEVICE_TOKEN_SECRETS_SECRET_ARN", this.secrets.deviceTokenSecrets);
     this.api.useSecret("EMQX_API_CREDENTIALS_SECRET_ARN", this.secrets.emqxAdminApi);
+    // The API over MQTT: EMQX's requests rule authenticates with the ingest's token (answers go out with the
+    // administrator key above, which may publish).
+    this.api.useSecret("INGEST_TOKENS_SECRET_ARN", this.secrets.ingestTokens);
     grantTable(this.api, table, { actions: TABLE_ACTIONS.api, index: true });
     grantSend(this.api, commandsQueue);
     grantPublish(this.api, eventsTopic);

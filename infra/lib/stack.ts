@@ -104,7 +104,7 @@ export class EmqxBridgeStack extends Stack {
         value: [
           `INGEST_TOKEN="$(${getSecret(secrets.ingestTokens.secretArn)} | cut -d, -f1)"`,
           "EMQX_API_SECRET=ADMIN_SECRET npm run emqx:import -- --url https://YOUR-EMQX:18084 --key ADMIN_KEY",
-          `--ingest-url ${base(this.bridge.ingestUrl.url)}`,
+          `--ingest-url ${base(this.bridge.ingestUrl.url)} --api-url ${base(this.bridge.apiUrl.url)}`,
         ].join(" "),
         description: "Step 3 of docs/deploy.md with this stack's values filled in",
       },

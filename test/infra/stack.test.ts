@@ -333,7 +333,8 @@ describe("secrets", () => {
         .filter((secret) => actionsOn(fn, idOf(secret)).includes("secretsmanager:GetSecretValue"))
         .map((secret) => secret.node.id);
     expect(readable("ingest")).toEqual(["IngestTokens", "DeviceTokenSecrets"]);
-    expect(readable("api")).toEqual(["DeviceTokenSecrets", "ApiKeys", "EmqxAdminApi"]);
+    // The ingest token: EMQX's requests rule (the API over MQTT) authenticates with it.
+    expect(readable("api")).toEqual(["IngestTokens", "DeviceTokenSecrets", "ApiKeys", "EmqxAdminApi"]);
     expect(readable("publisher")).toEqual(["EmqxApi"]);
   });
 });
