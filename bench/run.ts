@@ -7,8 +7,8 @@ import { coldStart } from "./areas/cold-start.ts";
 import { commands, endToEnd } from "./areas/end-to-end.ts";
 import { feedLatency } from "./areas/feed.ts";
 import { httpThroughput } from "./areas/http.ts";
-import { JOB_EXECUTIONS, jobFanout } from "./areas/jobs.ts";
 import { ingestVsFloor } from "./areas/ingest-floor.ts";
+import { JOB_EXECUTIONS, jobFanout } from "./areas/jobs.ts";
 import { requestsPerOperation } from "./areas/requests.ts";
 import { computeCost, RESULTS_FILE } from "./cost.ts";
 import { createFixture } from "./lib/fixture.ts";
@@ -70,7 +70,9 @@ async function main(): Promise<void> {
     await step("HTTP throughput", () => httpThroughput(fixture, endpoints, SIZES.http));
     await step("end to end", () => endToEnd(stack, clients));
     await step("commands", () => commands(stack));
-    await step("job fan-out", () => jobFanout(stack, JOB_EXECUTIONS[process.argv.includes("--jobs-full") ? "full" : "short"]));
+    await step("job fan-out", () =>
+      jobFanout(stack, JOB_EXECUTIONS[process.argv.includes("--jobs-full") ? "full" : "short"]),
+    );
     await step("fleet feed", () => feedLatency(stack));
   } finally {
     fixture.destroy();

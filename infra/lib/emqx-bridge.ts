@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { liveAssetSources } from "../../functions/api/live/assets.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
 import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
+import { JobsWorker } from "./jobs.ts";
 import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
 import { grantPublish, grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
 import { BridgeSecrets } from "./secrets.ts";
@@ -81,6 +82,8 @@ export class EmqxBridge extends Construct {
   readonly publisher: BridgeFunction;
   /** Marks each command whose queue message reached the commands DLQ `failed`. */
   readonly commandDlq: BridgeFunction;
+  /** Jobs: the jobs queue and the worker that fans executions out and follows them. */
+  readonly jobs: JobsWorker;
   /** The fleet feed: the feed queue's events → EMQX's bulk publish on `fleet/v1/{sn}/{type}`. */
   readonly feed: BridgeFunction;
   /** Signed webhooks: the webhooks queue's events → each subscriber's URL, retried, dead-lettered. */
@@ -192,6 +195,15 @@ export class EmqxBridge extends Construct {
       new SqsEventSource(this.storage.commandsDlq, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
+    this.jobs = new JobsWorker(this, "Jobs", {
+      table,
+      commandsQueue,
+      environment: shared,
+      logRetention,
+      grantEvents: (fn) => grantPublish(fn, eventsTopic),
+    });
+    this.jobs.allowStart(this.api, table);
+
     this.feed = new BridgeFunction(this, "Feed", {
       entry: HANDLER_ENTRIES.feed,
       description: "emqx-serverless-bridge feed: events -> EMQX bulk publish on fleet/v1/{sn}/{type}",
@@ -231,7 +243,14 @@ export class EmqxBridge extends Construct {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.BUFFERED,
     });
-    for (const fn of [this.ingest, this.api, this.publisher, this.commandDlq, this.feed]) {
+    for (const fn of [
+      this.ingest,
+      this.api,
+      this.publisher,
+      this.commandDlq,
+      this.feed,
+      this.jobs.function,
+    ]) {
       Validations.of(fn.function).acknowledge({
         id: "AwsSolutions-L1",
         reason:

@@ -11,6 +11,7 @@ import {
   type QueueProps,
 } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { JOBS_INDEX, JOBS_INDEX_KEYS } from "../../functions/adapters/dynamodb/job-store.ts";
 import { GSI1, TTL_ATTRIBUTE } from "../../functions/adapters/dynamodb/keys.ts";
 
 /** Receives of an events message before its DLQ (the same as the local stack, `local/provision.ts`). */
@@ -100,6 +101,13 @@ export class BridgeStorage extends Construct {
       indexName: GSI1,
       partitionKey: { name: "gsi1pk", type: AttributeType.STRING },
       sortKey: { name: "gsi1sk", type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    // Job executions: sparse (only commands with a jobId); functions/adapters/dynamodb/table.ts.
+    this.table.addGlobalSecondaryIndex({
+      indexName: JOBS_INDEX,
+      partitionKey: { name: JOBS_INDEX_KEYS.partition, type: AttributeType.STRING },
+      sortKey: { name: JOBS_INDEX_KEYS.sort, type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
 

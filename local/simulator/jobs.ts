@@ -55,8 +55,21 @@ export async function connectFleet(options: {
     if (failsJobs(sn, options.failPercent ?? 0)) device.refuses = () => true;
     return device;
   });
-  await mapWithConcurrency(devices, 25, (device) => device.connect());
+  await mapWithConcurrency(devices, 10, (device) => connectPatiently(device));
   return devices;
+}
+
+/** Connects as a real device does: a refused or failed login (a slow, loaded broker) is tried again. */
+async function connectPatiently(device: SimulatedDevice, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await device.connect();
+      return;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
 
 /** Puts every device in `group` (`PUT /v1/devices/{sn}`). */
@@ -77,9 +90,12 @@ export type JobView = {
   progress: { created: number; total?: number; fannedOut: boolean };
   counts: Record<string, number>;
   countedAt?: string;
+  updatedAt: string;
 };
 
-/** Polls the job until it is over and its counts say nothing is on its way, or `timeoutMs` passed. */
+/**
+ * Polls the job until it is over and its latest counts say nothing is on its way, or `timeoutMs` passed.
+ */
 export async function waitForJob(
   api: ApiClient,
   id: string,
@@ -91,7 +107,9 @@ export async function waitForJob(
     const job = body.job as JobView;
     options.onProgress?.(job);
     const open = ["queued", "pending", "sent", "delivered"].reduce((n, s) => n + (job.counts[s] ?? 0), 0);
-    if ((job.status !== "in_progress" && open === 0) || Date.now() > deadline) return job;
+    // Counts taken after the job's last change: a check's, not ones from before a cancel.
+    const current = job.countedAt !== undefined && job.countedAt >= job.updatedAt;
+    if ((job.status !== "in_progress" && open === 0 && current) || Date.now() > deadline) return job;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableDefinition } from "../../functions/adapters/dynamodb/table.ts";
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../../functions/core/metrics.ts";
 import { createApp } from "../../infra/lib/app.ts";
+import { BridgeFunction } from "../../infra/lib/bridge-function.ts";
 import { emqxApiUrlForPublisher } from "../../infra/lib/emqx-api-url.ts";
 import {
   EMQX_REQUEST_TTL,
@@ -97,6 +98,11 @@ describe("storage", () => {
           Match.objectLike({
             IndexName: "gsi1",
             KeySchema: local.GlobalSecondaryIndexes?.[0]?.KeySchema,
+            Projection: { ProjectionType: "ALL" },
+          }),
+          Match.objectLike({
+            IndexName: "byJob",
+            KeySchema: local.GlobalSecondaryIndexes?.[1]?.KeySchema,
             Projection: { ProjectionType: "ALL" },
           }),
         ],
@@ -185,9 +191,12 @@ describe("storage", () => {
 });
 
 describe("functions and front doors", () => {
-  it("runs five Node 22 arm64 functions with their own log groups, JSON logs, system logs at WARN", () => {
+  it("runs every bridge function on Node 22 arm64 with its own log group, JSON logs, system logs at WARN", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(5);
+    // Each a BridgeFunction (their number grows with the features; none is made another way).
+    const bridgeFunctions = stack.node.findAll().filter((c) => c instanceof BridgeFunction);
+    expect(bridgeFunctions.length).toBeGreaterThanOrEqual(6);
+    expect(Object.keys(functions)).toHaveLength(bridgeFunctions.length);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -244,7 +253,8 @@ describe("functions and front doors", () => {
       EventSourceArn: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsDlq), "Arn"] },
       FunctionName: { Ref: idOf(stack.bridge.commandDlq.function) },
     });
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
+    // Publisher, commands DLQ consumer, feed, webhook sender (its two queues), jobs worker.
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 6);
     const timeout = resources[idOf(stack.bridge.commandDlq.function)]?.Properties.Timeout as number;
     expect(resources[idOf(stack.bridge.storage.commandsDlq)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
   });
@@ -425,6 +435,10 @@ describe("least privilege per function", () => {
         "dynamodb:Query",
         "dynamodb:Scan",
         "dynamodb:UpdateItem",
+        // PUT /v1/devices/{sn}: the profile and its group memberships in one transaction.
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:TransactWriteItems",
       ].sort(),
     );
     expect(actionsOn("api", queue("commandsQueue"))).toEqual(["sqs:SendMessage"]);
