@@ -10,7 +10,7 @@ import { DynamoDbDeviceRegistry } from "../../functions/adapters/dynamodb/device
 import { newApiKey } from "../../functions/core/api-keys.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
-import { queryPartition } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let stack: LocalStack;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
@@ -63,7 +63,8 @@ async function granted(client: MqttClient, filter: string): Promise<number> {
 
 const punch = (user: string) =>
   JSON.stringify({ user_id: user, att_time: "2026-11-22 08:30:00", att_state: 0 });
-const punches = (sn: string) => queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, "ATT#");
+/** The device's attendance as the operations API reads it. */
+const punches = (sn: string) => userReads({ dynamodb, tableName: stack.tableName }).attendance(sn);
 
 describe("devices speak only for themselves", () => {
   it("cannot connect with another device's client id or token", async () => {

@@ -6,7 +6,7 @@ import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
-import { queryPartition } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let stack: LocalStack;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
@@ -25,8 +25,8 @@ afterAll(async () => {
   await stack.stop();
 });
 
-const items = (sn: string, prefix: string) =>
-  queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, prefix);
+/** What the operations API reads: a device's attendance and presence, a day's quarantine. */
+const reads = () => userReads({ dynamodb, tableName: stack.tableName });
 
 async function drain(): Promise<FanoutMessage[]> {
   for (;;) {
@@ -65,7 +65,7 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
     await device.publishAsync("api/mqtt/v1/E2E-1/evt", punch, { qos: 1 });
     await stack.emqx.idle();
-    const stored = await items("E2E-1", "ATT#");
+    const stored = await reads().attendance("E2E-1");
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ userId: "42", attState: 0, extra: { temp: 36.6 }, transport: "mqtt" });
     const events = await eventually(async () => {
@@ -79,10 +79,10 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
 
   it("tracks presence from the broker's events and the last will", async () => {
     const device = await connectDevice("E2E-2");
-    await eventually(async () => ((await items("E2E-2", "STATE"))[0]?.online === true ? true : undefined));
+    await eventually(async () => ((await reads().device("E2E-2"))?.online === true ? true : undefined));
     // A dropped connection: the broker publishes the will and a disconnect event.
     (device.stream as unknown as { destroy(): void }).destroy();
-    await eventually(async () => ((await items("E2E-2", "STATE"))[0]?.online === false ? true : undefined));
+    await eventually(async () => ((await reads().device("E2E-2"))?.online === false ? true : undefined));
     await stack.emqx.idle();
     const presence = (await drain()).filter((e) => e.type === "presence" && e.sn === "E2E-2");
     expect(presence.at(-1)?.data).toMatchObject({ online: false });
@@ -103,7 +103,7 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     );
     await Promise.all(sent);
     await stack.emqx.idle();
-    for (const sn of ["E2E-B1", "E2E-B2", "E2E-B3"]) expect(await items(sn, "ATT#")).toHaveLength(10);
+    for (const sn of ["E2E-B1", "E2E-B2", "E2E-B3"]) expect(await reads().attendance(sn)).toHaveLength(10);
     const events = await eventually(async () => {
       const burst = (await drain()).filter((e) => e.type === "attendance" && e.sn.startsWith("E2E-B"));
       return burst.length >= 30 ? burst : undefined;
@@ -118,7 +118,7 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     for (let i = 0; i < 3; i++) await (await connectDevice("E2E-F1")).endAsync();
     const last = await connectDevice("E2E-F1");
     await stack.emqx.idle();
-    expect((await items("E2E-F1", "STATE"))[0]).toMatchObject({ online: true });
+    expect(await reads().device("E2E-F1")).toMatchObject({ online: true });
     await last.endAsync();
   });
 
@@ -127,10 +127,10 @@ describe("MQTT device → aedes → EMQX stand-in → ingest → DynamoDB + SQS"
     await device.publishAsync("api/mqtt/v1/E2E-3/evt", "not json at all", { qos: 1 });
     await stack.emqx.idle();
     const day = new Date().toISOString().slice(0, 10);
-    const rejected = await queryPartition(dynamodb, stack.tableName, `REJECTED#${day}`);
+    const rejected = await reads().quarantined(day);
     const kept = rejected.find((i) => i.sn === "E2E-3");
     expect(kept).toMatchObject({ field: "payload", status: 400, ruleId: "bridge_attendance" });
-    expect(await items("E2E-3", "ATT#")).toHaveLength(0);
+    expect(await reads().attendance("E2E-3")).toHaveLength(0);
     await device.endAsync();
   });
 });

@@ -4,7 +4,7 @@ import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapter
 import type { LocalStack } from "../../local/stack.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
-import { queryPartition } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let stack: LocalStack;
 let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
@@ -40,7 +40,7 @@ describe("a DynamoDB outage seen end to end", () => {
       endpoint: inject("dynamodbEndpoint"),
     });
     try {
-      expect(await queryPartition(dynamodb, stack.tableName, "DEVICE#OUT-1", "ATT#")).toHaveLength(5);
+      expect(await userReads({ dynamodb, tableName: stack.tableName }).attendance("OUT-1")).toHaveLength(5);
     } finally {
       dynamodb.destroy();
     }
