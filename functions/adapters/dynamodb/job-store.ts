@@ -112,7 +112,8 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     const sets = [
       "updatedAt = :at",
       ...(last ? ["lastSlice = :slice"] : []),
-      ...(total !== undefined ? ["total = if_not_exists(total, :total)"] : []),
+      // `total` is one of DynamoDB's reserved words.
+      ...(total !== undefined ? ["#total = if_not_exists(#total, :total)"] : []),
     ];
     const input = this.updateInput(
       id,
@@ -128,7 +129,10 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       },
     );
     input.ConditionExpression = "#status = :ip AND NOT contains(sliceKeys, :slice)";
-    input.ExpressionAttributeNames = { "#status": "status" };
+    input.ExpressionAttributeNames = {
+      "#status": "status",
+      ...(total !== undefined ? { "#total": "total" } : {}),
+    };
     input.ReturnValuesOnConditionCheckFailure = "ALL_OLD";
     try {
       await this.client.send(new UpdateItemCommand(input));
@@ -144,7 +148,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
   async finish(id: string, to: JobStatus, at: string, reason?: string): Promise<Job | undefined> {
     const input = this.updateInput(
       id,
-      `SET #status = :to, updatedAt = :at${reason ? ", reason = :reason" : ""}`,
+      `SET #status = :to, updatedAt = :at${reason ? ", #reason = :reason" : ""}`,
       {
         ":to": to,
         ":at": at,
@@ -153,7 +157,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       },
     );
     input.ConditionExpression = "#status = :ip";
-    input.ExpressionAttributeNames = { "#status": "status" };
+    input.ExpressionAttributeNames = { "#status": "status", ...(reason ? { "#reason": "reason" } : {}) };
     input.ReturnValues = "ALL_NEW";
     try {
       const { Attributes } = await this.client.send(new UpdateItemCommand(input));
@@ -196,8 +200,8 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
             TableName: this.tableName,
             IndexName: JOBS_INDEX,
             KeyConditionExpression: "jobId = :id",
-            ProjectionExpression: "sn, id, #status, reason, expiresAt",
-            ExpressionAttributeNames: { "#status": "status" },
+            ProjectionExpression: "sn, id, #status, #reason, expiresAt",
+            ExpressionAttributeNames: { "#status": "status", "#reason": "reason" },
             ExpressionAttributeValues: marshall({ ":id": id }),
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
@@ -225,8 +229,8 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       values[":canceled"] = CANCELED_PREFIX;
       conditions.push(
         filter.canceled
-          ? "begins_with(reason, :canceled)"
-          : "(attribute_not_exists(reason) OR NOT begins_with(reason, :canceled))",
+          ? "begins_with(#reason, :canceled)"
+          : "(attribute_not_exists(#reason) OR NOT begins_with(#reason, :canceled))",
       );
     }
     const input: Omit<QueryCommandInput, "TableName"> = {
@@ -234,7 +238,14 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       KeyConditionExpression: "jobId = :id",
       ExpressionAttributeValues: marshall(values),
       ...(conditions.length ? { FilterExpression: conditions.join(" AND ") } : {}),
-      ...(filter.statuses?.length ? { ExpressionAttributeNames: { "#status": "status" } } : {}),
+      ...(filter.statuses?.length || filter.canceled !== undefined
+        ? {
+            ExpressionAttributeNames: {
+              ...(filter.statuses?.length ? { "#status": "status" } : {}),
+              ...(filter.canceled !== undefined ? { "#reason": "reason" } : {}),
+            },
+          }
+        : {}),
     };
     const rule: CursorRule = {
       query: `job-executions|${id}|${JSON.stringify(filter)}`,
