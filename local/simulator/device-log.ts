@@ -100,7 +100,11 @@ export function answerFromLog(device: SimulatedDevice, log: DeviceLog, answers: 
     }
     if (op === "resend") {
       const epoch = typeof args.seq_epoch === "string" ? args.seq_epoch : log.epoch;
-      const punches = log.range(Number(args.from_seq), Number(args.to_seq), epoch);
+      // `ranges` when given (only what is missing), else the bounds.
+      const ranges: Array<[number, number]> = Array.isArray(args.ranges)
+        ? (args.ranges as Array<[number, number]>)
+        : [[Number(args.from_seq), Number(args.to_seq)]];
+      const punches = ranges.flatMap(([from, to]) => log.range(from, to, epoch));
       answers.resent += punches.length;
       await publishBacklog(device, punches);
       return { resent: punches.length };

@@ -222,7 +222,8 @@ function report(
     for (let n = gap.from; n <= gap.to; n++) if (dropped.has(key(sn, gap.epoch, n))) return false;
     return true;
   });
-  const totalWrites = writes.attendance + writes.tracker + writes.suspect + writes.commands + writes.other;
+  // Presence writes (connects, heartbeats) are per device and minute, not per punch: shown apart.
+  const totalWrites = writes.attendance + writes.tracker + writes.suspect + writes.commands;
   return {
     devices: fleet.length,
     made: made.length,

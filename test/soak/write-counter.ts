@@ -43,7 +43,8 @@ function kindsOf(name: string, input: Record<string, unknown>): Array<keyof Writ
   }
   const key = (input.Item ?? input.Key ?? {}) as Record<string, { S?: string }>;
   const sk = key.sk?.S ?? "";
-  if (sk.startsWith("ATT#")) return [name === "UpdateItemCommand" ? "suspect" : "attendance"];
+  if (sk.startsWith("ATT#"))
+    return [name === "UpdateItemCommand" ? "suspect" : name === "DeleteItemCommand" ? "other" : "attendance"];
   if (sk === "GAPS") return ["tracker"];
   if (sk.startsWith("CMD#") || sk.startsWith("CMDHOLD")) return ["commands"];
   return ["other"];

@@ -62,7 +62,7 @@ describe("gap tracking", () => {
     expect(results[1]?.commands).toEqual([]);
     expect(results[2]?.events.map((e) => e.type)).toEqual(["gap_opened"]);
     expect(results[2]?.commands.map((c) => [c.op, c.data])).toEqual([
-      ["resend", { from_seq: 3, to_seq: 3, seq_epoch: "0" }],
+      ["resend", { from_seq: 3, to_seq: 3, seq_epoch: "0", ranges: [[3, 3]] }],
     ]);
     expect(tracker.gaps[0]).toMatchObject({ status: "open", from: 3, to: 3, attempts: 1 });
   });
@@ -134,7 +134,9 @@ describe("gap tracking", () => {
       { punches: seqs([1, 2, 3, 4, 5]), reports: [], nowMs: T0 + 25 * MIN },
       config,
     );
-    expect(later.commands.map((c) => c.data)).toEqual([{ from_seq: 6, to_seq: 7, seq_epoch: "0" }]);
+    expect(later.commands.map((c) => c.data)).toEqual([
+      { from_seq: 6, to_seq: 7, seq_epoch: "0", ranges: [[6, 7]] },
+    ]);
   });
 
   it("reads again from the written top, not the latest one, when writes were skipped", () => {

@@ -1,4 +1,4 @@
-import { chunks, countOf } from "./ranges.ts";
+import { countOf } from "./ranges.ts";
 import type { Gap, GapConfig, SeqRange } from "./types.ts";
 
 export type GapEventType = "gap_opened" | "gap_closed" | "gap_unrecoverable";
@@ -8,15 +8,15 @@ export interface GapChange {
   gap: Gap;
 }
 
-/** One resend command to send: a range of one gap, at this attempt. */
+/** One resend command to send: every range of one epoch due in this pass, in one command. */
 export interface BackfillRequest {
-  gap: Gap;
-  range: SeqRange;
-  attempt: number;
+  epoch: string;
+  ranges: SeqRange[];
+  /** Identifies the wave: the gaps asked for and their attempt numbers. */
+  wave: string;
+  /** When the next attempt is due: the command expires then. */
+  until: string;
 }
-
-/** Resend commands one gap may have in flight at once (a gap of 10,000 is asked for over several attempts). */
-const PIECES_PER_ATTEMPT = 4;
 
 /**
  * Moves each gap along at `now`: a filled gap closes (announced only if it was announced open; a pending
@@ -25,14 +25,52 @@ const PIECES_PER_ATTEMPT = 4;
  */
 export function advanceGaps(gaps: Gap[], nowMs: number, config: GapConfig) {
   const changes: GapChange[] = [];
-  const backfills: BackfillRequest[] = [];
   const now = new Date(nowMs).toISOString();
+  // One wave per device: when one gap is due, every open gap is asked for with it, in one command per
+  // epoch, so a device that lost several punches costs one command, not one per gap.
+  const wave = gaps.some((gap) => isDue(gap, nowMs, config));
   const kept: Gap[] = [];
   for (const gap of gaps) {
-    const next = advanceOne(gap, nowMs, now, config, changes, backfills);
+    const next = advanceOne(gap, nowMs, now, config, changes, wave);
     if (next) kept.push(next);
   }
-  return { gaps: pruneClosed(kept, config.closedKept), changes, backfills };
+  const asked = kept.filter(
+    (gap) => gap.status === "open" && gap.nextAttemptAt !== undefined && gap.lastAskedAt === now,
+  );
+  return { gaps: pruneClosed(kept, config.closedKept), changes, backfills: backfillsOf(asked, config) };
+}
+
+function isDue(gap: Gap, nowMs: number, config: GapConfig): boolean {
+  if (countOf(gap.missing) === 0) return false;
+  if (gap.status === "pending") return nowMs - Date.parse(gap.detectedAt) >= config.graceMs;
+  return gap.status === "open" && Date.parse(gap.nextAttemptAt ?? "") <= nowMs;
+}
+
+function backfillsOf(asked: Gap[], config: GapConfig): BackfillRequest[] {
+  const byEpoch = new Map<string, Gap[]>();
+  for (const gap of asked) byEpoch.set(gap.epoch, [...(byEpoch.get(gap.epoch) ?? []), gap]);
+  return [...byEpoch].map(([epoch, ofEpoch]) => {
+    const ranges = firstNumbers(
+      ofEpoch.flatMap((gap) => gap.missing).sort((a, b) => a[0] - b[0]),
+      config.maxResend,
+    );
+    const wave = ofEpoch.map((gap) => `${gap.from}-${gap.to}@${gap.attempts}`).join(",");
+    const until = ofEpoch.map((gap) => gap.nextAttemptAt ?? "").sort()[0] ?? "";
+    return { epoch, ranges, wave, until };
+  });
+}
+
+/** The first `limit` numbers of `ranges`: a long loss is asked for over several attempts. */
+function firstNumbers(ranges: SeqRange[], limit: number): SeqRange[] {
+  const taken: SeqRange[] = [];
+  let left = limit;
+  for (const [from, to] of ranges) {
+    if (left <= 0) break;
+    const end = Math.min(to, from + left - 1);
+    taken.push([from, end]);
+    left -= end - from + 1;
+  }
+  return taken;
 }
 
 function advanceOne(
@@ -41,7 +79,7 @@ function advanceOne(
   now: string,
   config: GapConfig,
   changes: GapChange[],
-  backfills: BackfillRequest[],
+  wave: boolean,
 ): Gap | undefined {
   if (gap.status === "closed") return gap;
   if (countOf(gap.missing) === 0) {
@@ -58,18 +96,20 @@ function advanceOne(
       nextAttemptAt: now,
     });
   }
-  if (current.status !== "open" || Date.parse(current.nextAttemptAt ?? now) > nowMs) return current;
+  if (current.status !== "open") return current;
   if (current.attempts >= config.maxAttempts) {
+    if (Date.parse(current.nextAttemptAt ?? now) > nowMs) return current;
     return announce(changes, "gap_unrecoverable", { ...current, status: "unrecoverable" });
   }
+  if (!wave) return current;
   const attempt = current.attempts + 1;
   const wait = Math.min(config.maxBackoffMs, config.backoffMs * 2 ** (attempt - 1));
-  const asked = { ...current, attempts: attempt, nextAttemptAt: new Date(nowMs + wait).toISOString() };
-  const pieces = current.missing
-    .flatMap((range) => chunks(range, config.maxResend))
-    .slice(0, PIECES_PER_ATTEMPT);
-  for (const range of pieces) backfills.push({ gap: asked, range, attempt });
-  return asked;
+  return {
+    ...current,
+    attempts: attempt,
+    nextAttemptAt: new Date(nowMs + wait).toISOString(),
+    lastAskedAt: now,
+  };
 }
 
 function announce(changes: GapChange[], type: GapEventType, gap: Gap): Gap {

@@ -55,15 +55,20 @@ export function driftMessage(sn: string, drift: DriftState, thresholdMs: number,
 const commandId = (prefix: string, ...parts: Array<string | number>) =>
   `${prefix}-${stableEventId(...parts).slice(0, 24)}`;
 
-/** `resend` for one range of a gap; it expires when the next attempt is due, so attempts never pile up. */
+/**
+ * `resend` for every missing range of one epoch: `from_seq`/`to_seq` bound them (what a simple firmware
+ * resends), `ranges` lists them (what a careful one resends). It expires when the next attempt is due,
+ * so attempts never pile up in the device's queue.
+ */
 export function resendCommand(sn: string, request: BackfillRequest, nowMs: number): CommandRequest {
-  const { gap, range, attempt } = request;
-  const ttlSeconds = Math.max(60, Math.round((Date.parse(gap.nextAttemptAt ?? "") - nowMs) / 1000) || 60);
+  const ttl = Math.round((Date.parse(request.until) - nowMs) / 1000);
+  const first = request.ranges[0] ?? [0, 0];
+  const last = request.ranges.at(-1) ?? first;
   return {
-    id: commandId("resend", sn, gap.epoch, gap.from, gap.to, attempt, range[0]),
+    id: commandId("resend", sn, request.epoch, request.wave),
     op: "resend",
-    data: { from_seq: range[0], to_seq: range[1], seq_epoch: gap.epoch },
-    ttlSeconds: Math.min(ttlSeconds, 7 * 24 * 3600),
+    data: { from_seq: first[0], to_seq: last[1], seq_epoch: request.epoch, ranges: request.ranges },
+    ttlSeconds: Math.min(Math.max(60, Number.isFinite(ttl) ? ttl : 60), 7 * 24 * 3600),
   };
 }
 

@@ -7,7 +7,7 @@ import { advanceGaps } from "./lifecycle.ts";
 import { driftMessage, gapMessage, resendCommand, setTimeCommand } from "./messages.ts";
 import { findSuspects, type SuspectReason } from "./suspect.ts";
 import { mergePunches, mergeReport } from "./track-seq.ts";
-import type { DeviceReport, GapConfig, GapTracker, SeenPunch } from "./types.ts";
+import type { DeviceReport, Gap, GapConfig, GapTracker, SeenPunch } from "./types.ts";
 
 export interface ReconcileInput {
   punches: SeenPunch[];
@@ -77,6 +77,19 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
  * last write. Between writes the stored top lags; the next pass reads those punches again (reads are
  * what a lag costs, never a false gap).
  */
+/**
+ * Whether the gaps changed in a way worth a write: a written gap changed or went, or a gap appeared that
+ * the next pass would not find again. A pending gap between stored punches is found again (the next pass
+ * reads from the written top), with the same detection time; a tail gap is not.
+ */
+function gapsChanged(before: Gap[], after: Gap[]): boolean {
+  const key = (gap: Gap) => `${gap.epoch}/${gap.from}`;
+  const afterByKey = new Map(after.map((gap) => [key(gap), gap]));
+  if (before.some((gap) => !isDeepStrictEqual(gap, afterByKey.get(key(gap))))) return true;
+  const written = new Set(before.map(key));
+  return after.some((gap) => !written.has(key(gap)) && (gap.status !== "pending" || gap.source === "tail"));
+}
+
 function mustPersist(before: GapTracker, after: GapTracker, config: GapConfig): boolean {
   if (before.version === 0) return after.latestAt !== undefined;
   // Devices without numbers: where to read from moves on at most every few hours of punches.
@@ -85,7 +98,7 @@ function mustPersist(before: GapTracker, after: GapTracker, config: GapConfig): 
     atMs(after.latestAt) - atMs(before.persistedLatestAt ?? after.latestAt) >= CHECKPOINT_MS
   )
     return true;
-  if (!isDeepStrictEqual(before.gaps, after.gaps)) return true;
+  if (gapsChanged(before.gaps, after.gaps)) return true;
   if (driftChanged(before.drift, after.drift, config)) return true;
   return after.series.some((s) => {
     const written = before.persistedTop[s.epoch];

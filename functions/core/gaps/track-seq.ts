@@ -37,9 +37,13 @@ function mergeEpoch(tracker: GapTracker, epoch: string, punches: SeenPunch[], no
     withoutSeen([range], seen),
   );
   const topAt = (n: number) => atOf.get(n) ?? (n === top ? series?.topAt : undefined);
-  const found = skipped.map((range) =>
-    newGap(epoch, range, "seq", now, topAt(range[0] - 1), atOf.get(range[1] + 1)),
-  );
+  const receivedOf = new Map(punches.map((p) => [p.seq as number, p.receivedAt]));
+  // Detected when the punch after it was received: derived from what is stored, so a pass that does not
+  // write a pending gap finds the same one (same time) next time.
+  const found = skipped.map((range) => {
+    const revealedAt = receivedOf.get(range[1] + 1) ?? now;
+    return newGap(epoch, range, "seq", revealedAt, topAt(range[0] - 1), atOf.get(range[1] + 1));
+  });
   const lastReceivedAt = [series?.lastReceivedAt ?? "", ...punches.map((p) => p.receivedAt)]
     .sort()
     .at(-1) as string;

@@ -24,6 +24,7 @@ export interface Gap {
   /** Backfill commands sent so far, and when the next may go. */
   attempts: number;
   nextAttemptAt?: string;
+  lastAskedAt?: string;
   /** `att_time` (normalized) of the punches around the gap: where its punches will sort when they come. */
   afterAt?: string;
   beforeAt?: string;
