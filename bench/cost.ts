@@ -25,6 +25,12 @@ interface Invocation {
   writesFail?: boolean;
   /** SQS requests besides the counted sends (Lambda's receive + delete of the commands queue). */
   extraQueueRequests?: number;
+  /**
+   * How many of the counted sends carry events (the rest go to the commands queue), and how many event
+   * messages they hold; by default every send is one event. With the events topic in the template an
+   * event send is an SNS PublishBatch, not an SQS request.
+   */
+  events?: { sends: number; messages: number };
 }
 
 interface Breakdown {
@@ -32,6 +38,7 @@ interface Breakdown {
   lambdaCompute: number;
   dynamodb: number;
   sqs: number;
+  sns: number;
   logs: number;
   total: number;
   durationMs: number;
@@ -61,10 +68,33 @@ function price(inv: Invocation, facts: TemplateFacts, queueFifo: boolean): Break
   const dynamodb =
     inv.share * (wru * PRICES.dynamodb.perMillionWru + inv.count.itemsRead * PRICES.dynamodb.perMillionRru);
   const perQueueRequest = queueFifo ? PRICES.sqs.perMillionFifo : PRICES.sqs.perMillionStandard;
-  const sqs = inv.share * (inv.count.sends + (inv.extraQueueRequests ?? 0)) * perQueueRequest;
+  const events = inv.events ?? { sends: inv.count.sends, messages: inv.count.sends };
+  const viaTopic = facts.eventsTopicFifo ? events : { sends: 0, messages: 0 };
+  const queueRequests = inv.count.sends - viaTopic.sends + (inv.extraQueueRequests ?? 0);
+  const sqs = inv.share * queueRequests * perQueueRequest;
+  const sns = inv.share * snsCost(viaTopic.sends, viaTopic.messages, facts.eventsSubscriptions);
   const logs = inv.share * million * (logBytes(inv.fn) / 1e9) * PRICES.cloudwatchLogs.perGbIngested;
-  const total = lambdaRequests + lambdaCompute + dynamodb + sqs + logs;
-  return { lambdaRequests, lambdaCompute, dynamodb, sqs, logs, total, durationMs: duration };
+  const total = lambdaRequests + lambdaCompute + dynamodb + sqs + sns + logs;
+  return { lambdaRequests, lambdaCompute, dynamodb, sqs, sns, logs, total, durationMs: duration };
+}
+
+/**
+ * Per million operations: `sends` PublishBatch requests to the events topic holding `messages` events,
+ * each delivered to `subscriptions` queues, with their payload (bench/prices.ts, snsFifo). SNS's
+ * deliveries are not SQS requests (ASSUMPTIONS.snsDeliveriesBilledAsSqsRequests).
+ */
+export function snsCost(sends: number, messages: number, subscriptions: number): number {
+  const p = PRICES.snsFifo;
+  const gbPerMillion = (messages * ASSUMPTIONS.eventBytes * 1_000_000) / 1e9;
+  const deliveries = messages * subscriptions;
+  const asSqs = ASSUMPTIONS.snsDeliveriesBilledAsSqsRequests ? deliveries * PRICES.sqs.perMillionFifo : 0;
+  return (
+    sends * p.perMillionPublishes +
+    gbPerMillion * p.perGbPublished +
+    deliveries * p.perMillionDeliveries +
+    gbPerMillion * subscriptions * p.perGbDelivered +
+    asSqs
+  );
 }
 
 /** Bytes a handled request writes to CloudWatch Logs, from the template's log settings. */
@@ -83,6 +113,7 @@ const add = (a: Breakdown, b: Breakdown): Breakdown => ({
   lambdaCompute: a.lambdaCompute + b.lambdaCompute,
   dynamodb: a.dynamodb + b.dynamodb,
   sqs: a.sqs + b.sqs,
+  sns: a.sns + b.sns,
   logs: a.logs + b.logs,
   total: a.total + b.total,
   durationMs: a.durationMs + b.durationMs,
@@ -113,7 +144,14 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
   const batch = need("publisher batch of 10 commands");
   const command = [
     price(
-      { fn: facts.functions.api, share: 1, count: need("command create"), cpuMs: cpuNew, initMs: init.api },
+      {
+        fn: facts.functions.api,
+        share: 1,
+        count: need("command create"),
+        cpuMs: cpuNew,
+        initMs: init.api,
+        events: eventsIn(need("command create"), 0),
+      },
       facts,
       facts.commandsFifo,
     ),
@@ -126,6 +164,8 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
         cpuMs: cpuNew * 3,
         initMs: init.publisher,
         extraQueueRequests: 2,
+        // One announcement send holds the batch's ten status changes.
+        events: { sends: eventsIn(batch, 1).sends, messages: 10 * eventsIn(batch, 1).sends },
       },
       facts,
       facts.commandsFifo,
@@ -133,17 +173,23 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
     // The device's ack: one status write and one announcement, as a new punch (not counted separately).
     newPunch,
   ].reduce(add);
+  const feed = feedPerEvent(facts, cpuNew, init.publisher);
   const iot = iotCorePath(facts.gsiProjections.length, facts.eventsFifo);
   const iotBare = iotCorePath(0, false);
   const floor =
     PRICES.lambda.perMillionRequests +
     (1 + facts.gsiProjections.length) * PRICES.dynamodb.perMillionWru +
-    (facts.eventsFifo ? PRICES.sqs.perMillionFifo : PRICES.sqs.perMillionStandard);
+    (facts.eventsTopicFifo
+      ? snsCost(1, 1, facts.eventsSubscriptions)
+      : facts.eventsFifo
+        ? PRICES.sqs.perMillionFifo
+        : PRICES.sqs.perMillionStandard);
   const rows: Row[] = [
     row("new punch", newPunch, `≤ $${GOAL_PER_MILLION.toFixed(2)}`, newPunch.total <= GOAL_PER_MILLION),
     row("duplicate punch", duplicate),
     row("presence change (connect)", presence),
     row("command (create, publish as a tenth of a batch, ack)", command),
+    row("fleet feed, per event (a tenth of a feed batch: its receive + delete, one EMQX call)", feed),
     {
       figure:
         "AWS IoT Core path for the same punch (message, rule, DynamoDB + SQS actions, same table and queue)",
@@ -169,6 +215,9 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
       `From the synthesized template: ingest ${describe(facts.functions.ingest)}, api ${describe(facts.functions.api)}, publisher ${describe(facts.functions.publisher)}; gsi1 projection ${facts.gsiProjections.join(", ") || "none"} (a stored item is written there too); events queue ${facts.eventsFifo ? "FIFO" : "standard"}, commands queue ${facts.commandsFifo ? "FIFO" : "standard"}.`,
       `Duration = CPU per request measured in the bench process (${cpuNew.toFixed(2)} ms: the handler and the SDK on this machine, the stand-ins in other processes) × 1,769 MB / memory below one vCPU + ${ASSUMPTIONS.dynamodbLatencyMs} ms per DynamoDB and ${ASSUMPTIONS.sqsLatencyMs} ms per SQS request in sequence (assumed in-region latencies), plus ${ASSUMPTIONS.coldStartShare * 100} % cold starts at the measured init.`,
       `Ingest memory by that model: ${memory.table}; cheapest within ${ASSUMPTIONS.maxSlowdown}× of a full vCPU: ${memory.recommended} MB (the template has ${facts.functions.ingest.memoryMb} MB).`,
+      facts.eventsTopicFifo
+        ? `Events go through an SNS FIFO topic delivering each to ${facts.eventsSubscriptions} queues (events, feed, webhooks): a send is one PublishBatch ($${PRICES.snsFifo.perMillionPublishes}/M) plus $${PRICES.snsFifo.perMillionDeliveries}/M per delivery and payload per GB (${ASSUMPTIONS.eventBytes} B an event); SNS's deliveries are not billed as SQS requests (if they were: +$${(facts.eventsSubscriptions * PRICES.sqs.perMillionFifo).toFixed(2)} per event).`
+        : "Events go straight to the events queue (no topic in the template).",
       "EMQX itself (self-hosted or EMQX Cloud) is not in these figures; IoT Core's messaging charge is its counterpart.",
     ],
     data: {
@@ -176,6 +225,7 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
       duplicate,
       presence,
       command,
+      feed,
       iotCore: iot,
       iotCoreBare: iotBare,
       floor,
@@ -190,6 +240,7 @@ function row(figure: string, b: Breakdown, goal?: string, met?: boolean): Row {
     `Lambda ${money(b.lambdaRequests + b.lambdaCompute)}`,
     `DynamoDB ${money(b.dynamodb)}`,
     `SQS ${money(b.sqs)}`,
+    ...(b.sns > 0 ? [`SNS ${money(b.sns)}`] : []),
     `logs ${money(b.logs)}`,
   ];
   return {
@@ -214,6 +265,38 @@ export function iotCorePath(indexes: number, fifo: boolean): number {
   const send = fifo ? PRICES.sqs.perMillionFifo : PRICES.sqs.perMillionStandard;
   const wru = (1 + indexes) * PRICES.dynamodb.perMillionWru;
   return p.perMillionMessages + p.perMillionRules + 2 * p.perMillionActions + wru + send;
+}
+
+/**
+ * The events sends of an operation and the messages they hold: the calls named `(events)` when the
+ * counter named them, else `fallback` sends of one message each.
+ */
+function eventsIn(count: Counted, fallback: number): { sends: number; messages: number } {
+  const named = count.calls.filter((call) => /^SQS SendMessage(Batch)? \(events\)/.test(call)).length;
+  const sends = count.calls.length ? named : Math.min(fallback, count.sends);
+  return { sends, messages: sends };
+}
+
+/**
+ * One event through the feed: a tenth of a feed invocation (a batch of ASSUMPTIONS.feedBatch) with its
+ * one EMQX bulk call, and the event source's receive and delete of the batch (two FIFO requests).
+ * Its SNS delivery is in the producer's row. CPU per batch: the ingest's measured CPU of one punch.
+ */
+function feedPerEvent(facts: TemplateFacts, cpuMs: number, initMs: number): Breakdown {
+  const none: Counted = { reads: 0, writes: 0, sends: 0, other: 0, itemsRead: 0, itemsWritten: 0, calls: [] };
+  return price(
+    {
+      fn: facts.functions.feed,
+      share: 1 / ASSUMPTIONS.feedBatch,
+      count: { ...none, emqxCalls: 1 },
+      cpuMs,
+      initMs,
+      extraQueueRequests: 2,
+      events: { sends: 0, messages: 0 },
+    },
+    facts,
+    true,
+  );
 }
 
 function recommendMemory(cpuMs: number, count: Counted) {

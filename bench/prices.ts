@@ -22,6 +22,21 @@ export const PRICES = {
     /** Per million requests, FIFO queue. https://aws.amazon.com/sqs/pricing/ */
     perMillionFifo: 0.5,
   },
+  /**
+   * SNS FIFO topic (the events topic), https://aws.amazon.com/sns/pricing/ ("FIFO topics"); the FIFO rates
+   * as quoted in https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/
+   * ($0.30 per million FIFO publishes). Each 64 KB of a request counts as one request.
+   */
+  snsFifo: {
+    /** Publish and PublishBatch requests, per million. */
+    perMillionPublishes: 0.3,
+    /** Payload published, per GB. */
+    perGbPublished: 0.017,
+    /** Subscription messages (one per subscribed queue), per million. */
+    perMillionDeliveries: 0.01,
+    /** Payload delivered, per GB. */
+    perGbDelivered: 0.001,
+  },
   cloudwatchLogs: {
     /** Ingestion per GB, Standard log class. https://aws.amazon.com/cloudwatch/pricing/ */
     perGbIngested: 0.5,
@@ -60,6 +75,16 @@ export const ASSUMPTIONS = {
   platformLinesBytes: 350,
   /** An application log line (one per request at DEBUG only). */
   appLineBytes: 300,
+  /** A fan-out body (ASCII JSON of a punch or presence change) and its two attributes. */
+  eventBytes: 600,
+  /**
+   * SQS bills its API requests; SNS's deliveries into a subscribed queue are billed by SNS as
+   * subscription messages (above), not as SQS requests. The consumers' receives and deletes are billed
+   * to whoever consumes: the users' own for the events queue; the feed's are in its row.
+   */
+  snsDeliveriesBilledAsSqsRequests: false,
+  /** Events a feed invocation takes (the event source's batch of 10 when the feed is busy). */
+  feedBatch: 10,
   /** Memories the model compares. */
   memoriesMb: [128, 256, 512, 1024, 1769],
   /**

@@ -16,11 +16,14 @@ export interface FunctionSettings {
 
 /** What the cost depends on, read from the template `npm run synth` produces (bundling skipped). */
 export interface TemplateFacts {
-  functions: Record<"ingest" | "api" | "publisher", FunctionSettings>;
+  functions: Record<"ingest" | "api" | "publisher" | "feed", FunctionSettings>;
   /** Projection of each global secondary index: a write of an item with its keys is written there too. */
   gsiProjections: string[];
   eventsFifo: boolean;
   commandsFifo: boolean;
+  /** Whether events go through an SNS FIFO topic, and how many queues it delivers each event to. */
+  eventsTopicFifo: boolean;
+  eventsSubscriptions: number;
 }
 
 export function readTemplate(): TemplateFacts {
@@ -34,7 +37,7 @@ export function readTemplate(): TemplateFacts {
     >;
     const props = (construct: IConstruct) =>
       resources[stack.getLogicalId(construct.node.defaultChild as CfnElement)]?.Properties ?? {};
-    const fn = (name: "ingest" | "api" | "publisher"): FunctionSettings => {
+    const fn = (name: "ingest" | "api" | "publisher" | "feed"): FunctionSettings => {
       const p = props(stack.bridge[name].function) as Record<string, unknown> & {
         LoggingConfig?: Record<string, string>;
       };
@@ -50,10 +53,18 @@ export function readTemplate(): TemplateFacts {
       GlobalSecondaryIndexes?: Array<{ Projection?: { ProjectionType?: string } }>;
     };
     return {
-      functions: { ingest: fn("ingest"), api: fn("api"), publisher: fn("publisher") },
+      functions: { ingest: fn("ingest"), api: fn("api"), publisher: fn("publisher"), feed: fn("feed") },
       gsiProjections: (table.GlobalSecondaryIndexes ?? []).map((g) => g.Projection?.ProjectionType ?? "ALL"),
       eventsFifo: Boolean(props(stack.bridge.storage.eventsQueue).FifoQueue),
       commandsFifo: Boolean(props(stack.bridge.storage.commandsQueue).FifoQueue),
+      eventsTopicFifo: Boolean(props(stack.bridge.storage.eventsTopic).FifoTopic),
+      eventsSubscriptions: Object.values(resources).filter(
+        (r) =>
+          (r as { Type?: string }).Type === "AWS::SNS::Subscription" &&
+          JSON.stringify(r.Properties?.TopicArn).includes(
+            stack.getLogicalId(stack.bridge.storage.eventsTopic.node.defaultChild as CfnElement),
+          ),
+      ).length,
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * not prose. Fixed counts in, the template of this repository, list prices from bench/prices.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { computeCost, costMarkdown } from "../../bench/cost.ts";
+import { computeCost, costMarkdown, snsCost } from "../../bench/cost.ts";
 import type { RequestCount } from "../../bench/lib/aws-counter.ts";
 import type { Results } from "../../bench/lib/report.ts";
 import { readTemplate, type TemplateFacts } from "../../bench/lib/template.ts";
@@ -62,8 +62,11 @@ describe("npm run cost", () => {
     expect(data.newPunch?.dynamodb).toBeCloseTo(perIndex * PRICES.dynamodb.perMillionWru, 6);
     expect(data.duplicate?.dynamodb).toBeCloseTo(PRICES.dynamodb.perMillionWru, 6);
     expect(data.duplicate?.sqs).toBe(0);
-    const send = facts.eventsFifo ? PRICES.sqs.perMillionFifo : PRICES.sqs.perMillionStandard;
-    expect(data.newPunch?.sqs).toBeCloseTo(send, 6);
+    // The one events send is a PublishBatch to the SNS FIFO topic, delivered to each subscribed queue.
+    expect(facts.eventsTopicFifo).toBe(true);
+    expect(data.newPunch?.sqs).toBe(0);
+    expect((data.newPunch as { sns?: number })?.sns).toBeCloseTo(snsCost(1, 1, facts.eventsSubscriptions), 6);
+    expect(facts.eventsSubscriptions).toBe(3);
   });
 
   it("costs more per punch when the ingest writes more, and says whether the goal is met", () => {
