@@ -9,6 +9,7 @@ import { feedLatency } from "./areas/feed.ts";
 import { httpThroughput } from "./areas/http.ts";
 import { ingestVsFloor } from "./areas/ingest-floor.ts";
 import { JOB_EXECUTIONS, jobFanout } from "./areas/jobs.ts";
+import { mqttRequests } from "./areas/mqtt-requests.ts";
 import { requestsPerOperation } from "./areas/requests.ts";
 import { computeCost, RESULTS_FILE } from "./cost.ts";
 import { createFixture } from "./lib/fixture.ts";
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
       jobFanout(stack, JOB_EXECUTIONS[process.argv.includes("--jobs-full") ? "full" : "short"]),
     );
     await step("fleet feed", () => feedLatency(stack));
+    await step("API over MQTT vs REST", () => mqttRequests(stack));
   } finally {
     fixture.destroy();
     sqsProcess.stop();

@@ -26,7 +26,8 @@ export type Outcome = "answered" | "answered_unkept" | "replayed" | "refused" | 
  * EMQX retries the message and the stored answer is published then.
  *
  * Costs: a refused request, one publish (plus one key read when it is readable); a first request, one
- * conditional put, one put of the answer and one publish; a repeat, one conditional put and one publish.
+ * conditional put, then the route, then one put of the answer and one publish side by side; a repeat, one
+ * conditional put and one publish.
  */
 export async function answerAppRequest(deps: AppRequestDeps, message: AppRequestMessage): Promise<Outcome> {
   const keyName = keyNameOfTopic(message.topic);
@@ -54,10 +55,12 @@ async function runOnce(deps: AppRequestDeps, key: ApiKey, request: AppRequest): 
     await deps.answers.release(id);
     throw error;
   });
-  const kept = final && (await keepOrRelease(deps, id, answer, expiresAt));
-  if (!final) await deps.answers.release(id);
-  await reply(deps, id.keyName, id.requestId, answer);
-  return kept || !final ? "answered" : "answered_unkept";
+  // Kept and published at once: a repeat that comes before the answer is kept waits for it (answerRepeat).
+  const [kept] = await Promise.all([
+    final ? keepOrRelease(deps, id, answer, expiresAt) : deps.answers.release(id).then(() => true),
+    reply(deps, id.keyName, id.requestId, answer),
+  ]);
+  return kept ? "answered" : "answered_unkept";
 }
 
 /**
