@@ -186,8 +186,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const emqxApiKey = options.emqxApiKey ?? `bridge-${randomBytes(4).toString("hex")}`;
     const emqxApiSecret = options.emqxApiSecret ?? randomSecret();
     // Served before the stand-in, whose requests rule posts to it; the app is set once EMQX's API is up.
-    let apiFetch: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
-    const api = await started(stops, serveApp((request) => apiFetch(request), { host, port: ports.api }));
+    let apiFetch: (request: Request) => Response | Promise<Response> = () =>
+      new Response(null, { status: 503 });
+    const api = await started(
+      stops,
+      serveApp((request) => apiFetch(request), { host, port: ports.api }),
+    );
     const emqx = await started(
       stops,
       startEmqxStandIn({

@@ -40,7 +40,8 @@ export const MAX_BODY_BYTES = MAX_COMMAND_PAYLOAD_BYTES;
 export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   const app = new Hono<ApiEnv>();
   // Before the body limit, which it would otherwise share: a rule event is larger than the request it carries.
-  if (deps.appRequests) app.route(MQTT_REQUESTS_PATH, mqttRequestRoutes(deps.appRequests, options, app.fetch));
+  if (deps.appRequests)
+    app.route(MQTT_REQUESTS_PATH, mqttRequestRoutes(deps.appRequests, options, app.fetch));
   // Counted while the body streams in: a 200 MB body is refused at 256 KiB, never held in memory.
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
   app.use("*", deadline(options));
