@@ -225,6 +225,11 @@ describe("HTTP devices", () => {
     ).toBe(200);
     expect(await commandOf("HTTP-1", "poll-1")).toMatchObject({ status: "acked", result: { n: 1 } });
     expect((await device("GET", "HTTP-1", "/commands/next")).status).toBe(204);
+    await api("PUT", "/v1/devices/HTTP-1/transport", { transport: "mqtt" });
+    expect((await api("GET", "/v1/devices/HTTP-1/transport")).body).toEqual({
+      sn: "HTTP-1",
+      transport: "mqtt",
+    });
   });
 });
 

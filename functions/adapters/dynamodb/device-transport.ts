@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
 import { send } from "../aws-errors.ts";
@@ -7,8 +7,9 @@ import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /**
- * `DEVICE#{sn}` / `TRANSPORT`, present only for HTTP devices: the publisher's one BatchGetItem per batch
- * reads it beside the commands and hold marks (`command-store.ts`), so knowing costs no extra request.
+ * `DEVICE#{sn}` / `TRANSPORT`, present once an operator set a transport: the publisher's one
+ * BatchGetItem per batch reads it beside the commands and hold marks (`command-store.ts`), so knowing
+ * costs no extra request.
  */
 export class DynamoDbDeviceTransportStore extends TableAdapter implements DeviceTransportStore {
   async get(sn: string): Promise<DeliveryTransport> {
@@ -22,13 +23,7 @@ export class DynamoDbDeviceTransportStore extends TableAdapter implements Device
   }
 
   async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {
-    const key = marshall(transportKey(sn));
-    if (transport === "mqtt") {
-      await send("DynamoDB DeleteItem (device transport)", () =>
-        this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })),
-      );
-      return;
-    }
+    // `mqtt` is written too rather than deleted: the API's role has no DeleteItem (infra/lib/permissions.ts).
     const item = marshall({ ...transportKey(sn), type: "device_transport", sn, transport, updatedAt: at });
     await send("DynamoDB PutItem (device transport)", () =>
       this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
