@@ -44,6 +44,7 @@ export async function startGapTracker(
     suspects: 0,
     reports: 0,
     byType: {},
+    failed: 0,
   };
   let running: Promise<GapRunStats> = Promise.resolve(totals);
   const runOnce = () => {
@@ -77,7 +78,15 @@ export async function startGapTracker(
 }
 
 function add(totals: GapRunStats, stats: GapRunStats): GapRunStats {
-  for (const key of ["devices", "trackerWrites", "events", "commands", "suspects", "reports"] as const)
+  for (const key of [
+    "devices",
+    "trackerWrites",
+    "events",
+    "commands",
+    "suspects",
+    "reports",
+    "failed",
+  ] as const)
     totals[key] += stats[key];
   for (const [name, n] of Object.entries(stats.byType)) totals.byType[name] = (totals.byType[name] ?? 0) + n;
   return stats;

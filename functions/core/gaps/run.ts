@@ -27,6 +27,8 @@ export interface GapRunStats {
   reports: number;
   /** Events sent, by metric name: `GapsOpened`, `GapsClosed`, `GapsUnrecoverable`, `ClockDrift`. */
   byType: Record<string, number>;
+  /** Devices whose reconcile failed this pass (a store or queue outage); redone next pass. */
+  failed: number;
 }
 
 const METRIC_OF: Record<string, string> = {
@@ -51,6 +53,7 @@ export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
   for (const report of taken?.reports ?? []) bySn.set(report.sn, [...(bySn.get(report.sn) ?? []), report]);
   const sns = new Set(bySn.keys());
   for await (const sn of deps.devices.listDevices()) sns.add(sn);
+  const failedSns = new Set<string>();
   const stats: GapRunStats = {
     devices: sns.size,
     trackerWrites: 0,
@@ -59,6 +62,7 @@ export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
     suspects: 0,
     reports: taken?.reports.length ?? 0,
     byType: {},
+    failed: 0,
   };
   await mapWithConcurrency([...sns], CONCURRENCY, (sn) =>
     reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats),
