@@ -1,4 +1,3 @@
-import { setTimeout as pause } from "node:timers/promises";
 import type { CommandStatus } from "../schemas/command.ts";
 import { announceStatus } from "./announce.ts";
 import { isExpired } from "./envelope.ts";
@@ -63,11 +62,27 @@ export async function waitForNextCommand(
     if (command) return command;
     const left = until - performance.now();
     if (left <= 0) return undefined;
-    const paused = await pause(Math.min(options.intervalMs, left), true, { signal: options.signal }).catch(
-      () => false,
-    );
-    if (!paused) return undefined;
+    if (!(await pause(Math.min(options.intervalMs, left), options.signal))) return undefined;
   }
+}
+
+/**
+ * Waits `ms` on the global timer (which tests can fake, unlike `node:timers/promises`); false when
+ * `signal` aborts first.
+ */
+function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", stop, { once: true });
+  });
 }
 
 /** The device's `queued` and `pending` commands, oldest first across both. */
