@@ -8,9 +8,13 @@ import {
   type AttemptOutcome,
   deliverEvent,
   deliverPending,
+  type EventKey,
+  recordSuccesses,
+  type SuccessTally,
   type WebhookDeps,
 } from "../core/webhooks/deliver.ts";
 import type { PendingDelivery } from "../core/webhooks/ports.ts";
+import type { WebhookSubscription } from "../core/webhooks/subscription.ts";
 
 /** Retries handled at once: each waits on its own receiver. */
 const CONCURRENT_RETRIES = 10;
@@ -41,28 +45,72 @@ export async function handleWebhookBatch(
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
+/** Devices' events side by side, each device's in order (its FIFO message group). */
+const CONCURRENT_DEVICES = 10;
+
+type EventRecord = { record: SQSRecord; key: EventKey; body: string };
+
 async function deliverInOrder(deps: WebhookDeps, records: SQSRecord[], logger: Logger): Promise<string[]> {
-  for (const [index, record] of records.entries()) {
+  const events = records.flatMap((record) => {
     const key = eventKey(record.body);
-    if (!key) {
-      logger.error("dropping a webhooks-queue message that is not a fan-out event", {
-        messageId: record.messageId,
-      });
-      continue;
-    }
+    if (key) return [{ record, key, body: record.body }];
+    logger.error("dropping a webhooks-queue message that is not a fan-out event", {
+      messageId: record.messageId,
+    });
+    return [];
+  });
+  if (!events.length) return [];
+  let subscriptions: WebhookSubscription[];
+  try {
+    subscriptions = await deps.store.list();
+  } catch (error) {
+    logger.warn("could not read the webhook subscriptions; the batch will come again", {
+      error: errorText(error),
+    });
+    return events.map((e) => e.record.messageId);
+  }
+  const tally: SuccessTally = new Map();
+  const failed = await mapWithConcurrency([...byDevice(events).values()], CONCURRENT_DEVICES, (group) =>
+    deliverGroup(deps, subscriptions, group, tally, logger),
+  );
+  // Counts lost to an outage here are only counts: the deliveries happened.
+  await recordSuccesses(deps, tally).catch((error) =>
+    logger.warn("could not count webhook deliveries", { error: errorText(error) }),
+  );
+  return failed.flat();
+}
+
+/** One device's events in order; once one fails, it and the later ones come again (FIFO). */
+async function deliverGroup(
+  deps: WebhookDeps,
+  subscriptions: WebhookSubscription[],
+  group: EventRecord[],
+  tally: SuccessTally,
+  logger: Logger,
+): Promise<string[]> {
+  for (const [index, event] of group.entries()) {
     try {
-      const outcomes = await deliverEvent(deps, key, record.body);
+      const outcomes = await deliverEvent(deps, subscriptions, event, tally);
       if (outcomes.length)
-        logger.debug("webhook event delivered", { eventId: key.eventId, outcomes: tally(outcomes) });
+        logger.debug("webhook event handled", {
+          eventId: event.key.eventId,
+          outcomes: countOutcomes(outcomes),
+        });
     } catch (error) {
       logger.warn("could not hand an event to its webhooks; it will come again", {
-        eventId: key.eventId,
+        eventId: event.key.eventId,
         error: errorText(error),
       });
-      return records.slice(index).map((r) => r.messageId);
+      return group.slice(index).map((e) => e.record.messageId);
     }
   }
   return [];
+}
+
+function byDevice(events: EventRecord[]): Map<string, EventRecord[]> {
+  const groups = new Map<string, EventRecord[]>();
+  for (const event of events) groups.set(event.key.sn, [...(groups.get(event.key.sn) ?? []), event]);
+  return groups;
 }
 
 async function retryAll(
@@ -102,7 +150,7 @@ function eventKey(body: string) {
   }
 }
 
-function tally(outcomes: AttemptOutcome[]): Partial<Record<AttemptOutcome, number>> {
+function countOutcomes(outcomes: AttemptOutcome[]): Partial<Record<AttemptOutcome, number>> {
   const counts: Partial<Record<AttemptOutcome, number>> = {};
   for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
   return counts;

@@ -107,7 +107,10 @@ describe("webhook delivery", () => {
     const { deps, posts, scheduled } = harness([subscription("a"), subscription("b")], (url) =>
       url.includes("b.") ? failed : { ok: true, status: 204 },
     );
-    expect(await deliverEvent(deps, punch, "{}")).toEqual(["delivered", "retry_scheduled"]);
+    expect(await deliverEvent(deps, await deps.store.list(), { key: punch, body: "{}" }, new Map())).toEqual([
+      "delivered",
+      "retry_scheduled",
+    ]);
     expect(posts.map((p) => p.headers["webhook-id"])).toEqual(["ev-1", "ev-1"]);
     expect(scheduled).toEqual([
       { delivery: expect.objectContaining({ subscriptionId: "b", attempt: 2, body: "{}" }), delay: 5 },
@@ -131,7 +134,10 @@ describe("webhook delivery", () => {
       [subscription("down", { consecutiveFailures: 3 }), subscription("up")],
       () => ({ ok: true, status: 200 }),
     );
-    expect(await deliverEvent(deps, punch, "{}")).toEqual(["retry_scheduled", "delivered"]);
+    expect(await deliverEvent(deps, await deps.store.list(), { key: punch, body: "{}" }, new Map())).toEqual([
+      "retry_scheduled",
+      "delivered",
+    ]);
     expect(posts.map((p) => p.url)).toEqual(["https://up.example/hooks"]);
     expect(scheduled).toEqual([
       { delivery: expect.objectContaining({ subscriptionId: "down", attempt: 1 }), delay: 0 },
@@ -143,7 +149,9 @@ describe("webhook delivery", () => {
       [subscription("other-type", { types: ["presence"] }), subscription("other-sn", { sn: "SN-2" })],
       () => ({ ok: true, status: 200 }),
     );
-    expect(await deliverEvent(deps, punch, "{}")).toEqual([]);
+    expect(await deliverEvent(deps, await deps.store.list(), { key: punch, body: "{}" }, new Map())).toEqual(
+      [],
+    );
     expect(posts).toEqual([]);
     const gone = { subscriptionId: "nope", eventId: "ev-1", body: "{}", attempt: 2, firstAttemptAt: "t0" };
     expect(await deliverPending(deps, gone)).toBe("subscription_gone");

@@ -89,11 +89,11 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
     return this.update(id, `SET deletedAt = :now, ${TTL_ATTRIBUTE} = :now REMOVE secret`, { ":now": now });
   }
 
-  async recordSuccess(id: string, at: string): Promise<void> {
-    await this.update(id, "SET lastSuccessAt = :at, consecutiveFailures = :zero ADD delivered :one", {
+  async recordSuccess(id: string, at: string, count: number): Promise<void> {
+    await this.update(id, "SET lastSuccessAt = :at, consecutiveFailures = :zero ADD delivered :count", {
       ":at": at,
       ":zero": 0,
-      ":one": 1,
+      ":count": count,
     });
   }
 

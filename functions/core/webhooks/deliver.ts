@@ -30,19 +30,29 @@ export interface EventKey {
 
 export type AttemptOutcome = "delivered" | "retry_scheduled" | "dead_lettered" | "subscription_gone";
 
+/** Deliveries that succeeded in a batch, per subscription: counted with one write each at its end. */
+export type SuccessTally = Map<string, number>;
+
 /**
- * One event off the webhooks queue: every subscription that wants it gets a POST of `body` as is. A
- * healthy subscription is tried at once; a failing one is handed to the delivery queue instead, so a
- * receiver that is down costs the others nothing (not even its timeout).
+ * One event off the webhooks queue: every subscription (of `subscriptions`, read once per batch) that
+ * wants it gets a POST of `body` as is. A healthy subscription is tried at once; a failing one is handed
+ * to the delivery queue instead, so a receiver that is down costs the others nothing (not even its
+ * timeout). Successes go to `tally` (see {@link recordSuccesses}); failures are recorded at once.
  */
-export async function deliverEvent(deps: WebhookDeps, event: EventKey, body: string) {
-  const targets = (await deps.store.list()).filter((subscription) => wants(subscription, event));
+export async function deliverEvent(
+  deps: WebhookDeps,
+  subscriptions: WebhookSubscription[],
+  event: { key: EventKey; body: string },
+  tally: SuccessTally,
+) {
+  const targets = subscriptions.filter((subscription) => wants(subscription, event.key));
   const firstAttemptAt = deps.clock.now().toISOString();
   return mapWithConcurrency(targets, CONCURRENT_POSTS, async (subscription) => {
+    const { id } = subscription;
     const delivery = {
-      subscriptionId: subscription.id,
-      eventId: event.eventId,
-      body,
+      subscriptionId: id,
+      eventId: event.key.eventId,
+      body: event.body,
       attempt: 1,
       firstAttemptAt,
     };
@@ -50,8 +60,16 @@ export async function deliverEvent(deps: WebhookDeps, event: EventKey, body: str
       await deps.retries.schedule(delivery, 0);
       return "retry_scheduled" as const;
     }
-    return attempt(deps, subscription, delivery);
+    const outcome = await attempt(deps, subscription, delivery);
+    if (outcome === "delivered") tally.set(id, (tally.get(id) ?? 0) + 1);
+    return outcome;
   });
+}
+
+/** One write per subscription that had deliveries in the batch. */
+export async function recordSuccesses(deps: WebhookDeps, tally: SuccessTally): Promise<void> {
+  const at = deps.clock.now().toISOString();
+  await Promise.all([...tally].map(([id, count]) => deps.store.recordSuccess(id, at, count)));
 }
 
 /** A delivery from the delivery queue: tried again with the subscription as it is now. */
@@ -59,7 +77,10 @@ export async function deliverPending(deps: WebhookDeps, delivery: PendingDeliver
   const subscription = await deps.store.get(delivery.subscriptionId);
   // Deleted since: its events go nowhere.
   if (!subscription) return "subscription_gone";
-  return attempt(deps, subscription, delivery);
+  const outcome = await attempt(deps, subscription, delivery);
+  if (outcome === "delivered")
+    await deps.store.recordSuccess(subscription.id, deps.clock.now().toISOString(), 1);
+  return outcome;
 }
 
 /** One signed POST; on failure the next attempt is scheduled, or, past the budget, a dead letter written. */
@@ -76,10 +97,7 @@ async function attempt(
     body: delivery.body,
   });
   const outcome = await deps.poster.post(subscription.url, delivery.body, headers);
-  if (outcome.ok) {
-    await deps.store.recordSuccess(subscription.id, now.toISOString());
-    return "delivered";
-  }
+  if (outcome.ok) return "delivered";
   await deps.store.recordFailure(subscription.id, outcome.error, now.toISOString());
   return retryOrDeadLetter(deps, delivery, outcome.error, now);
 }

@@ -60,8 +60,8 @@ export interface WebhookStore {
   list(): Promise<WebhookSubscription[]>;
   /** False when there was none. */
   delete(id: string): Promise<boolean>;
-  /** Counts a delivered attempt and clears the failures in a row (nothing when the subscription is gone). */
-  recordSuccess(id: string, at: string): Promise<void>;
+  /** Counts `count` delivered attempts and clears the failures in a row (nothing when the subscription is gone). */
+  recordSuccess(id: string, at: string, count: number): Promise<void>;
   recordFailure(id: string, error: string, at: string): Promise<void>;
   deadLetter(letter: DeadLetter): Promise<void>;
   /** A subscription's dead letters, newest first. */
