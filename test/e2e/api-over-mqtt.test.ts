@@ -104,9 +104,14 @@ async function deviceOnline(sn: string) {
   const device = new SimulatedDevice(sn, stack.endpoints.mqtt);
   devices.push(device);
   await device.connect();
+  // Online, and its view settled (the status message after its login updates lastSeenAt once).
+  let last = "";
   await eventually(async () => {
     const { body } = await rest(ops, "GET", `/v1/devices/${sn}`);
-    return body.online === true ? true : undefined;
+    const seen = JSON.stringify(body);
+    const settled = seen === last && (body.device as { online?: boolean } | undefined)?.online === true;
+    last = seen;
+    return settled ? true : undefined;
   });
 }
 
