@@ -6,6 +6,7 @@ import { DynamoDbAttendanceStore } from "./dynamodb/attendance-store.ts";
 import { createDynamoDbClient } from "./dynamodb/client.ts";
 import { DynamoDbCommandStore } from "./dynamodb/command-store.ts";
 import { DynamoDbDeviceRegistry } from "./dynamodb/device-registry.ts";
+import { DynamoDbGapStore } from "./dynamodb/gap-store.ts";
 import { DynamoDbDeviceTransportStore } from "./dynamodb/device-transport.ts";
 import { DynamoDbPresenceStore } from "./dynamodb/presence-store.ts";
 import { DynamoDbQuarantineStore } from "./dynamodb/quarantine-store.ts";
@@ -81,6 +82,8 @@ export function createApiDeps(config: ApiConfig, clients: AwsClients = awsClient
     ...deps,
     keys: firstOf(bootstrap, new DynamoDbApiKeyStore(dynamodb, config.TABLE_NAME)),
     reader: new DynamoDbReaders(dynamodb, config.TABLE_NAME),
+    /** The gap tracker's items, read by `/v1/devices/{sn}/gaps` and `/v1/gaps`. */
+    gaps: new DynamoDbGapStore(dynamodb, config.TABLE_NAME),
     webhooks: new DynamoDbWebhookStore(dynamodb, config.TABLE_NAME),
     ...createJobPorts(config, clients),
   };
