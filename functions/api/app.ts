@@ -9,6 +9,7 @@ import { MQTT_REQUESTS_PATH, mqttRequestRoutes } from "./mqtt-requests/route.ts"
 import { referencePage } from "./reference-page.ts";
 import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
+import { deviceGapRoutes, fleetGapRoutes } from "./routes/gaps.ts";
 import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -46,6 +47,8 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
   app.use("*", deadline(options));
   app.route("/v1/devices/:sn/commands", commandRoutes(deps, options));
+  app.route("/v1/devices/:sn/gaps", deviceGapRoutes(deps));
+  app.route("/v1/gaps", fleetGapRoutes(deps));
   app.route("/v1/devices/:sn/shadow", shadowRoutes(deps, options));
   app.route("/v1/devices/:sn/transport", deviceTransportRoutes(deps));
   app.route("/v1/devices", deviceRoutes(deps, options));
