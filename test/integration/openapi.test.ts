@@ -149,6 +149,8 @@ describe(`GET ${OPENAPI_PATH}`, () => {
         "POST /v1/devices/{sn}/commands",
         "GET /v1/devices/{sn}/commands",
         "GET /v1/devices/{sn}/commands/{id}",
+        "GET /v1/devices/{sn}/gaps",
+        "GET /v1/gaps",
         "POST /v1/devices/{sn}/credentials",
         "PATCH /v1/devices/{sn}",
       ]),
