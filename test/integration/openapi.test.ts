@@ -215,6 +215,8 @@ describe(`GET ${OPENAPI_PATH}`, () => {
     answers["get /v1/devices"] = await call("GET", "/v1/devices");
     answers["get /v1/devices/{sn}"] = await call("GET", "/v1/devices/SN-DOC-1");
     answers["get /v1/devices/{sn}/attendance"] = await call("GET", "/v1/devices/SN-DOC-1/attendance");
+    answers["get /v1/devices/{sn}/gaps"] = await call("GET", "/v1/devices/SN-DOC-1/gaps");
+    answers["get /v1/gaps"] = await call("GET", "/v1/gaps?open=true");
     answers["get /v1/users/{userId}/attendance"] = await call("GET", "/v1/users/1001/attendance");
     answers["get /v1/quarantine"] = await call("GET", "/v1/quarantine");
     answers["post /v1/replay"] = await call("POST", "/v1/replay", { from: "2026-01-01", to: "2026-01-02" });
