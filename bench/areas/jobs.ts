@@ -214,6 +214,7 @@ async function samplePublisher(env: JobBench, stack: LocalStack): Promise<Publis
     timeoutMs: 5_000,
   });
   const totals: Publish = { batches: 0, executions: 0, emqxCalls: 0, writes: 0 };
+  const connected: SimulatedDevice[] = [];
   const publisher: DevicePublisher = {
     publishBulk: (requests) => {
       totals.emqxCalls++;
@@ -245,8 +246,11 @@ async function samplePublisher(env: JobBench, stack: LocalStack): Promise<Publis
         Entries: Messages.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
       }),
     );
-    await Promise.all(devices.map((d) => d.disconnect()));
+    connected.push(...devices);
   }
+  // Their acks are on their way: give them a moment before the clients go.
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await Promise.all(connected.map((d) => d.disconnect().catch(() => undefined)));
   return totals;
 }
 

@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 const postJob = (body: Record<string, unknown>) => api.call("POST", "/v1/jobs", body);
-const finished = (id: string, timeoutMs = 90_000) => waitForJob(api, id, { timeoutMs });
+const finished = (id: string, timeoutMs = 240_000) => waitForJob(api, id, { timeoutMs });
 
 describe("jobs over real MQTT: API → jobs worker → commands pipeline → devices → acks", () => {
   it("a job over a group of 200 devices completes with every execution acked", async () => {
@@ -53,7 +53,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
     });
     expect(created.status).toBe(202);
     const job = await finished("sync-all");
-    expect(job.status).toBe("completed");
+    expect(job.status, JSON.stringify(job)).toBe("completed");
     expect(job.progress).toMatchObject({ created: FLEET, total: FLEET, fannedOut: true });
     expect(job.counts).toMatchObject({ acked: FLEET, failed: 0, queued: 0, pending: 0 });
     const executions = await allExecutions(api, "sync-all");
@@ -63,23 +63,23 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
     // Each execution is a command of its device, readable as such.
     const { body } = await api.call("GET", `/v1/devices/${sns[0]}/commands/job-sync-all`);
     expect(body.command).toMatchObject({ status: "acked", jobId: "sync-all", op: "sync_user" });
-  }, 120_000);
+  }, 300_000);
 
   it("an unknown op ends failed on every device, with the device's error", async () => {
     await postJob({ id: "unknown-op", op: "launch_rocket", targets: { sns: sns.slice(0, 50) } });
     const job = await finished("unknown-op");
-    expect(job.status).toBe("completed");
+    expect(job.status, JSON.stringify(job)).toBe("completed");
     expect(job.counts).toMatchObject({ failed: 50, acked: 0 });
     const failed = await allExecutions(api, "unknown-op", "failed");
     expect(failed).toHaveLength(50);
     expect(failed[0]?.reason).toMatch(/unknown op/);
-  }, 120_000);
+  }, 300_000);
 
   it("respects rollout.perMinute, measured on the executions' creation times", async () => {
     const perMinute = 1200; // 20 a second: slices of 20, a second apart
     await postJob({ id: "paced", op: "ping", targets: { sns: sns.slice(0, 120) }, rollout: { perMinute } });
     const job = await finished("paced");
-    expect(job.status).toBe("completed");
+    expect(job.status, JSON.stringify(job)).toBe("completed");
     const times = (await allExecutions(api, "paced"))
       .map((e) => Date.parse(e.createdAt))
       .sort((a, b) => a - b);
@@ -91,7 +91,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
       expect(inWindow).toBeLessThanOrEqual((perMinute * windowMs) / 60_000 + step);
     }
     expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual((120 / step - 1) * 1000);
-  }, 120_000);
+  }, 300_000);
 
   it("aborts at the threshold when devices fail: the rollout stops and the unsent executions are canceled", async () => {
     const targets = sns.slice(100, 200);
@@ -107,7 +107,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
         abort,
       });
       const job = await finished("abort-me");
-      expect(job.status).toBe("aborted");
+      expect(job.status, JSON.stringify(job)).toBe("aborted");
       expect(job.reason).toMatch(/failed/);
       expect(job.progress.created).toBeLessThan(100);
       const executions = await allExecutions(api, "abort-me");
@@ -119,7 +119,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
     } finally {
       for (const device of failing) device.refuses = () => false;
     }
-  }, 120_000);
+  }, 300_000);
 
   it("cancel stops a rollout: no more executions, none left waiting", async () => {
     await postJob({
@@ -142,7 +142,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
     expect(executions.every((e) => ["acked", "expired"].includes(e.status))).toBe(true);
     const canceledOnes = await allExecutions(api, "cancel-me", "canceled");
     expect(canceledOnes.length).toBe(job.counts.canceled ?? 0);
-  }, 120_000);
+  }, 300_000);
 
   it("creates idempotently on id: the same body is the same job, another body is 409", async () => {
     const body = { id: "twice", op: "ping", targets: { sns: sns.slice(0, 3) } };
@@ -156,7 +156,7 @@ describe("jobs over real MQTT: API → jobs worker → commands pipeline → dev
     expect(conflict.status).toBe(409);
     expect(conflict.body).toMatchObject({ field: "id" });
     expect((await finished("twice")).counts).toMatchObject({ acked: 3 });
-  }, 60_000);
+  }, 300_000);
 
   it("lists a group's devices page by page, with their groups and attributes", async () => {
     const seen: string[] = [];

@@ -4,12 +4,14 @@ import { uniqueSymbol } from "hono-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbReaders } from "../../functions/adapters/dynamodb/readers.ts";
 import { DynamoDbWebhookStore } from "../../functions/adapters/dynamodb/webhook-store.ts";
+import { createJobPorts } from "../../functions/adapters/job-deps.ts";
 import { createApiApp, OPENAPI_PATH, REFERENCE_PATH } from "../../functions/api/app.ts";
 import { LIVE_PATH } from "../../functions/api/live-page.ts";
 import type { ApiDeps } from "../../functions/api/types.ts";
 import { newApiKey, StaticApiKeyStore } from "../../functions/core/api-keys.ts";
 import { serveApp } from "../../local/services/http-server.ts";
-import { createTestResources, silentLogger, type TestResources } from "../support/resources.ts";
+import { ensureJobsQueue } from "../../local/services/jobs-worker.ts";
+import { createTestResources, silentLogger, type TestResources, uniqueName } from "../support/resources.ts";
 
 interface JsonSchema {
   type?: string;
@@ -60,6 +62,10 @@ beforeAll(async () => {
     reader: new DynamoDbReaders(env.dynamodb, env.tableName),
     deviceTokenSecrets: env.config.DEVICE_TOKEN_SECRETS,
     webhooks: new DynamoDbWebhookStore(env.dynamodb, env.tableName),
+    ...createJobPorts(
+      { ...env.config, JOBS_QUEUE_URL: (await ensureJobsQueue(env.sqs, uniqueName("jobs"))).url },
+      { dynamodb: env.dynamodb, sqs: env.sqs },
+    ),
   };
   // The routes are read from the very app that is served.
   app = createApiApp(deps, { logger: silentLogger() });
@@ -153,6 +159,12 @@ describe(`GET ${OPENAPI_PATH}`, () => {
         "GET /v1/gaps",
         "POST /v1/devices/{sn}/credentials",
         "PATCH /v1/devices/{sn}",
+        "PUT /v1/devices/{sn}",
+        "POST /v1/jobs",
+        "GET /v1/jobs",
+        "GET /v1/jobs/{id}",
+        "GET /v1/jobs/{id}/executions",
+        "POST /v1/jobs/{id}/cancel",
       ]),
     );
   });
@@ -242,6 +254,16 @@ describe(`GET ${OPENAPI_PATH}`, () => {
     answers["get /v1/webhooks/{id}"] = await call("GET", hookPath);
     answers["get /v1/webhooks/{id}/dead-letters"] = await call("GET", `${hookPath}/dead-letters`);
     answers["delete /v1/webhooks/{id}"] = await call("DELETE", hookPath);
+    answers["put /v1/devices/{sn}"] = await call("PUT", "/v1/devices/SN-DOC-4", { groups: ["doc"] });
+    answers["post /v1/jobs"] = await call("POST", "/v1/jobs", {
+      id: "doc-3",
+      op: "noop",
+      targets: { group: "doc" },
+    });
+    answers["get /v1/jobs"] = await call("GET", "/v1/jobs");
+    answers["get /v1/jobs/{id}"] = await call("GET", "/v1/jobs/doc-3");
+    answers["get /v1/jobs/{id}/executions"] = await call("GET", "/v1/jobs/doc-3/executions");
+    answers["post /v1/jobs/{id}/cancel"] = await call("POST", "/v1/jobs/doc-3/cancel", {});
     const documented = documentedOperations();
     expect(Object.keys(answers).sort()).toEqual(documented.map((d) => `${d.method} ${d.path}`).sort());
     for (const { method, path, operation } of documented) {
@@ -291,6 +313,9 @@ const VALID_BODY: Record<string, Record<string, unknown>> = {
   "post /v1/replay": { from: "2026-01-01", to: "2026-01-02" },
   "post /v1/devices/{sn}/credentials": { kick: false },
   "patch /v1/devices/{sn}": { enabled: true },
+  "put /v1/devices/{sn}": { groups: ["doc"], attributes: { floor: 2 } },
+  "post /v1/jobs": { op: "noop", targets: { sns: ["SN-DOC-3"] } },
+  "post /v1/jobs/{id}/cancel": { reason: "doc" },
 };
 
 /** Text that might break a pattern: each documented pattern must refuse at least one of these. */
@@ -317,6 +342,7 @@ function refusedValues(schema: JsonSchema): unknown[] {
     number: "1",
     boolean: "yes",
     object: [1],
+    array: "x",
   };
   const refused: unknown[] = schema.type ? [wrongType[schema.type]] : [];
   if (schema.type === "string") refused.push(...refusedStrings(schema));

@@ -21,6 +21,15 @@ import type { ApiDeps, ApiEnv } from "../types.ts";
 import { publicCommand } from "../views.ts";
 
 const READERS = ["read", "commands"] as const satisfies Scope[];
+/** `POST /v1/jobs/{id}/cancel`; the body is optional. */
+const CancelRequest = v.strictObject(
+  {
+    reason: v.optional(
+      v.pipe(v.string("reason must be a string"), v.maxLength(200, "reason is at most 200 characters")),
+    ),
+  },
+  "unknown field; the body takes only reason",
+);
 const JobParams = v.object({ id: v.pipe(JobId, v.description("job id")) });
 const ExecutionQuery = v.object({
   status: v.optional(v.pipe(ExecutionStatus, v.description("only executions in this status"))),
@@ -199,15 +208,17 @@ function postCancel(app: JobApp, deps: ApiDeps, jobDeps: JobApiDeps | undefined)
       description: "Executions already sent run to their end. A job that is over is answered as it is.",
       responses: {
         "200": { description: "The job", content: jsonContent(JobAnswer) },
-        ...problems(400, 404),
+        ...problems(400, 404, 415, 422),
       },
     }),
     requireScope(deps.keys, "commands"),
     validate("param", JobParams),
+    jsonObjectBody({ optional: true }),
+    validate("json", CancelRequest),
     async (c) => {
       if (!jobDeps) return notConfigured(c);
       const { id } = c.req.valid("param");
-      const job = await cancelJob(jobDeps, id);
+      const job = await cancelJob(jobDeps, id, c.req.valid("json").reason);
       if (!job) return notFound(c, `no job '${id}'`);
       return c.json({ job: publicJob(job) }, 200);
     },

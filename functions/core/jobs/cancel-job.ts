@@ -7,15 +7,14 @@ import type { Job } from "./types.ts";
  * sent yet (`expired`, reason `canceled: ...`); those already sent run to their end. A job that is
  * already over is answered as it is. `undefined` when there is no such job.
  */
-export async function cancelJob(deps: JobDeps, id: string): Promise<Job | undefined> {
+export async function cancelJob(
+  deps: JobDeps,
+  id: string,
+  reason = "canceled by request",
+): Promise<Job | undefined> {
   const job = await deps.jobs.get(id);
   if (job?.status !== "in_progress") return job;
-  const canceled = await deps.jobs.finish(
-    id,
-    "canceled",
-    deps.clock.now().toISOString(),
-    "canceled by request",
-  );
+  const canceled = await deps.jobs.finish(id, "canceled", deps.clock.now().toISOString(), reason);
   if (!canceled) return deps.jobs.get(id);
   await announceJob(deps, canceled);
   // The job's checks cancel them too, should this send be lost to a crash.

@@ -25,8 +25,14 @@ export const GroupName = v.pipe(
   v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "group must be 1-64 characters of A-Z, a-z, 0-9, _, . or -"),
 );
 
+/** valibot's object takes an array (naming `x.0`): refused first, naming the field itself. */
+const notArray = (name: string) =>
+  v.check((value: unknown) => !Array.isArray(value), `${name} must be an object`);
+
 /** Exactly one of: a list of serial numbers, a group, or every device. */
 export const JobTargets = v.pipe(
+  v.unknown(),
+  notArray("targets"),
   v.strictObject(
     {
       sns: v.optional(
@@ -66,22 +72,30 @@ export const JobRequest = v.strictObject(
     ttlSeconds: CommandRequest.entries.ttlSeconds,
     targets: JobTargets,
     rollout: v.optional(
-      v.strictObject(
-        { perMinute: WholeNumber("rollout.perMinute", 1, 100_000) },
-        "unknown field; rollout takes perMinute",
+      v.pipe(
+        v.unknown(),
+        notArray("rollout"),
+        v.strictObject(
+          { perMinute: WholeNumber("rollout.perMinute", 1, 100_000) },
+          "unknown field; rollout takes perMinute",
+        ),
       ),
     ),
     abort: v.optional(
-      v.strictObject(
-        {
-          failedPercent: v.pipe(
-            v.number("abort.failedPercent must be a number"),
-            v.minValue(0, "abort.failedPercent must be at least 0"),
-            v.maxValue(100, "abort.failedPercent must be at most 100"),
-          ),
-          minExecuted: WholeNumber("abort.minExecuted", 1, 1_000_000),
-        },
-        "unknown field; abort takes failedPercent and minExecuted",
+      v.pipe(
+        v.unknown(),
+        notArray("abort"),
+        v.strictObject(
+          {
+            failedPercent: v.pipe(
+              v.number("abort.failedPercent must be a number"),
+              v.minValue(0, "abort.failedPercent must be at least 0"),
+              v.maxValue(100, "abort.failedPercent must be at most 100"),
+            ),
+            minExecuted: WholeNumber("abort.minExecuted", 1, 1_000_000),
+          },
+          "unknown field; abort takes failedPercent and minExecuted",
+        ),
       ),
     ),
   },
@@ -115,6 +129,9 @@ export const DeviceProfileRequest = v.strictObject(
     ),
     attributes: v.optional(
       v.pipe(
+        // valibot's record lets an array through as {"0": ...}: refused before it is.
+        v.unknown(),
+        v.check((attributes) => !Array.isArray(attributes), "attributes must be an object"),
         v.record(
           v.pipe(
             v.string(),
