@@ -27,13 +27,12 @@ export const JOBS_TABLE_ACTIONS = [
   "dynamodb:UpdateItem",
   "dynamodb:Query",
 ];
-/** What `PUT /v1/devices/{sn}` adds to the API: the profile and its memberships in one transaction. */
-const PROFILE_ACTIONS = [
-  "dynamodb:TransactWriteItems",
-  "dynamodb:PutItem",
-  "dynamodb:DeleteItem",
-  "dynamodb:ConditionCheckItem",
-];
+/**
+ * What `PUT /v1/devices/{sn}` adds to the API: the profile and its memberships in one TransactWriteItems,
+ * which IAM authorizes by its items' actions (Put and Delete items; no ConditionCheck item, and there is
+ * no `dynamodb:TransactWriteItems` action).
+ */
+const PROFILE_ACTIONS = ["dynamodb:PutItem", "dynamodb:DeleteItem"];
 
 export interface JobsWorkerProps {
   table: ITable;
