@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { type Duration, RemovalPolicy } from "aws-cdk-lib";
-import { type IPrincipal, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { type IPrincipal, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
   ApplicationLogLevel,
   Architecture,
@@ -79,12 +79,15 @@ export interface BridgeFunctionProps {
  * empty (no AWS managed policy) and gets only what the caller grants, plus writing to its log group.
  */
 export class BridgeFunction extends Construct {
+  /** The handler's source file (test/infra/iam-actions.test.ts reads the SDK calls its bundle can make). */
+  readonly entry: string;
   readonly function: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -128,10 +131,15 @@ export class BridgeFunction extends Construct {
     return this.role;
   }
 
-  /** Lets the function read exactly these secrets, and tells it where they are (`NAME_SECRET_ARN`). */
-  useSecret(variable: string, secret: { secretArn: string; grantRead(grantee: IPrincipal): unknown }): void {
+  /**
+   * Lets the function read exactly this secret, and tells it where it is (`NAME_SECRET_ARN`). Only
+   * GetSecretValue (Powertools' `getSecret`), not `grantRead`'s DescribeSecret, which no code sends.
+   */
+  useSecret(variable: string, secret: { secretArn: string }): void {
     this.function.addEnvironment(variable, secret.secretArn);
-    secret.grantRead(this.role);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+    );
   }
 }
 

@@ -5,21 +5,39 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { GSI1 } from "../../functions/adapters/dynamodb/keys.ts";
 
 /**
- * The DynamoDB actions each function's code calls (`functions/adapters/dynamodb/*`), nothing more: no
- * DeleteItem, no batch writes, no transactions anywhere; Scan only for the API's attendance export.
- * When a store starts calling another operation, add it here (the infra tests list them).
+ * The DynamoDB actions each function's code sends (`functions/adapters/dynamodb/*`), nothing more; Scan
+ * only for the API's attendance export. test/infra/iam-actions.test.ts checks these against the SDK
+ * commands each function's bundle holds, so a store that starts sending another operation fails there.
  */
 export const TABLE_ACTIONS = {
-  /** Attendance put + fan-out mark, presence, quarantine, command delivery, pending commands (GSI). */
-  ingest: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /**
+   * Attendance put + fan-out mark, presence, quarantine (BatchWriteItem), command delivery, pending
+   * commands (GSI); DeleteItem takes back a punch it stored but could not queue (`discard`).
+   */
+  ingest: [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:Query",
+  ],
   /** Commands, API keys, the readers (GSI queries, attendance scan). */
   api: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"],
   /**
-   * Reads a command, lists a device's older unpublished commands (GSI) and moves statuses: never creates
-   * or deletes. It cannot create attendance; IAM cannot stop an UpdateItem on an existing punch, because
+   * Reads a batch of commands (BatchGetItem), lists a device's older unpublished commands (GSI), moves
+   * statuses, and holds a device's commands while EMQX is down: the hold is one item it updates and, on
+   * release, deletes (DeleteItem, conditional on the hold's own time). It never creates: no PutItem, so
+   * it cannot create attendance; IAM cannot stop an UpdateItem or DeleteItem on an existing punch, because
    * conditions only see the partition key and commands share the device partition with attendance.
    */
-  publisher: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  publisher: [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+  ],
   /** The commands DLQ consumer: reads a command and moves it to `failed`. */
   commandDlq: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 } as const;

@@ -1,0 +1,209 @@
+/**
+ * Least privilege, checked against the code instead of against a list typed by hand: for every function
+ * in the synthesized stack, the AWS operations its bundle can send (the SDK command modules esbuild keeps
+ * after tree shaking, read from its metafile, bundled as NodejsFunction bundles it) must each be allowed
+ * by its role, and its role must allow nothing else (the event sources' and log group's grants aside).
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CfnElement } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../infra/lib/app.ts";
+import { BridgeFunction, BUNDLING, PROJECT_ROOT } from "../../infra/lib/bridge-function.ts";
+import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
+
+type Json = Record<string, unknown>;
+type Statement = { Action: string | string[] };
+
+/** `@aws-sdk/client-<dir>/dist-es/commands/<Op>Command.js` -> the IAM service prefix. */
+const SERVICES: Record<string, string> = {
+  dynamodb: "dynamodb",
+  sqs: "sqs",
+  sns: "sns",
+  "secrets-manager": "secretsmanager",
+};
+const COMMAND_MODULE = /node_modules\/@aws-sdk\/client-([a-z-]+)\/dist-es\/commands\/(\w+)Command\.js$/;
+
+/**
+ * The IAM actions one SDK operation needs. Batches are authorized by their single action; a transaction
+ * by the actions of its items (the transaction's own items are listed by {@link TRANSACTION_ITEMS}).
+ */
+function actionsFor(service: string, operation: string): string[] {
+  if (service === "sqs") return [`sqs:${operation.replace(/Batch$/, "")}`];
+  if (service === "sns" && operation === "PublishBatch") return ["sns:Publish"];
+  if (service === "dynamodb" && operation === "TransactWriteItems") return [];
+  return [`${service}:${operation}`];
+}
+/** A transaction item kind -> the action DynamoDB checks for it (Using IAM with DynamoDB transactions). */
+const TRANSACTION_ITEMS: Record<string, string> = {
+  Put: "dynamodb:PutItem",
+  Update: "dynamodb:UpdateItem",
+  Delete: "dynamodb:DeleteItem",
+  ConditionCheck: "dynamodb:ConditionCheckItem",
+};
+/**
+ * The Secrets Manager client is bundled whole (Powertools' provider holds the aggregated client), so its
+ * command modules say nothing; the code reads secrets only through Powertools' `getSecret`.
+ */
+const SECRETS_READ = /node_modules\/@aws-lambda-powertools\/parameters\/lib\/esm\/secrets\//;
+/** Operations the SDK clients carry but never send as configured: endpoint discovery is off by default. */
+const NEVER_SENT = new Set(["dynamodb:DescribeEndpoints"]);
+/**
+ * Every function boots with every store (functions/adapters/aws-deps.ts), so its bundle holds operations
+ * other functions' code paths send. Each one a function's bundle holds but its role lacks is named here
+ * with the reason its code never sends it; the test fails when an entry is granted or gone (stale).
+ */
+const NOT_SENT_BY: Record<string, Record<string, string>> = {
+  "EmqxBridge/Bridge/Ingest": {
+    "dynamodb:BatchGetItem": "the publisher's batch read of commands (readBatch)",
+  },
+  "EmqxBridge/Bridge/Api": {
+    "dynamodb:BatchGetItem": "the publisher's batch read of commands (readBatch)",
+    "dynamodb:BatchWriteItem": "the ingest's quarantine writes (putMany)",
+  },
+  "EmqxBridge/Bridge/Publisher": {
+    "dynamodb:PutItem": "it never creates: the stores' puts are the ingest's, the API's and the jobs'",
+    "dynamodb:BatchWriteItem": "the ingest's quarantine writes (putMany)",
+  },
+  "EmqxBridge/Bridge/CommandDlq": {
+    "dynamodb:BatchGetItem": "it reads one command (get) and moves it to failed (transition)",
+    "dynamodb:BatchWriteItem": "the ingest's quarantine writes",
+    "dynamodb:DeleteItem": "the publisher's hold release and the ingest's discard",
+    "dynamodb:PutItem": "it never creates",
+    "dynamodb:Query": "no listing: one command by its key",
+    "sqs:SendMessage": "it sends no command: it only marks dead-lettered ones failed",
+    "secretsmanager:GetSecretValue": "no NAME_SECRET_ARN in its environment: the boot reads no secret",
+  },
+  "EmqxBridge/Bridge/Jobs/Worker": {
+    "dynamodb:BatchGetItem": "the publisher's batch read of commands",
+    "dynamodb:BatchWriteItem": "the ingest's quarantine writes",
+    "dynamodb:DeleteItem": "the publisher's hold release, the ingest's discard, the API's profile writes",
+    "dynamodb:Scan": "the API's attendance export",
+    "secretsmanager:GetSecretValue": "no NAME_SECRET_ARN in its environment: the boot reads no secret",
+  },
+  "EmqxBridge/Bridge/Feed": Object.fromEntries(
+    [
+      "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+      "sns:Publish",
+      "sqs:SendMessage",
+    ].map((action) => [action, "the feed only publishes to EMQX: its handler uses no AWS port"]),
+  ),
+};
+
+let outdir: string;
+let stack: EmqxBridgeStack;
+let template: Template;
+let resources: Record<string, Json & { Type: string; Properties: Json }>;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), "bridge-iam-"));
+  ({ stack } = createApp({ outdir, context: { "aws:cdk:bundling-stacks": [] } }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as typeof resources;
+}, 120_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+function bridgeFunctions(): BridgeFunction[] {
+  return stack.node.findAll().filter((c): c is BridgeFunction => c instanceof BridgeFunction);
+}
+
+/** The operations the entry's bundle can send: the SDK command modules left in its output. */
+async function operationsOf(entry: string): Promise<string[]> {
+  const result = await build({
+    entryPoints: [entry],
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    write: false,
+    metafile: true,
+    outdir: join(outdir, "esbuild"),
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    minify: BUNDLING.minify,
+    keepNames: BUNDLING.keepNames,
+    mainFields: [...BUNDLING.mainFields],
+    logLevel: "silent",
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  if (!output) throw new Error(`no output for ${entry}`);
+  const kept = Object.entries(output.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
+  const actions = new Set<string>();
+  for (const path of kept) {
+    const match = COMMAND_MODULE.exec(path);
+    const service = match ? SERVICES[match[1] as string] : undefined;
+    if (!match || !service || service === "secretsmanager") continue;
+    for (const action of actionsFor(service, match[2] as string)) actions.add(action);
+  }
+  for (const action of transactionActions(kept)) actions.add(action);
+  if (kept.some((p) => SECRETS_READ.test(p))) actions.add("secretsmanager:GetSecretValue");
+  return [...actions].filter((action) => !NEVER_SENT.has(action)).sort();
+}
+
+/** The item kinds our own code puts in `TransactItems` (`{ Put: ... }`, `{ ConditionCheck: ... }`). */
+function transactionActions(kept: string[]): string[] {
+  if (!kept.some((p) => p.endsWith("/TransactWriteItemsCommand.js"))) return [];
+  const ours = kept.filter((p) => p.startsWith("functions/"));
+  const found = new Set<string>();
+  for (const path of ours) {
+    const source = readFileSync(join(PROJECT_ROOT, path), "utf8");
+    if (!source.includes("TransactWriteItemsCommand")) continue;
+    for (const [kind, action] of Object.entries(TRANSACTION_ITEMS))
+      if (new RegExp(`\\b${kind}:\\s*\\{`).test(source)) found.add(action);
+  }
+  return [...found];
+}
+
+/** What the role allows, apart from its log group and the statements its SQS event sources added. */
+function grantedTo(fn: BridgeFunction): { code: string[]; eventSources: string[] } {
+  const roleId = stack.getLogicalId(fn.role.node.defaultChild as CfnElement);
+  const statements = Object.values(resources)
+    .filter(
+      (r) => r.Type === "AWS::IAM::Policy" && JSON.stringify(r.Properties.Roles).includes(`"${roleId}"`),
+    )
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+    .map((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .filter((actions) => !actions.every((a) => a.startsWith("logs:")));
+  const isEventSource = (actions: string[]) => actions.includes("sqs:ReceiveMessage");
+  const sorted = (lists: string[][]) => [...new Set(lists.flat())].sort();
+  return {
+    code: sorted(statements.filter((a) => !isEventSource(a))),
+    eventSources: sorted(statements.filter(isEventSource)),
+  };
+}
+
+describe("each function's role against the SDK calls its bundle can make", () => {
+  it("allows every operation the code can send, and nothing the code never sends", async () => {
+    const functions = bridgeFunctions();
+    expect(functions.length).toBeGreaterThanOrEqual(7);
+    const report: Record<string, { missing: string[]; excess: string[]; staleNotSent: string[] }> = {};
+    for (const fn of functions) {
+      const inBundle = await operationsOf(fn.entry);
+      const notSent = NOT_SENT_BY[fn.node.path] ?? {};
+      const granted = grantedTo(fn);
+      const allowed = new Set([...granted.code, ...granted.eventSources]);
+      report[fn.node.path] = {
+        missing: inBundle.filter((action) => !allowed.has(action) && !(action in notSent)),
+        excess: granted.code.filter((action) => !inBundle.includes(action)),
+        staleNotSent: Object.keys(notSent).filter((a) => allowed.has(a) || !inBundle.includes(a)),
+      };
+    }
+    const wrong = Object.fromEntries(
+      Object.entries(report).filter(([, r]) => Object.values(r).some((list) => list.length > 0)),
+    );
+    expect(wrong, "functions whose role does not match their code's SDK calls").toEqual({});
+  }, 600_000);
+});
