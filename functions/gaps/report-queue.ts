@@ -34,7 +34,7 @@ export class SqsDeviceReports implements DeviceReportSink, DeviceReportSource {
 
   async take(max: number) {
     const reports: DeviceReport[] = [];
-    const handles: string[] = [];
+    const handles: Array<{ sn: string; handle: string }> = [];
     while (reports.length < max) {
       const { Messages = [] } = await send("SQS ReceiveMessage (device reports)", () =>
         this.client.send(
@@ -48,11 +48,16 @@ export class SqsDeviceReports implements DeviceReportSink, DeviceReportSource {
       );
       if (Messages.length === 0) break;
       for (const message of Messages) {
-        handles.push(message.ReceiptHandle ?? "");
-        reports.push(JSON.parse(message.Body ?? "{}") as DeviceReport);
+        const report = JSON.parse(message.Body ?? "{}") as DeviceReport;
+        handles.push({ sn: report.sn, handle: message.ReceiptHandle ?? "" });
+        reports.push(report);
       }
     }
-    return { reports, done: () => this.remove(handles) };
+    return {
+      reports,
+      done: (keep?: ReadonlySet<string>) =>
+        this.remove(handles.filter(({ sn }) => !keep?.has(sn)).map(({ handle }) => handle)),
+    };
   }
 
   private async remove(handles: string[]): Promise<void> {

@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
 import { takeNextCommand } from "../../functions/core/commands/next-for-device.ts";
-import type { CommandBatchRead, CommandQueueMessage } from "../../functions/core/commands/ports.ts";
+import type { CommandBatchRead } from "../../functions/core/commands/ports.ts";
 import { publishCommands } from "../../functions/core/commands/publish-commands.ts";
 import { requeuePending } from "../../functions/core/commands/requeue-pending.ts";
+import type { CommandQueueMessage } from "../../functions/core/commands/types.ts";
 import { HTTP_POLL_REASON } from "../../functions/core/device-transport.ts";
 import { updateShadow } from "../../functions/core/shadow/update-shadow.ts";
 import {

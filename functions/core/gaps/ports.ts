@@ -39,6 +39,9 @@ export interface DeviceReportSink {
 }
 
 export interface DeviceReportSource {
-  /** Up to `max` waiting reports; `done` removes them once they are merged. */
-  take(max: number): Promise<{ reports: DeviceReport[]; done(): Promise<void> }>;
+  /**
+   * Up to `max` waiting reports; `done` removes them once they are merged, but those of the devices in
+   * `keep` (a failed reconcile), which come back for the next pass.
+   */
+  take(max: number): Promise<{ reports: DeviceReport[]; done(keep?: ReadonlySet<string>): Promise<void> }>;
 }

@@ -65,9 +65,12 @@ export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
     failed: 0,
   };
   await mapWithConcurrency([...sns], CONCURRENCY, (sn) =>
-    reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats),
+    reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats).catch(() => {
+      stats.failed++;
+      failedSns.add(sn);
+    }),
   );
-  await taken?.done();
+  await taken?.done(failedSns);
   return stats;
 }
 
