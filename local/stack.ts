@@ -166,7 +166,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const gaps =
       options.gapTracker === false
         ? undefined
-        : await startGapTracker(clients, deps, { tableName: resources.tableName, queueName: gapQueue }, options.gapTracker);
+        : await startGapTracker(
+            clients,
+            deps,
+            { tableName: resources.tableName, queueName: gapQueue },
+            options.gapTracker,
+          );
     if (gaps) stops.push(() => gaps.stop());
     const logger = new Logger({ serviceName: "bridge-ingest", logLevel: options.logLevel ?? "WARN" });
     const app = createIngestApp(gaps ? { ...deps, reports: gaps.reports } : deps, {

@@ -9,9 +9,9 @@ import { MQTT_REQUESTS_PATH, mqttRequestRoutes } from "./mqtt-requests/route.ts"
 import { referencePage } from "./reference-page.ts";
 import { deadline } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
-import { deviceGapRoutes, fleetGapRoutes } from "./routes/gaps.ts";
 import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
+import { deviceGapRoutes, fleetGapRoutes } from "./routes/gaps.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { quarantineRoutes, replayRoutes } from "./routes/operations.ts";
 import { shadowRoutes } from "./routes/shadow.ts";

@@ -3,9 +3,9 @@ import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapter
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { readSession } from "../session-file.ts";
 import { DEFAULT_LOCAL } from "../settings.ts";
-import { formatShadowReport, runShadowSimulation } from "./shadow.ts";
 import { formatJobReport, runJobSimulation } from "./jobs.ts";
 import { formatReport, runSimulation } from "./run.ts";
+import { formatShadowReport, runShadowSimulation } from "./shadow.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -155,7 +155,13 @@ async function runJob(args: NonNullable<ReturnType<typeof parse>>, op: string): 
 }
 
 /** `--shadow`: local/simulator/shadow.ts; exit 1 when a shadow is still out of sync. */
-async function runShadow(args: { devices: number; mqtt: string; api?: string; "api-key"?: string; secret?: string }) {
+async function runShadow(args: {
+  devices: number;
+  mqtt: string;
+  api?: string;
+  "api-key"?: string;
+  secret?: string;
+}) {
   try {
     const api = await commandApi({ ...args, commands: 1 });
     const secret = await fleetSecret(args.secret);

@@ -68,9 +68,10 @@ export class SimulatedDevice {
       return;
     }
     // Unknown ops are not executed (the device contract), but the answer says so.
-    const reply = KNOWN_OPS.has(envelope.op) && !this.refuses(envelope.op)
-      ? { id: envelope.id, ok: true, result: { op: envelope.op, at: new Date().toISOString() } }
-      : { id: envelope.id, ok: false, error: `unknown op '${envelope.op}'` };
+    const reply =
+      KNOWN_OPS.has(envelope.op) && !this.refuses(envelope.op)
+        ? { id: envelope.id, ok: true, result: { op: envelope.op, at: new Date().toISOString() } }
+        : { id: envelope.id, ok: false, error: `unknown op '${envelope.op}'` };
     await this.client?.publishAsync(deviceTopic(this.sn, "ack"), JSON.stringify(reply), { qos: 1 });
   }
 
