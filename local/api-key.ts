@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { DynamoDbApiKeyStore } from "../functions/adapters/dynamodb/api-key-store.ts";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../functions/adapters/dynamodb/client.ts";
-import { newApiKey, SCOPES, type Scope } from "../functions/core/api-keys.ts";
+import { apiKeyNameProblem, newApiKey, SCOPES, type Scope } from "../functions/core/api-keys.ts";
 import { readSession } from "./session-file.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -53,8 +53,9 @@ async function openStore(flags: { table?: string; region?: string; endpoint?: st
 
 async function create(store: DynamoDbApiKeyStore, name: string | undefined, scopes: string | undefined) {
   const parsed = (scopes ?? "").split(",").filter(Boolean);
-  if (!name || !/^[A-Za-z0-9_.-]{1,64}$/.test(name))
-    return fail("--name is required: 1-64 of A-Z a-z 0-9 _ . -");
+  if (!name) return fail("--name is required");
+  const problem = apiKeyNameProblem(name);
+  if (problem) return fail(problem);
   if (parsed.length === 0 || !parsed.every((s) => (SCOPES as readonly string[]).includes(s))) {
     return fail(`--scopes must be a comma-separated list of ${SCOPES.join(", ")}`);
   }

@@ -1,10 +1,34 @@
 import { createHash, randomBytes } from "node:crypto";
+import * as v from "valibot";
 
 export const SCOPES = ["read", "commands", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Every API key starts so; device tokens never do, which tells a broker login's kind apart. */
 export const API_KEY_PREFIX = "bk_";
+
+/**
+ * The characters of a key name: an app logs in to the broker with its key's name and sends requests on
+ * `app/v1/{name}/requests` (APP_ROOT), so the name is one topic level, and the rules that read it take
+ * `[A-Za-z0-9_-]` only: no `.`, no `/`, `+`, `#`.
+ */
+export const API_KEY_NAME_CHARS = "[A-Za-z0-9_-]{1,64}";
+const API_KEY_NAME_PATTERN = new RegExp(`^${API_KEY_NAME_CHARS}$`);
+
+/** An API key's name: key creation, the broker's ACL and the requests topic all read it with this. */
+export const ApiKeyName = v.pipe(
+  v.string("must be a string"),
+  v.regex(
+    API_KEY_NAME_PATTERN,
+    "must be 1-64 of A-Z a-z 0-9 _ - (it is a level of the MQTT topic app/v1/{name}/requests: no '.')",
+  ),
+);
+
+/** Why a key name cannot be used, or `undefined` when it can. */
+export function apiKeyNameProblem(name: unknown): string | undefined {
+  const result = v.safeParse(ApiKeyName, name);
+  return result.success ? undefined : `API key name '${String(name)}' ${result.issues[0].message}`;
+}
 
 /** An API key as stored: never the key itself, only its SHA-256. */
 export interface ApiKey {
@@ -31,6 +55,8 @@ export const hashApiKey = (key: string) => createHash("sha256").update(key).dige
  * const { key, record } = newApiKey("ops-dashboard", ["read"]);
  */
 export function newApiKey(name: string, scopes: Scope[], now = new Date()): { key: string; record: ApiKey } {
+  const problem = apiKeyNameProblem(name);
+  if (problem) throw new RangeError(problem);
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
   return { key, record: { name, hash: hashApiKey(key), scopes, createdAt: now.toISOString() } };
 }

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { API_KEY_NAME_CHARS } from "../api-keys.ts";
 import { APP_ROOT } from "../broker-access/acl.ts";
 import { fieldPath, issueMessage, parseJson } from "../validation.ts";
 
@@ -50,7 +51,8 @@ export const requestTopic = (keyName: string) => `${APP_ROOT}/${keyName}/request
 export const responseTopic = (keyName: string, requestId: string | undefined) =>
   `${APP_ROOT}/${keyName}/responses/${requestId ?? UNREADABLE_LEVEL}`;
 
-const REQUEST_TOPIC = /^app\/v1\/([A-Za-z0-9_-]{1,64})\/requests$/;
+/** The key name level is read with the key names' own pattern (functions/core/api-keys.ts). */
+const REQUEST_TOPIC = new RegExp(`^${APP_ROOT}/(${API_KEY_NAME_CHARS})/requests$`);
 
 /** The key name a request topic belongs to, or `undefined` for any other topic. */
 export function keyNameOfTopic(topic: string): string | undefined {

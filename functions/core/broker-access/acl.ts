@@ -1,4 +1,4 @@
-import { allows, type Scope } from "../api-keys.ts";
+import { allows, apiKeyNameProblem, type Scope } from "../api-keys.ts";
 import { TOPIC_ROOT } from "../topics.ts";
 import type { AclRule } from "./types.ts";
 
@@ -37,9 +37,12 @@ export function deviceAcl(sn: string): AclRule[] {
 
 /**
  * An application's ACL, from its key's scopes: its own requests and answers under `app/v1/{key id}/`,
- * and, with `read`, the fleet feed (subscribe only, never publish).
+ * and, with `read`, the fleet feed (subscribe only, never publish). The key id is its name, read with
+ * `ApiKeyName` like the requests topic is.
  */
 export function appAcl(keyId: string, scopes: readonly Scope[]): AclRule[] {
+  // A name that is no topic level (a key made before names were checked) gets no topic at all.
+  if (apiKeyNameProblem(keyId)) return [DENY_EVERYTHING_ELSE];
   const key = { name: keyId, hash: "", scopes: [...scopes], createdAt: "" };
   const own = `${APP_ROOT}/${keyId}`;
   const rules: AclRule[] = [

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { API_KEY_PREFIX, type ApiKeyStore, hashApiKey } from "../api-keys.ts";
+import { API_KEY_PREFIX, ApiKeyName, type ApiKeyStore, hashApiKey } from "../api-keys.ts";
 import { deviceTokenGeneration } from "../device-token.ts";
 import type { Clock } from "../ports.ts";
 import { SerialNumber } from "../schemas/common.ts";
@@ -11,9 +11,6 @@ import {
   type RegistrationPolicy,
 } from "./registry.ts";
 import type { BrokerDecision, BrokerLogin, DenyReason } from "./types.ts";
-
-/** An app's key id: the key's name, when it is safe as a topic level. */
-const APP_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** An app may hold several connections: client id = key id, or key id + `/` + a short suffix. */
 const APP_CLIENT_SUFFIX = /^(\/[-_0-9a-zA-Z]{0,36})?$/;
@@ -112,7 +109,8 @@ async function authenticateApp(
   login: BrokerLogin,
 ): Promise<BrokerDecision> {
   const keyId = login.username;
-  if (!APP_KEY_ID.test(keyId)) return deny("malformed_login");
+  // An app's key id is its key's name, which is a topic level (ApiKeyName).
+  if (!v.is(ApiKeyName, keyId)) return deny("malformed_login");
   if (!login.clientid.startsWith(keyId) || !APP_CLIENT_SUFFIX.test(login.clientid.slice(keyId.length))) {
     return deny("clientid_mismatch");
   }
