@@ -121,13 +121,12 @@ describe("generated access files", () => {
       string,
       Record<string, object>
     >;
-    const [connector, action] = [DEFINITIONS.connectors[0], DEFINITIONS.actions[0]];
-    expect(parsed.connectors?.http).toEqual({
-      bridge_ingest: { ...connector, type: undefined, name: undefined },
-    });
-    expect(JSON.parse(JSON.stringify(parsed.actions?.http))).toEqual({
-      bridge_ingest: { ...action, type: undefined, name: undefined },
-    });
+    const byName = <T extends { name: string }>(items: T[]) =>
+      Object.fromEntries(items.map((item) => [item.name, { ...item, type: undefined, name: undefined }]));
+    expect(parsed.connectors?.http).toEqual(byName(DEFINITIONS.connectors));
+    expect(JSON.parse(JSON.stringify(parsed.actions?.http))).toEqual(
+      JSON.parse(JSON.stringify(byName(DEFINITIONS.actions))),
+    );
     const rules = parsed.rule_engine?.rules as Record<string, { sql: string }>;
     for (const rule of DEFINITIONS.rules) expect(rules[rule.id]?.sql.trim()).toBe(rule.sql);
   });
