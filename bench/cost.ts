@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { toItem as attendanceItem } from "../functions/adapters/dynamodb/attendance-store.ts";
 import type { RequestCount } from "./lib/aws-counter.ts";
 import { type Area, type Results, type Row, times } from "./lib/report.ts";
 import { type FunctionSettings, readTemplate, type TemplateFacts } from "./lib/template.ts";
@@ -54,6 +55,26 @@ export function durationMs(cpuMs: number, memoryMb: number, count: Counted): num
   return cpu + waits;
 }
 
+/**
+ * The indexes a stored punch is written to: those whose partition key its item carries. Indexes are
+ * sparse, so one that a punch lacks the key of (byJob, only on job executions) costs it nothing.
+ * Presence and command items carry the same gsi1 keys, so the count stands for them too.
+ */
+export function indexesOfAnItem(facts: TemplateFacts): number {
+  const item = attendanceItem({
+    eventId: "e",
+    sn: "SN",
+    userId: "u",
+    attTime: "2026-01-01 00:00:00",
+    attTimeNormalized: "2026-01-01T00:00:00.000Z",
+    attState: 0,
+    extra: {},
+    receivedAt: "2026-01-01T00:00:00.000Z",
+    transport: "mqtt",
+  });
+  return facts.gsiPartitionKeys.filter((key) => key in item).length;
+}
+
 function price(inv: Invocation, facts: TemplateFacts, queueFifo: boolean): Breakdown {
   const gbs = inv.fn.memoryMb / 1024;
   const perGbs = inv.fn.arm ? PRICES.lambda.perGbSecondArm : PRICES.lambda.perGbSecondX86;
@@ -63,7 +84,7 @@ function price(inv: Invocation, facts: TemplateFacts, queueFifo: boolean): Break
   const lambdaRequests = inv.share * PRICES.lambda.perMillionRequests;
   const lambdaCompute =
     inv.share * million * gbs * ((duration + ASSUMPTIONS.coldStartShare * init) / 1000) * perGbs;
-  const indexes = inv.writesFail ? 0 : facts.gsiProjections.length;
+  const indexes = inv.writesFail ? 0 : indexesOfAnItem(facts);
   const wru = inv.count.itemsWritten * (1 + indexes);
   const dynamodb =
     inv.share * (wru * PRICES.dynamodb.perMillionWru + inv.count.itemsRead * PRICES.dynamodb.perMillionRru);
@@ -174,11 +195,11 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
     newPunch,
   ].reduce(add);
   const feed = feedPerEvent(facts, cpuNew, init.publisher);
-  const iot = iotCorePath(facts.gsiProjections.length, facts.eventsFifo);
+  const iot = iotCorePath(indexesOfAnItem(facts), facts.eventsFifo);
   const iotBare = iotCorePath(0, false);
   const floor =
     PRICES.lambda.perMillionRequests +
-    (1 + facts.gsiProjections.length) * PRICES.dynamodb.perMillionWru +
+    (1 + indexesOfAnItem(facts)) * PRICES.dynamodb.perMillionWru +
     (facts.eventsTopicFifo
       ? snsCost(1, 1, facts.eventsSubscriptions)
       : facts.eventsFifo

@@ -19,6 +19,8 @@ export interface TemplateFacts {
   functions: Record<"ingest" | "api" | "publisher" | "feed", FunctionSettings>;
   /** Projection of each global secondary index: a write of an item with its keys is written there too. */
   gsiProjections: string[];
+  /** Partition key attribute of each global secondary index, in the same order: an item lacking it is not there. */
+  gsiPartitionKeys: string[];
   eventsFifo: boolean;
   commandsFifo: boolean;
   /** Whether events go through an SNS FIFO topic, and how many queues it delivers each event to. */
@@ -50,11 +52,17 @@ export function readTemplate(): TemplateFacts {
       };
     };
     const table = props(stack.bridge.storage.table) as {
-      GlobalSecondaryIndexes?: Array<{ Projection?: { ProjectionType?: string } }>;
+      GlobalSecondaryIndexes?: Array<{
+        Projection?: { ProjectionType?: string };
+        KeySchema?: Array<{ AttributeName: string; KeyType: string }>;
+      }>;
     };
     return {
       functions: { ingest: fn("ingest"), api: fn("api"), publisher: fn("publisher"), feed: fn("feed") },
       gsiProjections: (table.GlobalSecondaryIndexes ?? []).map((g) => g.Projection?.ProjectionType ?? "ALL"),
+      gsiPartitionKeys: (table.GlobalSecondaryIndexes ?? []).map(
+        (g) => g.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName ?? "",
+      ),
       eventsFifo: Boolean(props(stack.bridge.storage.eventsQueue).FifoQueue),
       commandsFifo: Boolean(props(stack.bridge.storage.commandsQueue).FifoQueue),
       eventsTopicFifo: Boolean(props(stack.bridge.storage.eventsTopic).FifoTopic),
