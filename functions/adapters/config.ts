@@ -60,6 +60,8 @@ export const IngestConfig = v.object({
   DEVICE_REGISTRATION: v.optional(v.picklist(["open", "required"]), "open"),
   /** How long an MQTT session may live before EMQX disconnects it and it logs in again (its ACL is re-read). */
   BROKER_SESSION_LIFETIME_S: Integer(DEFAULT_SESSION_LIFETIME_S),
+  /** The gap tracker's reports queue: heartbeats' `last_seq`/`device_time` go there; unset: not sent. */
+  GAPS_QUEUE_URL: v.optional(Url),
 });
 export type IngestConfig = v.InferOutput<typeof IngestConfig>;
 

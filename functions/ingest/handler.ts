@@ -2,6 +2,8 @@ import { handle } from "hono/aws-lambda";
 import { IngestConfig } from "../adapters/config.ts";
 import { bootLambda } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
+import { createSqsClient } from "../adapters/sqs/client.ts";
+import { SqsDeviceReports } from "../gaps/report-queue.ts";
 import { createIngestApp } from "./app.ts";
 
 const { config, logger, metrics, deps } = await bootLambda(IngestConfig, {
@@ -9,9 +11,17 @@ const { config, logger, metrics, deps } = await bootLambda(IngestConfig, {
   metricsService: METRICS_SERVICE.ingest,
 });
 
+// Heartbeat reports for the gap tracker, when the stack has one (GAPS_QUEUE_URL).
+const reports = config.GAPS_QUEUE_URL
+  ? new SqsDeviceReports(
+      createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT }),
+      config.GAPS_QUEUE_URL,
+    )
+  : undefined;
+
 /** Lambda entry (Function URL / API Gateway v2): the same app `npm start` serves locally. */
 export const handler = handle(
-  createIngestApp(deps, {
+  createIngestApp(reports ? { ...deps, reports } : deps, {
     tokens: config.INGEST_TOKENS,
     deadlineMs: config.INGEST_DEADLINE_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,

@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { liveAssetSources } from "../../functions/api/live/assets.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
 import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
+import { GapTracker } from "./gaps.ts";
 import { JobsWorker } from "./jobs.ts";
 import { type AlarmThresholds, BridgeObservability } from "./observability.ts";
 import { grantPublish, grantSend, grantTable, TABLE_ACTIONS } from "./permissions.ts";
@@ -84,6 +85,8 @@ export class EmqxBridge extends Construct {
   readonly commandDlq: BridgeFunction;
   /** Jobs: the jobs queue and the worker that fans executions out and follows them. */
   readonly jobs: JobsWorker;
+  /** The gap tracker (issue 14): a scheduled pass over the fleet and the heartbeat reports queue. */
+  readonly gaps: GapTracker;
   /** The fleet feed: the feed queue's events → EMQX's bulk publish on `fleet/v1/{sn}/{type}`. */
   readonly feed: BridgeFunction;
   /** Signed webhooks: the webhooks queue's events → each subscriber's URL, retried, dead-lettered. */
@@ -204,6 +207,15 @@ export class EmqxBridge extends Construct {
     });
     this.jobs.allowStart(this.api, table);
 
+    this.gaps = new GapTracker(this, "Gaps", {
+      table,
+      commandsQueue,
+      environment: shared,
+      logRetention,
+      grantEvents: (fn) => grantPublish(fn, eventsTopic),
+    });
+    this.gaps.acceptReports(this.ingest);
+
     this.feed = new BridgeFunction(this, "Feed", {
       entry: HANDLER_ENTRIES.feed,
       description: "emqx-serverless-bridge feed: events -> EMQX bulk publish on fleet/v1/{sn}/{type}",
@@ -267,6 +279,26 @@ export class EmqxBridge extends Construct {
         commands: commandsQueue,
         commandsDlq: this.storage.commandsDlq,
       },
+      deadLetterQueues: {
+        FeedDlq: {
+          queue: this.storage.feedDlq,
+          description: "Events the feed could not publish to EMQX (bridge-feed): inspect, fix EMQX, redrive.",
+        },
+        WebhooksDlq: {
+          queue: this.storage.webhooksDlq,
+          description: "Events the webhook sender could not take (bridge-webhooks): inspect, redrive.",
+        },
+        WebhookDeliveryDlq: {
+          queue: this.webhooks.deliveryDlq,
+          description:
+            "Webhook retries the sender kept failing on (the table unavailable): inspect, redrive.",
+        },
+        GapReportsDlq: {
+          queue: this.gaps.reportsDlq,
+          description: "Heartbeat reports tracker passes kept failing on: the gap tracker is failing.",
+        },
+      },
+      gapTracker: this.gaps,
       ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });

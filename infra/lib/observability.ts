@@ -39,6 +39,13 @@ export interface AlarmThresholds {
 export interface BridgeObservabilityProps {
   functions: Record<"ingest" | "api" | "publisher", IFunction>;
   queues: { events: IQueue; eventsDlq: IQueue; commands: IQueue; commandsDlq: IQueue };
+  /**
+   * Other dead-letter queues, each alarmed at one message and shown on the dashboard (the feed's, the
+   * webhooks', the gap tracker's reports): id -> the queue and what a message there means.
+   */
+  deadLetterQueues?: Record<string, { queue: IQueue; description: string }>;
+  /** The gap tracker's counts (functions/gaps/handler.ts); an alarm on GapsUnrecoverable. */
+  gapTracker?: { metric(name: string, period?: Duration): IMetric };
   thresholds?: AlarmThresholds;
   /** Where alarms (and their recovery) are sent; none: they only show in the console and dashboard. */
   alarmTopic?: ITopic;
@@ -123,6 +130,23 @@ export class BridgeObservability extends Construct {
       1,
       "Commands the publisher could not hand to EMQX in 10 receives (EMQX down or refusing the API key).",
     );
+    const deadLetters = Object.entries(props.deadLetterQueues ?? {});
+    for (const [dlqId, { queue, description }] of deadLetters) {
+      alarm(
+        `${dlqId}Depth`,
+        queue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: FIVE_MINUTES }),
+        1,
+        description,
+      );
+    }
+    if (props.gapTracker) {
+      alarm(
+        "GapsUnrecoverable",
+        props.gapTracker.metric("GapsUnrecoverable"),
+        1,
+        "Punch numbers a device could not resend after every attempt (gap_unrecoverable events): those punches are lost; GET /v1/gaps?open=true.",
+      );
+    }
     const functionAlarms: Array<[string, IFunction, string]> = [
       ["Ingest", ingest, "EMQX gets a 502 for an ingest error and DROPS that message (not retried)."],
       ["Api", api, "API clients got a 502."],
@@ -247,6 +271,27 @@ export class BridgeObservability extends Construct {
         ],
       }),
     );
+    if (props.gapTracker) {
+      const gaps = props.gapTracker;
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: "Gap tracker: gaps opened, unrecoverable, clock drift (per pass)",
+          width: 12,
+          left: ["GapsOpened", "GapsUnrecoverable", "ClockDrift"].map((name) => gaps.metric(name)),
+        }),
+      );
+    }
+    if (deadLetters.length) {
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: "Other DLQs depth",
+          width: 12,
+          left: deadLetters.map(([label, { queue }]) =>
+            queue.metricApproximateNumberOfMessagesVisible({ label }),
+          ),
+        }),
+      );
+    }
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: "Alarms", width: 24, alarms: this.alarms }));
   }
 }

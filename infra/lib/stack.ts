@@ -92,6 +92,15 @@ export class EmqxBridgeStack extends Stack {
         value: storage.eventsDlq.queueUrl,
         description: "Events your consumers failed 5 times",
       },
+      EventsTopicArn: {
+        value: storage.eventsTopic.topicArn,
+        description:
+          "SNS FIFO topic every event is published to (subscribe your own FIFO queue, raw delivery)",
+      },
+      FeedQueueUrl: {
+        value: storage.feedQueue.queueUrl,
+        description: "The events' copy the feed publishes to EMQX (bridge-feed)",
+      },
       CommandsQueueUrl: { value: storage.commandsQueue.queueUrl, description: "Commands FIFO queue" },
       CommandsDlqUrl: { value: storage.commandsDlq.queueUrl, description: "Commands EMQX never took" },
       TableName: { value: storage.table.tableName, description: "The DynamoDB table" },
