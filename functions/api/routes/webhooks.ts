@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { TransientError } from "../../core/errors.ts";
@@ -114,20 +114,13 @@ function listWebhooks(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore)
 function readWebhook(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore) {
   app.get(
     "/:id",
-    describeRoute({
-      tags: ["webhooks"],
-      summary: "One subscription (never its secret)",
-      responses: {
-        "200": { description: "The subscription", content: jsonContent(WebhookAnswer) },
-        ...problems(400, 404),
-      },
-    }),
+    describeOneWebhook("One subscription (never its secret)", "The subscription", WebhookAnswer),
     requireScope(deps.keys, "admin"),
     validate("param", WebhookParams),
     async (c) => {
       const { id } = c.req.valid("param");
       const subscription = await store().get(id);
-      if (!subscription) return notFound(c, `no webhook '${id}'`);
+      if (!subscription) return unknownWebhook(c, id);
       return c.json({ webhook: subscriptionView(subscription) }, 200);
     },
   );
@@ -136,20 +129,17 @@ function readWebhook(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore) 
 function deleteWebhook(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore) {
   app.delete(
     "/:id",
-    describeRoute({
-      tags: ["webhooks"],
-      summary: "Stop delivering to a subscription (retries in flight are dropped); answers what it was",
-      responses: {
-        "200": { description: "Deleted", content: jsonContent(WebhookAnswer) },
-        ...problems(400, 404),
-      },
-    }),
+    describeOneWebhook(
+      "Stop delivering to a subscription (retries in flight are dropped); answers what it was",
+      "Deleted",
+      WebhookAnswer,
+    ),
     requireScope(deps.keys, "admin"),
     validate("param", WebhookParams),
     async (c) => {
       const { id } = c.req.valid("param");
       const subscription = await store().get(id);
-      if (!subscription || !(await store().delete(id))) return notFound(c, `no webhook '${id}'`);
+      if (!subscription || !(await store().delete(id))) return unknownWebhook(c, id);
       return c.json({ webhook: subscriptionView(subscription) }, 200);
     },
   );
@@ -158,21 +148,29 @@ function deleteWebhook(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore
 function listDeadLetters(app: WebhookApp, deps: ApiDeps, store: () => WebhookStore) {
   app.get(
     "/:id/dead-letters",
-    describeRoute({
-      tags: ["webhooks"],
-      summary: `Events not delivered within the retry budget, newest first (the last ${DEFAULT_LIMIT}, kept 14 days)`,
-      responses: {
-        "200": { description: "Dead letters", content: jsonContent(DeadLetterList) },
-        ...problems(400, 404),
-      },
-    }),
+    describeOneWebhook(
+      `Events not delivered within the retry budget, newest first (the last ${DEFAULT_LIMIT}, kept 14 days)`,
+      "Dead letters",
+      DeadLetterList,
+    ),
     requireScope(deps.keys, "admin"),
     validate("param", WebhookParams),
     async (c) => {
       const { id } = c.req.valid("param");
-      if (!(await store().get(id))) return notFound(c, `no webhook '${id}'`);
+      if (!(await store().get(id))) return unknownWebhook(c, id);
       const letters = await store().listDeadLetters(id, DEFAULT_LIMIT);
       return c.json({ items: letters.map(({ subscriptionId: _id, ...letter }) => letter) }, 200);
     },
   );
 }
+
+/** The OpenAPI text of a route on one subscription: 200 with `answer`, 400 for a bad id, 404 for an unknown one. */
+function describeOneWebhook(summary: string, description: string, answer: v.GenericSchema) {
+  return describeRoute({
+    tags: ["webhooks"],
+    summary,
+    responses: { "200": { description, content: jsonContent(answer) }, ...problems(400, 404) },
+  });
+}
+
+const unknownWebhook = (c: Context<ApiEnv>, id: string) => notFound(c, `no webhook '${id}'`);
