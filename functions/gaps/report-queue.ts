@@ -1,12 +1,8 @@
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { send } from "../adapters/aws-errors.ts";
-import type { DeviceReportSink, DeviceReportSource } from "../core/gaps/ports.ts";
+import type { DeviceReportSource } from "../core/gaps/ports.ts";
 import type { DeviceReport } from "../core/gaps/types.ts";
+import { SqsDeviceReportSink } from "./report-sink.ts";
 
 /** ReceiveMessage's largest batch. */
 const RECEIVE_BATCH = 10;
@@ -18,20 +14,7 @@ const VISIBILITY_SECONDS = 300;
  * heartbeat that carries them (an SQS request, never a table write), the tracker's pass takes them all.
  * Order does not matter: the tracker merges them whatever their order.
  */
-export class SqsDeviceReports implements DeviceReportSink, DeviceReportSource {
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
-
-  async report(report: DeviceReport): Promise<void> {
-    await send("SQS SendMessage (device report)", () =>
-      this.client.send(
-        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(report) }),
-      ),
-    );
-  }
-
+export class SqsDeviceReports extends SqsDeviceReportSink implements DeviceReportSource {
   async take(max: number) {
     const reports: DeviceReport[] = [];
     const handles: Array<{ sn: string; handle: string }> = [];

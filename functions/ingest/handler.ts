@@ -3,7 +3,7 @@ import { IngestConfig } from "../adapters/config.ts";
 import { bootLambda } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { createSqsClient } from "../adapters/sqs/client.ts";
-import { SqsDeviceReports } from "../gaps/report-queue.ts";
+import { SqsDeviceReportSink } from "../gaps/report-sink.ts";
 import { createIngestApp } from "./app.ts";
 
 const { config, logger, metrics, deps } = await bootLambda(IngestConfig, {
@@ -13,7 +13,7 @@ const { config, logger, metrics, deps } = await bootLambda(IngestConfig, {
 
 // Heartbeat reports for the gap tracker, when the stack has one (GAPS_QUEUE_URL).
 const reports = config.GAPS_QUEUE_URL
-  ? new SqsDeviceReports(
+  ? new SqsDeviceReportSink(
       createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT }),
       config.GAPS_QUEUE_URL,
     )
