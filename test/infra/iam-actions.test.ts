@@ -84,6 +84,11 @@ const NOT_SENT_BY: Record<string, Record<string, string>> = {
     "dynamodb:Scan": "the API's attendance export",
     "secretsmanager:GetSecretValue": "no NAME_SECRET_ARN in its environment: the boot reads no secret",
   },
+  "EmqxBridge/Bridge/Gaps/Tracker": {
+    "dynamodb:BatchGetItem": "the publisher's batch read of commands",
+    "dynamodb:BatchWriteItem": "the ingest's quarantine writes",
+    "dynamodb:DeleteItem": "the publisher's hold release, the ingest's discard: the tracker deletes nothing",
+  },
   "EmqxBridge/Bridge/Feed": Object.fromEntries(
     [
       "dynamodb:BatchGetItem",
