@@ -233,7 +233,7 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
     title: "Cost per million (us-east-1 list prices, bench/prices.ts)",
     rows,
     notes: [
-      `From the synthesized template: ingest ${describe(facts.functions.ingest)}, api ${describe(facts.functions.api)}, publisher ${describe(facts.functions.publisher)}; gsi1 projection ${facts.gsiProjections.join(", ") || "none"} (a stored item is written there too); events queue ${facts.eventsFifo ? "FIFO" : "standard"}, commands queue ${facts.commandsFifo ? "FIFO" : "standard"}.`,
+      `From the synthesized template: ingest ${describe(facts.functions.ingest)}, api ${describe(facts.functions.api)}, publisher ${describe(facts.functions.publisher)}; indexes projecting ${facts.gsiProjections.join(", ") || "none"} (a punch carries the keys of ${indexesOfAnItem(facts)} of them, so it is written there too); events queue ${facts.eventsFifo ? "FIFO" : "standard"}, commands queue ${facts.commandsFifo ? "FIFO" : "standard"}.`,
       `Duration = CPU per request measured in the bench process (${cpuNew.toFixed(2)} ms: the handler and the SDK on this machine, the stand-ins in other processes) × 1,769 MB / memory below one vCPU + ${ASSUMPTIONS.dynamodbLatencyMs} ms per DynamoDB and ${ASSUMPTIONS.sqsLatencyMs} ms per SQS request in sequence (assumed in-region latencies), plus ${ASSUMPTIONS.coldStartShare * 100} % cold starts at the measured init.`,
       `Ingest memory by that model: ${memory.table}; cheapest within ${ASSUMPTIONS.maxSlowdown}× of a full vCPU: ${memory.recommended} MB (the template has ${facts.functions.ingest.memoryMb} MB).`,
       facts.eventsTopicFifo
