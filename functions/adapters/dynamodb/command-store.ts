@@ -193,28 +193,15 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     );
   }
 
-  async countByStatus(sn: string, status: CommandStatus): Promise<number> {
-    let count = 0;
-    let start: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: GSI1,
-            KeyConditionExpression: "gsi1pk = :pk",
-            ExpressionAttributeValues: marshall({ ":pk": statusKey(sn, status) }),
-            Select: "COUNT",
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        count += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return count;
-    } catch (error) {
-      throw toDomainError("DynamoDB Query (command count)", error);
-    }
+  countByStatus(sn: string, status: CommandStatus): Promise<number> {
+    return this.countAll(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: marshall({ ":pk": statusKey(sn, status) }),
+      },
+      "command count",
+    );
   }
 
   private async query(

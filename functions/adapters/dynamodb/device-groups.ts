@@ -1,17 +1,15 @@
 import {
-  type AttributeValue,
-  QueryCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import * as v from "valibot";
 import type { DeviceProfile, DeviceProfiles } from "../../core/jobs/groups.ts";
 import type { TargetDirectory } from "../../core/jobs/ports.ts";
 import type { DeviceReader, Page, PageRequest } from "../../core/queries.ts";
-import { marshallItem, send, toDomainError } from "../aws-errors.ts";
-import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { marshallItem, toDomainError } from "../aws-errors.ts";
+import type { CursorRule } from "./cursor.ts";
 import { keys } from "./keys.ts";
 import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
@@ -102,49 +100,26 @@ export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles
     return { items: result.items.map(toProfile), ...(result.cursor ? { cursor: result.cursor } : {}) };
   }
 
-  async countGroup(group: string): Promise<number> {
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await send("DynamoDB Query (group count)", () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: marshall({ ":pk": groupKey(group) }),
-            Select: "COUNT",
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return count;
+  countGroup(group: string): Promise<number> {
+    return this.countAll(
+      { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: marshall({ ":pk": groupKey(group) }) },
+      "group count",
+    );
   }
 
-  private async queryGroup(group: string, page: PageRequest, onlySn = false) {
+  private queryGroup(group: string, page: PageRequest, onlySn = false) {
     const pk = groupKey(group);
     const rule: CursorRule = {
       query: `group|${group}`,
       keyAttributes: ["pk", "sk"],
       accept: (k) => k.pk === pk,
     };
-    const start = decodeCursor(page.cursor, rule);
-    const result = await send("DynamoDB Query (group members)", () =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: marshall({ ":pk": pk }),
-          Limit: page.limit,
-          ...(onlySn ? { ProjectionExpression: "sn" } : {}),
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      ),
-    );
-    const cursor = encodeCursor(result.LastEvaluatedKey, rule.query);
-    return { items: (result.Items ?? []).map((item) => unmarshall(item)), ...(cursor ? { cursor } : {}) };
+    const input = {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: marshall({ ":pk": pk }),
+      ...(onlySn ? { ProjectionExpression: "sn" } : {}),
+    };
+    return this.queryPage(input, page, rule, "group members");
   }
 
   /** Where a job's targets come from: groups from here, `all` from the devices' presence index. */

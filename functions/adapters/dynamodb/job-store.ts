@@ -1,8 +1,5 @@
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
-  QueryCommand,
-  type QueryCommandInput,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
@@ -20,12 +17,12 @@ import {
 import type { Page, PageRequest } from "../../core/queries.ts";
 import { CommandStatus } from "../../core/schemas/command.ts";
 import { send, toDomainError } from "../aws-errors.ts";
-import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import type { CursorRule } from "./cursor.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1 } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
 import { getItem, sendConditional } from "./send.ts";
-import { TableAdapter } from "./table-adapter.ts";
+import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /**
  * The index of job executions: a job's commands (the only items with a `jobId`) in creation order.
@@ -87,7 +84,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       ExpressionAttributeValues: marshall({ ":pk": JOBS_LIST_KEY }),
       ScanIndexForward: false,
     };
-    const result = await this.query(input, page, rule, "jobs");
+    const result = await this.queryPage(input, page, rule, "jobs");
     return { items: result.items.map(toJob), ...(result.cursor ? { cursor: result.cursor } : {}) };
   }
 
@@ -109,6 +106,26 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     last: boolean,
     total?: number,
   ): Promise<SliceRecord> {
+    const input = this.sliceInput(id, slice, created, last, total);
+    try {
+      await this.client.send(new UpdateItemCommand(input));
+      return "recorded";
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException))
+        throw toDomainError("DynamoDB UpdateItem (job slice)", error);
+      const old = error.Item ? unmarshall(error.Item) : undefined;
+      return old?.status === "in_progress" ? "repeat" : "stopped";
+    }
+  }
+
+  /** A slice's update: counted once (its number joins `sliceKeys`), and only while the job is in progress. */
+  private sliceInput(
+    id: string,
+    slice: number,
+    created: number,
+    last: boolean,
+    total: number | undefined,
+  ): UpdateItemCommandInput {
     const sets = [
       "updatedAt = :at",
       ...(last ? ["lastSlice = :slice"] : []),
@@ -134,15 +151,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       ...(total !== undefined ? { "#total": "total" } : {}),
     };
     input.ReturnValuesOnConditionCheckFailure = "ALL_OLD";
-    try {
-      await this.client.send(new UpdateItemCommand(input));
-      return "recorded";
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException))
-        throw toDomainError("DynamoDB UpdateItem (job slice)", error);
-      const old = error.Item ? unmarshall(error.Item) : undefined;
-      return old?.status === "in_progress" ? "repeat" : "stopped";
-    }
+    return input;
   }
 
   async finish(id: string, to: JobStatus, at: string, reason?: string): Promise<Job | undefined> {
@@ -191,95 +200,32 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
   }
 
   async states(id: string): Promise<ExecutionState[]> {
-    const states: ExecutionState[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await send("DynamoDB Query (job executions)", () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: JOBS_INDEX,
-            KeyConditionExpression: "jobId = :id",
-            ProjectionExpression: "sn, id, #status, #reason, expiresAt",
-            ExpressionAttributeNames: { "#status": "status", "#reason": "reason" },
-            ExpressionAttributeValues: marshall({ ":id": id }),
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) states.push(toState(unmarshall(item)));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return states;
+    const items = await this.queryAll(
+      {
+        IndexName: JOBS_INDEX,
+        KeyConditionExpression: "jobId = :id",
+        ProjectionExpression: "sn, id, #status, #reason, expiresAt",
+        ExpressionAttributeNames: { "#status": "status", "#reason": "reason" },
+        ExpressionAttributeValues: marshall({ ":id": id }),
+      },
+      "job executions",
+    );
+    return items.map(toState);
   }
 
-  async executions(
-    id: string,
-    page: PageRequest,
-    filter: { statuses?: string[]; canceled?: boolean } = {},
-  ): Promise<Page<Command>> {
-    const values: Record<string, unknown> = { ":id": id };
-    const conditions: string[] = [];
-    (filter.statuses ?? []).forEach((status, i) => {
-      values[`:s${i}`] = status;
-    });
-    if (filter.statuses?.length)
-      conditions.push(`#status IN (${filter.statuses.map((_, i) => `:s${i}`).join(", ")})`);
-    if (filter.canceled !== undefined) {
-      values[":canceled"] = CANCELED_PREFIX;
-      conditions.push(
-        filter.canceled
-          ? "begins_with(#reason, :canceled)"
-          : "(attribute_not_exists(#reason) OR NOT begins_with(#reason, :canceled))",
-      );
-    }
-    const input: Omit<QueryCommandInput, "TableName"> = {
-      IndexName: JOBS_INDEX,
-      KeyConditionExpression: "jobId = :id",
-      ExpressionAttributeValues: marshall(values),
-      ...(conditions.length ? { FilterExpression: conditions.join(" AND ") } : {}),
-      ...(filter.statuses?.length || filter.canceled !== undefined
-        ? {
-            ExpressionAttributeNames: {
-              ...(filter.statuses?.length ? { "#status": "status" } : {}),
-              ...(filter.canceled !== undefined ? { "#reason": "reason" } : {}),
-            },
-          }
-        : {}),
-    };
+  async executions(id: string, page: PageRequest, filter: ExecutionFilter = {}): Promise<Page<Command>> {
     const rule: CursorRule = {
       query: `job-executions|${id}|${JSON.stringify(filter)}`,
       keyAttributes: ["pk", "sk", "jobId", "gsi1sk"],
       accept: (k) => k.jobId === id && (k.sk ?? "").startsWith("CMD#"),
     };
-    const result = await this.query(input, page, rule, "job executions");
+    const result = await this.queryPage(executionsInput(id, filter), page, rule, "job executions");
     return {
       items: result.items.map((item) =>
         readItem(StoredCommandItem, item, ["pk", "sk", "gsi1pk", "gsi1sk", "type", "statusRank"]),
       ),
       ...(result.cursor ? { cursor: result.cursor } : {}),
     };
-  }
-
-  private async query(
-    input: Omit<QueryCommandInput, "TableName">,
-    page: PageRequest,
-    rule: CursorRule,
-    what: string,
-  ) {
-    const start = decodeCursor(page.cursor, rule);
-    const result = await send(`DynamoDB Query (${what})`, () =>
-      this.client.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.tableName,
-          Limit: page.limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      ),
-    );
-    const cursor = encodeCursor(result.LastEvaluatedKey, rule.query);
-    return { items: (result.Items ?? []).map((item) => unmarshall(item)), ...(cursor ? { cursor } : {}) };
   }
 
   private updateInput(
@@ -312,5 +258,38 @@ function toState(item: Record<string, unknown>): ExecutionState {
     status: v.parse(CommandStatus, item.status),
     ...(typeof item.reason === "string" ? { reason: item.reason } : {}),
     ...(typeof item.expiresAt === "string" ? { expiresAt: item.expiresAt } : {}),
+  };
+}
+
+type ExecutionFilter = { statuses?: string[]; canceled?: boolean };
+
+/** The byJob query of a job's executions, filtered by status and by whether a cancel ended them. */
+function executionsInput(id: string, filter: ExecutionFilter): QueryInput {
+  const values: Record<string, unknown> = { ":id": id };
+  const conditions: string[] = [];
+  const names: Record<string, string> = {};
+  const statuses = filter.statuses ?? [];
+  if (statuses.length) {
+    statuses.forEach((status, i) => {
+      values[`:s${i}`] = status;
+    });
+    conditions.push(`#status IN (${statuses.map((_, i) => `:s${i}`).join(", ")})`);
+    names["#status"] = "status";
+  }
+  if (filter.canceled !== undefined) {
+    values[":canceled"] = CANCELED_PREFIX;
+    conditions.push(
+      filter.canceled
+        ? "begins_with(#reason, :canceled)"
+        : "(attribute_not_exists(#reason) OR NOT begins_with(#reason, :canceled))",
+    );
+    names["#reason"] = "reason";
+  }
+  return {
+    IndexName: JOBS_INDEX,
+    KeyConditionExpression: "jobId = :id",
+    ExpressionAttributeValues: marshall(values),
+    ...(conditions.length ? { FilterExpression: conditions.join(" AND ") } : {}),
+    ...(conditions.length ? { ExpressionAttributeNames: names } : {}),
   };
 }
