@@ -270,57 +270,54 @@ function timeCell(row, iso) {
   return td;
 }
 
+/** Table `id`'s body: one row per item, its cells added by `fill`; `{id}-empty` shows when there is none. */
+function renderRows(id, items, fill) {
+  $(id).tBodies[0].replaceChildren(
+    ...items.map((item) => {
+      const row = document.createElement("tr");
+      fill(row, item);
+      return row;
+    }),
+  );
+  $(`${id}-empty`).hidden = items.length > 0;
+}
+
 function renderDevices() {
   const rows = [...devices.entries()].sort(([a], [b]) => a.localeCompare(b));
   const online = rows.filter(([, d]) => d.online === true).length;
   $("device-count").textContent = `${rows.length} device${rows.length === 1 ? "" : "s"}, ${online} online`;
-  $("devices").tBodies[0].replaceChildren(
-    ...rows.map(([sn, d]) => {
-      const row = document.createElement("tr");
-      row.dataset.sn = sn;
-      cell(row, sn);
-      const state = d.online === undefined ? "unknown" : d.online ? "online" : "offline";
-      cell(row, state, { class: `state ${state}`, "data-state": state });
-      timeCell(row, d.since);
-      cell(row, d.reason);
-      timeCell(row, d.lastPunch);
-      return row;
-    }),
-  );
-  $("devices-empty").hidden = rows.length > 0;
+  renderRows("devices", rows, (row, [sn, d]) => {
+    row.dataset.sn = sn;
+    cell(row, sn);
+    const state = d.online === undefined ? "unknown" : d.online ? "online" : "offline";
+    cell(row, state, { class: `state ${state}`, "data-state": state });
+    timeCell(row, d.since);
+    cell(row, d.reason);
+    timeCell(row, d.lastPunch);
+  });
 }
 
 function renderPunches() {
-  $("punches").tBodies[0].replaceChildren(
-    ...punches.map((punch) => {
-      const row = document.createElement("tr");
-      row.dataset.eventId = punch.eventId;
-      timeCell(row, punch.at);
-      cell(row, punch.sn);
-      cell(row, punch.userId);
-      cell(row, String(punch.state ?? ""));
-      return row;
-    }),
-  );
-  $("punches-empty").hidden = punches.length > 0;
+  renderRows("punches", punches, (row, punch) => {
+    row.dataset.eventId = punch.eventId;
+    timeCell(row, punch.at);
+    cell(row, punch.sn);
+    cell(row, punch.userId);
+    cell(row, String(punch.state ?? ""));
+  });
 }
 
 function renderCommands() {
   const rows = [...commands.values()].sort((a, b) => (b.at ?? "").localeCompare(a.at ?? ""));
-  $("commands").tBodies[0].replaceChildren(
-    ...rows.map((command) => {
-      const row = document.createElement("tr");
-      row.dataset.commandId = command.id;
-      timeCell(row, command.at);
-      cell(row, command.sn);
-      cell(row, command.id);
-      cell(row, command.op);
-      cell(row, command.status, { class: `status ${command.status}`, "data-status": command.status });
-      cell(row, command.reason);
-      return row;
-    }),
-  );
-  $("commands-empty").hidden = rows.length > 0;
+  renderRows("commands", rows, (row, command) => {
+    row.dataset.commandId = command.id;
+    timeCell(row, command.at);
+    cell(row, command.sn);
+    cell(row, command.id);
+    cell(row, command.op);
+    cell(row, command.status, { class: `status ${command.status}`, "data-status": command.status });
+    cell(row, command.reason);
+  });
 }
 
 init();
