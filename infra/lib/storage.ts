@@ -133,26 +133,21 @@ export class BridgeStorage extends Construct {
     const consumerVisibility = Duration.seconds(
       (props.consumerTimeout ?? Duration.seconds(30)).toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT,
     );
-    this.feedDlq = new Queue(this, "FeedDlq", {
-      ...encrypted,
-      fifo: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.feedQueue = new Queue(this, "Feed", {
-      ...eventsCopy,
-      visibilityTimeout: consumerVisibility,
-      deadLetterQueue: { queue: this.feedDlq, maxReceiveCount: FEED_MAX_RECEIVES },
-    });
-    this.webhooksDlq = new Queue(this, "WebhooksDlq", {
-      ...encrypted,
-      fifo: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.webhooksQueue = new Queue(this, "Webhooks", {
-      ...eventsCopy,
-      visibilityTimeout: consumerVisibility,
-      deadLetterQueue: { queue: this.webhooksDlq, maxReceiveCount: WEBHOOKS_MAX_RECEIVES },
-    });
+    const subscribed = (id: string, maxReceiveCount: number) => {
+      const dlq = new Queue(this, `${id}Dlq`, {
+        ...encrypted,
+        fifo: true,
+        retentionPeriod: Duration.days(14),
+      });
+      const queue = new Queue(this, id, {
+        ...eventsCopy,
+        visibilityTimeout: consumerVisibility,
+        deadLetterQueue: { queue: dlq, maxReceiveCount },
+      });
+      return { queue, dlq };
+    };
+    ({ queue: this.feedQueue, dlq: this.feedDlq } = subscribed("Feed", FEED_MAX_RECEIVES));
+    ({ queue: this.webhooksQueue, dlq: this.webhooksDlq } = subscribed("Webhooks", WEBHOOKS_MAX_RECEIVES));
     this.eventsTopic = new Topic(this, "EventsTopic", {
       fifo: true,
       contentBasedDeduplication: false,
