@@ -1,4 +1,3 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
@@ -7,6 +6,7 @@ import { DeviceLog } from "../../local/simulator/device-log.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { eventually, startTestStack } from "../support/local-stack.ts";
 import { uniqueName } from "../support/resources.ts";
+import { takeMessages } from "../support/take-messages.ts";
 
 type Json = Record<string, unknown>;
 
@@ -77,18 +77,7 @@ async function eventOf(type: string, sn: string, seq: number): Promise<Json> {
   });
   try {
     return await eventually(async () => {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: stack.eventsQueueUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 60,
-        }),
-      );
-      events.push(...Messages.map((m) => JSON.parse(m.Body ?? "{}") as Json));
-      if (Messages.length > 0) {
-        const entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: stack.eventsQueueUrl, Entries: entries }));
-      }
+      events.push(...(await takeMessages<Json>(sqs, stack.eventsQueueUrl)));
       const covers = (data: Json) => Number(data.from_seq) <= seq && seq <= Number(data.to_seq);
       return events.find((e) => e.type === type && e.sn === sn && covers(e.data as Json));
     }, 15 * SECOND);

@@ -2,7 +2,6 @@
  * Device shadow end to end: API → DynamoDB Local → commands queue → publisher → EMQX stand-in → aedes →
  * a real MQTT device (broker authentication and ACL on), and HTTP devices on the ingest with their token.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
@@ -13,6 +12,7 @@ import { formatShadowReport, runShadowSimulation } from "../../local/simulator/s
 import type { LocalStack } from "../../local/stack.ts";
 import { deviceLogin, eventually, startTestStack } from "../support/local-stack.ts";
 import { uniqueName } from "../support/resources.ts";
+import { takeMessages } from "../support/take-messages.ts";
 
 let stack: LocalStack;
 const clients: MqttClient[] = [];
@@ -86,19 +86,7 @@ async function shadowEvent(sn: string, version: number): Promise<Json | undefine
   });
   try {
     return await eventually(async () => {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: stack.eventsQueueUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 60,
-        }),
-      );
-      fannedOut.push(...Messages.map((m) => JSON.parse(m.Body ?? "{}") as Json));
-      // Taken off the queue: FIFO holds a device's later messages back while earlier ones are in flight.
-      if (Messages.length > 0) {
-        const entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: stack.eventsQueueUrl, Entries: entries }));
-      }
+      fannedOut.push(...(await takeMessages<Json>(sqs, stack.eventsQueueUrl)));
       return fannedOut.find(
         (m) => m.type === "shadow" && m.sn === sn && (m.data as Json).version === version,
       );

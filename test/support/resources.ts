@@ -10,6 +10,7 @@ import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.t
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
 import { provision } from "../../local/provision.ts";
+import { takeMessages } from "./take-messages.ts";
 
 process.env.AWS_ACCESS_KEY_ID ??= "local";
 process.env.AWS_SECRET_ACCESS_KEY ??= "local";
@@ -65,22 +66,9 @@ export async function createTestResources() {
     async drainEvents(): Promise<FanoutMessage[]> {
       const out: FanoutMessage[] = [];
       for (;;) {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: resources.eventsQueueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 0,
-            MessageAttributeNames: ["All"],
-          }),
-        );
-        if (Messages.length === 0) return out;
-        out.push(...Messages.map((m) => JSON.parse(m.Body ?? "{}") as FanoutMessage));
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: resources.eventsQueueUrl,
-            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
+        const taken = await takeMessages(sqs, resources.eventsQueueUrl);
+        if (taken.length === 0) return out;
+        out.push(...taken);
       }
     },
     /** Consumes every message of one device's group (a FIFO group stays locked while a message is in flight). */
