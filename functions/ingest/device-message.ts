@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { recordAttendance } from "../core/attendance.ts";
 import { requeuePending } from "../core/commands/requeue-pending.ts";
 import { InvalidInputError } from "../core/errors.ts";
+import { DEFAULT_EPOCH } from "../core/gaps/track-seq.ts";
 import type { Transport } from "../core/ports.ts";
 import type { PresenceSignal } from "../core/presence.ts";
 import { quarantineAll, type Rejection } from "../core/quarantine.ts";
@@ -55,12 +56,16 @@ async function ingestStatus(deps: IngestDeps, message: DeviceMessage): Promise<I
  * after the presence merge, so a failed send is retried with the heartbeat.
  */
 async function reportToGapTracker(deps: IngestDeps, message: DeviceMessage, status: StatusPayload) {
-  if (!deps.reports || (status.last_seq === undefined && status.device_time === undefined)) return;
+  const reported = [status.last_seq, status.prev_last_seq, status.device_time];
+  if (!deps.reports || reported.every((field) => field === undefined)) return;
   await deps.reports.report({
     sn: message.sn,
     receivedAt: message.receivedAt,
     ...(status.last_seq === undefined ? {} : { lastSeq: status.last_seq }),
     ...(status.seq_epoch === undefined ? {} : { epoch: status.seq_epoch }),
+    ...(status.prev_last_seq === undefined
+      ? {}
+      : { previous: { epoch: status.prev_epoch ?? DEFAULT_EPOCH, lastSeq: status.prev_last_seq } }),
     ...(status.device_time === undefined ? {} : { deviceTime: status.device_time }),
   });
 }

@@ -20,6 +20,8 @@ const RESEND_CHUNK = 100;
 export class DeviceLog {
   readonly entries: LoggedPunch[] = [];
   private next = 1;
+  /** The epoch before the last reset and its last number, reported in heartbeats from then on. */
+  private previous: { epoch: string; lastSeq: number } | undefined;
 
   constructor(
     readonly sn: string,
@@ -49,6 +51,7 @@ export class DeviceLog {
 
   /** A factory reset: counting starts again at 1 under a new epoch; the old punches stay in the log. */
   resetCounter(epoch: string): void {
+    this.previous = { epoch: this.epoch, lastSeq: this.lastSeq() };
     this.epoch = epoch;
     this.next = 1;
   }
@@ -76,6 +79,7 @@ export class DeviceLog {
       online: true,
       last_seq: this.lastSeq(),
       seq_epoch: this.epoch,
+      ...(this.previous ? { prev_epoch: this.previous.epoch, prev_last_seq: this.previous.lastSeq } : {}),
       device_time: clock,
     });
   }

@@ -64,8 +64,7 @@ export class MemoryJobStore implements JobStore {
     this.writes.recordSlice++;
     const job = this.must(id);
     const done = this.slices.get(id) ?? new Set<number>();
-    if (job.status !== "in_progress") return "stopped";
-    if (done.has(slice)) return "repeat";
+    if (done.has(slice)) return job.status === "in_progress" ? "repeat" : "stopped";
     done.add(slice);
     this.slices.set(id, done);
     job.created += created;
@@ -73,7 +72,7 @@ export class MemoryJobStore implements JobStore {
     if (last) job.lastSlice = slice;
     if (total !== undefined) job.total ??= total;
     job.updatedAt = this.clock.iso();
-    return "recorded";
+    return job.status === "in_progress" ? "recorded" : "stopped";
   }
 
   async finish(id: string, to: JobStatus, at: string, reason?: string) {

@@ -139,6 +139,45 @@ describe("gap tracking", () => {
     ]);
   });
 
+  it("finds the punches lost just before a counter reset from the heartbeat's prev_last_seq", () => {
+    const tracker = emptyTracker("SN1", new Date(T0).toISOString());
+    const stored = [...seqs([1, 2, 3], "a"), ...seqs([1, 2], "b")];
+    const report = {
+      sn: "SN1",
+      receivedAt: T0 + 6 * MIN,
+      lastSeq: 2,
+      epoch: "b",
+      previous: { epoch: "a", lastSeq: 5 },
+    };
+    const first = reconcile(tracker, { punches: stored, reports: [report], nowMs: T0 + 6 * MIN }, config);
+    expect(first.tracker.gaps).toMatchObject([{ epoch: "a", from: 4, to: 5, source: "tail" }]);
+    const later = reconcile(
+      { ...first.tracker, version: 1 },
+      { punches: stored, reports: [], nowMs: T0 + 25 * MIN },
+      config,
+    );
+    expect(later.commands.map((c) => c.data)).toEqual([
+      { from_seq: 4, to_seq: 5, seq_epoch: "a", ranges: [[4, 5]] },
+    ]);
+  });
+
+  it("never asks for a whole epoch it has not seen because a heartbeat names it as the previous one", () => {
+    const tracker = emptyTracker("SN1", new Date(T0).toISOString());
+    const report = {
+      sn: "SN1",
+      receivedAt: T0,
+      lastSeq: 2,
+      epoch: "b",
+      previous: { epoch: "a", lastSeq: 900 },
+    };
+    const result = reconcile(
+      tracker,
+      { punches: seqs([1, 2], "b"), reports: [report], nowMs: T0 + 6 * MIN },
+      config,
+    );
+    expect(result.tracker.gaps).toEqual([]);
+  });
+
   it("reads again from the written top, not the latest one, when writes were skipped", () => {
     const { tracker } = passes([{ at: T0 + 5 * MIN, punches: seqs([1, 2, 3]) }]);
     const skipped = reconcile(

@@ -122,6 +122,23 @@ describe("jobs: fan-out", () => {
     expect(s.queue.accepted).toHaveLength(5);
     expect(s.executions("j1")).toHaveLength(5);
   });
+  it("counts and cancels a slice's executions when the job stops while the slice is storing them", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(5) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    s.commands.create = async (command) => {
+      // The abort (or a cancel) lands after the slice read the job and before it counted its executions.
+      if (s.commands.items.size === 2) await cancelJob(s.deps, "j1");
+      return create(command);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    const job = await s.job("j1");
+    expect(job.created).toBe(s.executions("j1").length);
+    expect(s.executions("j1").every((c) => c.status === "expired")).toBe(true);
+    expect(s.queue.accepted).toHaveLength(0);
+  });
 });
 
 describe("jobs: status follows the executions", () => {

@@ -108,8 +108,8 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
   ): Promise<SliceRecord> {
     const input = this.sliceInput(id, slice, created, last, total);
     try {
-      await this.client.send(new UpdateItemCommand(input));
-      return "recorded";
+      const { Attributes } = await this.client.send(new UpdateItemCommand(input));
+      return Attributes?.status?.S === "in_progress" ? "recorded" : "stopped";
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException))
         throw toDomainError("DynamoDB UpdateItem (job slice)", error);
@@ -118,7 +118,10 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     }
   }
 
-  /** A slice's update: counted once (its number joins `sliceKeys`), and only while the job is in progress. */
+  /**
+   * A slice's update: counted once (its number joins `sliceKeys`), even when the job stopped while the
+   * slice was storing its executions: they exist (and are then canceled), so `created` must count them.
+   */
   private sliceInput(
     id: string,
     slice: number,
@@ -141,16 +144,16 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
         ":keys": new Set([slice]),
         ":slice": slice,
         ":at": new Date().toISOString(),
-        ":ip": "in_progress",
         ...(total !== undefined ? { ":total": total } : {}),
       },
     );
-    input.ConditionExpression = "#status = :ip AND NOT contains(sliceKeys, :slice)";
+    input.ConditionExpression = "attribute_exists(#status) AND NOT contains(sliceKeys, :slice)";
     input.ExpressionAttributeNames = {
       "#status": "status",
       ...(total !== undefined ? { "#total": "total" } : {}),
     };
     input.ReturnValuesOnConditionCheckFailure = "ALL_OLD";
+    input.ReturnValues = "ALL_NEW";
     return input;
   }
 

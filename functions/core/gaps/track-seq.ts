@@ -57,14 +57,23 @@ function mergeEpoch(tracker: GapTracker, epoch: string, punches: SeenPunch[], no
 
 /**
  * A heartbeat's `last_seq` above the newest number seen: the punches after it never arrived (a tail gap,
- * which no later punch would reveal).
+ * which no later punch would reveal). `prev_last_seq` does the same for the epoch before a counter reset,
+ * but only for an epoch the tracker has seen (it never asks for a whole unknown epoch).
  */
 export function mergeReport(tracker: GapTracker, report: DeviceReport, now: string): GapTracker {
-  if (report.lastSeq === undefined) return tracker;
-  const epoch = report.epoch ?? DEFAULT_EPOCH;
+  let next = tracker;
+  if (report.lastSeq !== undefined)
+    next = mergeTail(next, report.epoch ?? DEFAULT_EPOCH, report.lastSeq, now);
+  const previous = report.previous;
+  if (previous && next.series.some((s) => s.epoch === previous.epoch))
+    next = mergeTail(next, previous.epoch, previous.lastSeq, now);
+  return next;
+}
+
+function mergeTail(tracker: GapTracker, epoch: string, lastSeq: number, now: string): GapTracker {
   const series = tracker.series.find((s) => s.epoch === epoch);
   const top = series?.top ?? 0;
-  const missing = uncovered([top + 1, report.lastSeq], tracker.gaps, epoch);
+  const missing = uncovered([top + 1, lastSeq], tracker.gaps, epoch);
   if (missing.length === 0) return tracker;
   const found = missing.map((range) =>
     newGap(epoch, range, "tail", now, range[0] === top + 1 ? series?.topAt : undefined),

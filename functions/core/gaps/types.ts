@@ -91,6 +91,8 @@ export interface DeviceReport {
   receivedAt: number;
   lastSeq?: number;
   epoch?: string;
+  /** The last number of the epoch before a counter reset (`prev_epoch`, `prev_last_seq`). */
+  previous?: { epoch: string; lastSeq: number };
   /** The device's clock when it sent the heartbeat, epoch ms. */
   deviceTime?: number;
 }

@@ -14,8 +14,9 @@ export interface JobStore {
   list(page: PageRequest): Promise<Page<Job>>;
   markStarted(id: string, at: string): Promise<void>;
   /**
-   * Adds slice `slice`'s `created` executions once: `repeat` when it was recorded before, `stopped` when
-   * the job is no longer in progress. `last` marks the slice after which there are no targets;
+   * Adds slice `slice`'s `created` executions once, even to a job that stopped meanwhile (they exist,
+   * so the job counts them): `repeat` when it was recorded before, `stopped` when the job is no longer
+   * in progress. `last` marks the slice after which there are no targets;
    * `total`, when given, is set unless known.
    */
   recordSlice(

@@ -21,12 +21,17 @@ export const DeviceTime = v.union(
 /**
  * Presence as a device states it on `api/mqtt/v1/{sn}/st` (also its last will). A heartbeat may also
  * carry the device's last punch number (`last_seq`, with its `seq_epoch`), which exposes punches lost
- * at the tail, and its clock (`device_time`).
+ * at the tail, the last number of the epoch before a counter reset (`prev_epoch`, `prev_last_seq`),
+ * which exposes those lost just before the reset, and its clock (`device_time`).
  */
 export const StatusPayload = v.looseObject({
   online: v.boolean("online must be true or false"),
   last_seq: v.optional(v.pipe(v.number("last_seq must be a number"), v.safeInteger(), v.minValue(0))),
   seq_epoch: v.optional(SeqEpoch),
+  prev_epoch: v.optional(SeqEpoch),
+  prev_last_seq: v.optional(
+    v.pipe(v.number("prev_last_seq must be a number"), v.safeInteger(), v.minValue(0)),
+  ),
   device_time: v.optional(DeviceTime),
 });
 export type StatusPayload = v.InferOutput<typeof StatusPayload>;
