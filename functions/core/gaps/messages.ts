@@ -72,6 +72,9 @@ export function resendCommand(sn: string, request: BackfillRequest, nowMs: numbe
   };
 }
 
+/** A `set_time` not delivered by then is dropped: an old time would be a wrong one. */
+export const SET_TIME_TTL_SECONDS = 300;
+
 /**
  * `set_time` with the bridge's time: absolute, so a repeated or late command cannot correct twice; it
  * expires after 5 minutes, since an old time would be a wrong one.
@@ -81,6 +84,6 @@ export function setTimeCommand(sn: string, drift: DriftState, now: string): Comm
     id: commandId("set-time", sn, drift.episode, drift.setTimeSent),
     op: "set_time",
     data: { time: now, offset_ms: drift.offsetMs },
-    ttlSeconds: 300,
+    ttlSeconds: SET_TIME_TTL_SECONDS,
   };
 }

@@ -55,7 +55,7 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
   const advanced = advanceGaps(tracker.gaps, input.nowMs, config);
   const decision = decideDrift(
     tracker.drift,
-    sampleOffset(input.punches, input.reports, config),
+    sampleOffset(input.punches, input.reports, tracker.drift, config),
     input.nowMs,
     config,
   );
