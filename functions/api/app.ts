@@ -3,7 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { openAPIRouteHandler } from "hono-openapi";
 import { MAX_COMMAND_PAYLOAD_BYTES } from "../core/commands/envelope.ts";
 import { requireScope } from "../http/api-key-auth.ts";
-import { failureResponse, notFound, tooLarge } from "./answers.ts";
+import { answerErrors } from "../http/on-error.ts";
+import { problemResponse, tooLarge } from "../http/problems.ts";
 import { LIVE_PATH, liveRoutes } from "./live-page.ts";
 import { MQTT_REQUESTS_PATH, mqttRequestRoutes } from "./mqtt-requests/route.ts";
 import { referencePage } from "./reference-page.ts";
@@ -64,9 +65,9 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
   const anyKey = requireScope<ApiEnv>(deps.keys, ["read", "commands", "admin"]);
   app.notFound(async (c) => {
     const denied = await anyKey(c, async () => undefined);
-    return denied ?? notFound(c, `no route for ${c.req.method} ${c.req.path}`);
+    return denied ?? problemResponse(c, "not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
-  app.onError((error, c) => failureResponse(c, error, options.logger));
+  app.onError(answerErrors({ logger: options.logger }));
   return app;
 }
 

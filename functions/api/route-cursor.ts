@@ -39,5 +39,9 @@ export function storeCursor(route: PagedRoute, cursor: string | undefined): stri
   if (!cursor) return undefined;
   const tag = tagOf(route);
   if (cursor.startsWith(tag) && cursor.length > tag.length) return cursor.slice(tag.length);
-  throw new InvalidInputError(400, "cursor", "cursor is not one this route returned; start without one");
+  throw new InvalidInputError(
+    "malformed",
+    "cursor",
+    "cursor is not one this route returned; start without one",
+  );
 }

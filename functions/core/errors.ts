@@ -9,11 +9,22 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * What is wrong with one input, in the domain's words; the HTTP edge decides the answer for each
+ * (functions/http/problems.ts).
+ * - `malformed`: the request itself cannot be used: its body is not JSON (or not the envelope it must be),
+ *   or a value of its path, query or cursor is wrong.
+ * - `invalid`: the request was read, but a field of its content breaks a rule.
+ * - `too_large`: the body is over the limit.
+ * - `unsupported_media_type`: the body is not sent as the type the route reads.
+ */
+export type InputErrorKind = "malformed" | "invalid" | "too_large" | "unsupported_media_type";
+
 /** One message is wrong. It is quarantined and answered with a 4xx naming the field. */
 export class InvalidInputError extends Error {
   override readonly name = "InvalidInputError";
   constructor(
-    readonly status: 400 | 413 | 415 | 422,
+    readonly kind: InputErrorKind,
     readonly field: string,
     message: string,
   ) {

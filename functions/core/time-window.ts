@@ -18,7 +18,7 @@ export const DAY = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function parseWindow(from: string | undefined, to: string | undefined): TimeWindow {
   const window = { from: bound(from, "from", "start") ?? "0000", to: bound(to, "to", "end") ?? "9999" };
-  if (window.from > window.to) throw new InvalidInputError(400, "from", "from must not be after to");
+  if (window.from > window.to) throw new InvalidInputError("malformed", "from", "from must not be after to");
   return window;
 }
 
@@ -30,7 +30,11 @@ function bound(value: string | undefined, field: string, edge: "start" | "end"):
   }
   const normalized = normalizeAttTime(value);
   if (!normalized) {
-    throw new InvalidInputError(400, field, `${field} must be a date (YYYY-MM-DD) or an ISO 8601 time`);
+    throw new InvalidInputError(
+      "malformed",
+      field,
+      `${field} must be a date (YYYY-MM-DD) or an ISO 8601 time`,
+    );
   }
   return normalized;
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { InvalidInputError } from "./errors.ts";
+import { type InputErrorKind, InvalidInputError } from "./errors.ts";
 
 /**
  * Deepest JSON the bridge parses. Well above what DynamoDB stores (32 levels, see `schemas/storable.ts`),
@@ -12,19 +12,19 @@ export const MAX_JSON_DEPTH = 64;
  * Parses `input` with `schema`, or throws an {@link InvalidInputError} naming the first offending field.
  *
  * @example
- * parseOrReject(StatusPayload, body, "payload") // throws 422 "payload.online: online must be true or false"
+ * parseOrReject(StatusPayload, body, "payload") // throws `invalid` "payload.online: online must be true or false"
  */
 export function parseOrReject<S extends v.GenericSchema>(
   schema: S,
   input: unknown,
   prefix: string,
-  status: 400 | 422 = 422,
+  kind: InputErrorKind = "invalid",
 ): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = fieldPath(prefix, issue);
-  throw new InvalidInputError(status, field, `${field}: ${issueMessage(issue)}`);
+  throw new InvalidInputError(kind, field, `${field}: ${issueMessage(issue)}`);
 }
 
 /** The schema's own message, except for a missing key, where valibot's wording is obscure. */
@@ -43,17 +43,21 @@ export function fieldPath(prefix: string, issue: v.BaseIssue<unknown>): string {
 }
 
 /**
- * `JSON.parse` that reports a clear 400 naming `field` instead of a SyntaxError, and refuses text nested
+ * `JSON.parse` that reports a clear `malformed` error naming `field` instead of a SyntaxError, and refuses text nested
  * deeper than {@link MAX_JSON_DEPTH} before parsing it.
  */
 export function parseJson(text: string, field: string): unknown {
   if (jsonDepth(text) > MAX_JSON_DEPTH) {
-    throw new InvalidInputError(400, field, `${field} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    throw new InvalidInputError(
+      "malformed",
+      field,
+      `${field} is nested deeper than ${MAX_JSON_DEPTH} levels`,
+    );
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new InvalidInputError(400, field, `${field} is not valid JSON`);
+    throw new InvalidInputError("malformed", field, `${field} is not valid JSON`);
   }
 }
 

@@ -1,9 +1,11 @@
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { type ApiKey, type ApiKeyStore, allows, hashApiKey, type Scope } from "../core/api-keys.ts";
-import { TransientError } from "../core/errors.ts";
-import { problem, problemResponse } from "./problems.ts";
+import { bearerToken, checkUnavailable, unauthorized } from "./bearer.ts";
+import { problemResponse } from "./problems.ts";
 
 export type ApiKeyVariables = { apiKey: ApiKey };
+
+const REALM = "bridge-api";
 
 /**
  * The key a request was already authenticated with elsewhere: the API over MQTT (functions/api/mqtt-requests)
@@ -25,23 +27,15 @@ export function requireScope<E extends { Variables: ApiKeyVariables }>(
   return async (c, next) => {
     const preset = (c.env as ApiKeyBindings | undefined)?.appKey;
     if (preset) return allowedOrForbidden(c, preset, accepted, next);
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    const challenge = { "www-authenticate": 'Bearer realm="bridge-api"' };
-    if (!presented) {
-      return problemResponse(
-        c,
-        problem(401, "unauthorized", "an 'Authorization: Bearer <api key>' header is required"),
-        challenge,
-      );
-    }
+    const presented = bearerToken(c);
+    if (!presented) return unauthorized(c, REALM, "an 'Authorization: Bearer <api key>' header is required");
     let key: ApiKey | undefined;
     try {
       key = await keys.find(hashApiKey(presented));
     } catch (error) {
-      const detail = error instanceof TransientError ? error.message : "the key store is unavailable";
-      return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
+      return checkUnavailable(c, error, "key store");
     }
-    if (!key) return problemResponse(c, problem(401, "unauthorized", "the API key is not valid"), challenge);
+    if (!key) return unauthorized(c, REALM, "the API key is not valid");
     return allowedOrForbidden(c, key, accepted, next);
   };
 }
@@ -51,7 +45,7 @@ async function allowedOrForbidden(c: Context, key: ApiKey, accepted: readonly Sc
     const needs = accepted.map((name) => `'${name}'`).join(" or ");
     const has = key.scopes.length > 0 ? key.scopes.join(", ") : "no scope";
     const detail = `this route needs the ${needs} scope; key '${key.name}' has ${has}`;
-    return problemResponse(c, problem(403, "forbidden", detail));
+    return problemResponse(c, "forbidden", detail);
   }
   c.set("apiKey", key);
   return next();

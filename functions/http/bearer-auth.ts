@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { problem, problemResponse } from "./problems.ts";
+import { bearerToken, unauthorized } from "./bearer.ts";
 import { TokenSet } from "./token-set.ts";
 
 /**
@@ -10,13 +10,11 @@ export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
   if (tokens.length === 0) throw new Error("bearerAuth needs at least one token");
   const valid = new TokenSet(tokens);
   return async (c, next) => {
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const presented = bearerToken(c);
     if (presented && valid.has(presented)) return next();
     const detail = presented
       ? "the bearer token is not valid"
       : "an 'Authorization: Bearer <token>' header is required";
-    return problemResponse(c, problem(401, "unauthorized", detail), {
-      "www-authenticate": 'Bearer realm="bridge"',
-    });
+    return unauthorized(c, "bridge", detail);
   };
 }

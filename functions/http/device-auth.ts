@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { TransientError } from "../core/errors.ts";
-import { problem, problemResponse } from "./problems.ts";
+import { bearerToken, checkUnavailable, unauthorized } from "./bearer.ts";
 
 /** Whether `token` is the current credential of device `sn` (registry included); throws when it cannot tell. */
 export type DeviceTokenCheck = (sn: string, token: string) => Promise<boolean>;
@@ -14,20 +13,17 @@ export type DeviceTokenCheck = (sn: string, token: string) => Promise<boolean>;
 export function deviceAuth(check: DeviceTokenCheck): MiddlewareHandler {
   return async (c, next) => {
     const sn = c.req.param("sn") ?? "";
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const presented = bearerToken(c);
     let valid = false;
     try {
       valid = presented !== undefined && (await check(sn, presented));
     } catch (error) {
-      const detail = error instanceof TransientError ? error.message : "the device registry is unavailable";
-      return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
+      return checkUnavailable(c, error, "device registry");
     }
     if (valid) return next();
     const detail = presented
       ? `the bearer token is not valid for device '${sn}'`
       : "an 'Authorization: Bearer <device token>' header is required";
-    return problemResponse(c, problem(401, "unauthorized", detail), {
-      "www-authenticate": 'Bearer realm="bridge-devices"',
-    });
+    return unauthorized(c, "bridge-devices", detail);
   };
 }

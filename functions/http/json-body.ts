@@ -21,11 +21,15 @@ export function jsonObjectBody({ optional = false } = {}): MiddlewareHandler {
     }
     const body = parseJson(raw, "body");
     if (!body || typeof body !== "object" || Array.isArray(body)) {
-      throw new InvalidInputError(400, "body", "body must be a JSON object");
+      throw new InvalidInputError("malformed", "body", "body must be a JSON object");
     }
     const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new InvalidInputError(415, "content-type", "content-type: a JSON body needs application/json");
+      throw new InvalidInputError(
+        "unsupported_media_type",
+        "content-type",
+        "content-type: a JSON body needs application/json",
+      );
     }
     return next();
   };

@@ -20,6 +20,6 @@ export type InputTarget = "param" | "query" | "json";
 export function validate<T extends InputTarget, S extends v.GenericSchema>(target: T, schema: S) {
   return validator(target, schema, (result) => {
     // Parsed again on failure only: the hook is given standard-schema issues, the field path wants valibot's.
-    if (!result.success) parseOrReject(schema, result.data, "", target === "json" ? 422 : 400);
+    if (!result.success) parseOrReject(schema, result.data, "", target === "json" ? "invalid" : "malformed");
   });
 }

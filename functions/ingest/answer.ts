@@ -6,7 +6,7 @@ import { type BridgeMetrics, METRIC } from "../core/metrics.ts";
 import type { Transport } from "../core/ports.ts";
 import { quarantine } from "../core/quarantine.ts";
 import { RecordRefusedError } from "../core/refusal.ts";
-import { problem, problemResponse } from "../http/problems.ts";
+import { PROBLEM_KINDS, type ProblemKind, problemResponse } from "../http/problems.ts";
 import type { BodyRead } from "./read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "./types.ts";
 
@@ -75,7 +75,7 @@ function countAccepted(metrics: BridgeMetrics | undefined, result: IngestResult)
 function checkBodySize(body: BodyRead, maxBodyBytes: number): void {
   if (body.complete) return;
   throw new InvalidInputError(
-    413,
+    "too_large",
     "body",
     `body is ${body.bytes} bytes or more, over the ${maxBodyBytes} bytes allowed`,
   );
@@ -84,9 +84,9 @@ function checkBodySize(body: BodyRead, maxBodyBytes: number): void {
 function answer(c: Context, result: IngestResult): Response {
   if (result.result !== "attendance" || result.rejected.length === 0) return c.json(result, 200);
   const first = result.rejected[0];
-  const body = problem(
-    422,
-    "invalid_attendance_record",
+  return problemResponse(
+    c,
+    "records_rejected",
     `${result.rejected.length} record(s) rejected: ${first?.message}`,
     {
       ...(first ? { field: first.field, quarantineId: first.quarantineId } : {}),
@@ -95,7 +95,6 @@ function answer(c: Context, result: IngestResult): Response {
       rejected: result.rejected,
     },
   );
-  return problemResponse(c, body);
 }
 
 async function rejectOrDefer(
@@ -112,8 +111,7 @@ async function rejectOrDefer(
     return unavailable(c, options, error.message);
   }
   const rejection = classify(error);
-  if (rejection.status === 422 && rejection.reason === "internal_error")
-    log.error("unexpected failure", { ...context, error });
+  if (rejection.kind === "internal") log.error("unexpected failure", { ...context, error });
   try {
     return await quarantineAndReject(c, deps, options, intake, rejection);
   } catch (quarantineError) {
@@ -133,6 +131,9 @@ async function quarantineAndReject(
   intake: Intake,
   rejection: RejectionAnswer,
 ): Promise<Response> {
+  const { kind, field, message } = rejection;
+  // The quarantine keeps the answer's status and type (as `reason`), so an operator sees what the sender saw.
+  const answer = { status: PROBLEM_KINDS[kind].status, reason: PROBLEM_KINDS[kind].type, field, message };
   // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
   const entry = await withDeadline(
     quarantine(deps, {
@@ -140,12 +141,12 @@ async function quarantineAndReject(
       raw: intake.body.text,
       rawBytes: intake.body.bytes,
       ...intake.ids,
-      ...rejection,
+      ...answer,
     }),
     QUARANTINE_BUDGET_MS,
   );
   // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
-  const { message: detail, ...rest } = rejection;
+  const { message: detail, ...rest } = answer;
   options.logger.warn("rejected and quarantined", {
     transport: intake.transport,
     ...intake.ids,
@@ -154,45 +155,29 @@ async function quarantineAndReject(
     quarantineId: entry.id,
   });
   options.metrics?.count(METRIC.Quarantined);
-  return problemResponse(
-    c,
-    problem(rejection.status, rejection.reason, rejection.message, {
-      field: rejection.field,
-      quarantineId: entry.id,
-    }),
-  );
+  return problemResponse(c, kind, message, { field, quarantineId: entry.id });
 }
 
 /** 503 with `Retry-After`: EMQX (or the device) sends the same request again. */
 function unavailable(c: Context, options: IngestOptions, detail: string): Response {
   options.metrics?.count(METRIC.Unavailable503);
-  return problemResponse(c, problem(503, "unavailable", detail), { "retry-after": "5" });
+  return problemResponse(c, "unavailable", detail);
 }
 
 interface RejectionAnswer {
-  status: number;
-  reason: string;
+  kind: ProblemKind;
   field: string;
   message: string;
 }
 
 function classify(error: unknown): RejectionAnswer {
-  if (error instanceof InvalidInputError) {
-    return { status: error.status, reason: reasonFor(error), field: error.field, message: error.message };
-  }
-  if (error instanceof RecordRefusedError) {
-    return { status: 422, reason: "refused_by_store", field: "payload", message: error.message };
-  }
+  if (error instanceof InvalidInputError)
+    return { kind: error.kind, field: error.field, message: error.message };
+  if (error instanceof RecordRefusedError)
+    return { kind: "refused", field: "payload", message: error.message };
   // A bug must not become a 500 (dropped by EMQX) nor a 503 (blocks EMQX's queue); keep it for an operator.
   const message = error instanceof Error ? error.message : String(error);
-  return { status: 422, reason: "internal_error", field: "body", message: `could not process: ${message}` };
-}
-
-function reasonFor(error: InvalidInputError): string {
-  if (error.status === 413) return "body_too_large";
-  if (error.field === "sn") return "invalid_sn";
-  if (error.field === "body" || error.status === 400) return "invalid_body";
-  return "invalid_payload";
+  return { kind: "internal", field: "body", message: `could not process: ${message}` };
 }
 
 function summary(result: IngestResult): Record<string, unknown> {

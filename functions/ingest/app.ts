@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { except } from "hono/combine";
+import { METRIC } from "../core/metrics.ts";
 import { bearerAuth } from "../http/bearer-auth.ts";
-import { problem, problemResponse } from "../http/problems.ts";
+import { answerErrors } from "../http/on-error.ts";
+import { problemResponse } from "../http/problems.ts";
 import { brokerAccessDeps, brokerAccessOptions } from "./broker-access.ts";
 import { registerBrokerAuthRoute } from "./routes/broker-auth.ts";
 import { DEVICE_PATHS, registerDeviceRoutes } from "./routes/devices.ts";
@@ -21,7 +23,6 @@ export { RULE_EVENTS_PATH } from "./routes/emqx.ts";
  */
 export function createIngestApp(deps: IngestDeps, options: IngestOptions) {
   const app = new Hono<IngestEnv>();
-  const log = options.logger;
 
   // EMF metrics are written once per request, whatever the answer.
   app.use("*", async (_c, next) => {
@@ -36,12 +37,9 @@ export function createIngestApp(deps: IngestDeps, options: IngestOptions) {
   registerBrokerAuthRoute(app, brokerAccessDeps(deps, options), brokerAccessOptions(options));
   registerDeviceRoutes(app, deps, options);
 
-  app.notFound((c) =>
-    problemResponse(c, problem(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
-  );
-  app.onError((error, c) => {
-    log.error("unhandled error", { error });
-    return problemResponse(c, problem(503, "unavailable", "the ingest failed unexpectedly; retry"));
-  });
+  app.notFound((c) => problemResponse(c, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  // What routes do not answer themselves (the quarantine flow, `processAndAnswer`, does): a bad query, an outage.
+  const unavailable = () => options.metrics?.count(METRIC.Unavailable503);
+  app.onError(answerErrors({ logger: options.logger, onUnavailable: unavailable }));
   return app;
 }

@@ -16,7 +16,7 @@ export async function ingestCommandAcked(deps: IngestDeps, event: EmqxMessageAck
   const id = commandIdOf(event);
   if (!id)
     throw new InvalidInputError(
-      422,
+      "invalid",
       "payload.id",
       "payload.id: the acked command carries no valid command id",
     );

@@ -34,7 +34,7 @@ export async function ingestDeviceMessage(deps: IngestDeps, message: DeviceMessa
   if (message.channel === "ack") return ingestCommandReply(deps, message.sn, message.payload);
   if (message.channel === "shadow/update") return ingestShadowReport(deps, message.sn, message.payload);
   throw new InvalidInputError(
-    422,
+    "invalid",
     "topic",
     `topic channel '${message.channel}' is not handled by the ingest`,
   );

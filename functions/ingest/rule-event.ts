@@ -12,13 +12,17 @@ export async function ingestRuleEvent(deps: IngestDeps, event: EmqxRuleEvent): P
   if (event.event === "message.publish") {
     const topic = parseDeviceTopic(event.topic);
     if (!topic) {
-      throw new InvalidInputError(422, "topic", `topic '${event.topic}' is not api/mqtt/v1/{sn}/evt|st`);
+      throw new InvalidInputError(
+        "invalid",
+        "topic",
+        `topic '${event.topic}' is not api/mqtt/v1/{sn}/evt|st`,
+      );
     }
     // Defence in depth: the broker's ACL already confines a device to its own topics, but a misconfigured
     // broker must not make the bridge store a punch one client published for another device.
     if (event.clientid !== topic.sn) {
       throw new InvalidInputError(
-        422,
+        "invalid",
         "clientid",
         `client '${event.clientid.slice(0, 80)}' may not publish for device '${topic.sn}': a device speaks only for itself`,
       );

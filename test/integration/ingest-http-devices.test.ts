@@ -222,7 +222,7 @@ describe("bad input from HTTP devices", () => {
     for (const sn of ["a%2Fb", "a+b", "%23", "a%20b", "x".repeat(65)]) {
       const answer = await ingest.postDevice(sn, "evt", punch("1"), "");
       expect(answer.status, sn).toBe(400);
-      expect(answer.body).toMatchObject({ field: "sn", status: 400, type: "invalid_sn" });
+      expect(answer.body).toMatchObject({ field: "sn", status: 400, type: "invalid_request" });
       expect(await quarantined(answer), sn).toMatchObject({
         transport: "http",
         field: "sn",

@@ -206,7 +206,7 @@ describe("nesting", () => {
     const payload = `[${JSON.stringify(good("1"))},{"user_id":"2","att_time":"2026-11-22 08:00:00","att_state":0,"x":${deep}}]`;
     const answer = await ingest.post(evt("SN-L6", payload));
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ field: "payload", type: "invalid_body" });
+    expect(answer.body).toMatchObject({ field: "payload", type: "invalid_request" });
     expect(String(answer.body.detail)).toContain("nested deeper than");
     expect(await quarantined(answer.body.quarantineId)).toMatchObject({ status: 400, field: "payload" });
     expect(await userReads(env).attendance("SN-L6")).toHaveLength(0);

@@ -14,13 +14,17 @@ export interface CursorRule {
 
 const queryTag = (query: string) => createHash("sha256").update(query).digest("base64url").slice(0, 16);
 
-/** DynamoDB's LastEvaluatedKey as an opaque cursor, bound to the query that produced it. */
-export function encodeCursor(
-  key: Record<string, AttributeValue> | undefined,
-  query: string,
-): string | undefined {
+/**
+ * DynamoDB's LastEvaluatedKey as an opaque cursor, bound to the query that produced it. The key is kept
+ * in DynamoDB's own form (`{ "pk": { "S": ... } }`) whether it came from the DocumentClient (plain
+ * strings) or the raw client, so cursors handed out before the stores moved to the DocumentClient still read.
+ */
+export function encodeCursor(key: Record<string, unknown> | undefined, query: string): string | undefined {
   if (!key) return undefined;
-  return Buffer.from(JSON.stringify({ q: queryTag(query), k: key })).toString("base64url");
+  const k = Object.fromEntries(
+    Object.entries(key).map(([name, value]) => [name, typeof value === "string" ? { S: value } : value]),
+  );
+  return Buffer.from(JSON.stringify({ q: queryTag(query), k })).toString("base64url");
 }
 
 /**
@@ -28,12 +32,16 @@ export function encodeCursor(
  * forged or misplaced cursor is a 400 naming `cursor`: never a 500, a retry-forever 503, or a way into
  * another device's data.
  */
-export function decodeCursor(
+export function decodeCursorKey(
   cursor: string | undefined,
   rule: CursorRule,
-): Record<string, AttributeValue> | undefined {
+): Record<string, string> | undefined {
   if (!cursor) return undefined;
-  const refused = new InvalidInputError(400, "cursor", "cursor is not one this API returned for this query");
+  const refused = new InvalidInputError(
+    "malformed",
+    "cursor",
+    "cursor is not one this API returned for this query",
+  );
   let parsed: { q?: unknown; k?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString());
@@ -43,7 +51,16 @@ export function decodeCursor(
   if (!parsed || parsed.q !== queryTag(rule.query)) throw refused;
   const key = stringKey(parsed.k, rule.keyAttributes);
   if (!key || !rule.accept(key)) throw refused;
-  return Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
+  return key;
+}
+
+/** {@link decodeCursorKey}, the key in DynamoDB's own form for a query on the raw client (the gap store's). */
+export function decodeCursor(
+  cursor: string | undefined,
+  rule: CursorRule,
+): Record<string, AttributeValue> | undefined {
+  const key = decodeCursorKey(cursor, rule);
+  return key && Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
 }
 
 /** The key's string values if it has exactly these attributes, each exactly one non-empty, well-formed string. */

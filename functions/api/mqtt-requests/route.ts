@@ -14,8 +14,7 @@ import type { Clock } from "../../core/ports.ts";
 import { systemClock } from "../../core/ports.ts";
 import { parseOrReject } from "../../core/validation.ts";
 import { bearerAuth } from "../../http/bearer-auth.ts";
-import { problem } from "../../http/problems.ts";
-import { tooLarge } from "../answers.ts";
+import { PROBLEM_KINDS, type ProblemKind, problem, tooLarge } from "../../http/problems.ts";
 import type { ApiEnv, ApiOptions } from "../types.ts";
 import { type ApiFetch, runThroughApi } from "./run.ts";
 
@@ -41,7 +40,11 @@ export interface AppRequestsDeps {
 /** The columns of the rule's `SELECT *` that matter (docs/emqx.md §3.2); the rest pass unread. */
 const RequestRuleEvent = v.looseObject({ topic: v.string(), username: v.string(), payload: v.string() });
 
-const REFUSAL_STATUS = { invalid_request: 400, unauthorized: 401 } as const;
+/** Each refusal as the kind the API answers the same request with. */
+const REFUSAL_KINDS = {
+  invalid_request: "malformed",
+  unauthorized: "unauthorized",
+} as const satisfies Record<Refusal["kind"], ProblemKind>;
 
 /**
  * `POST /emqx/app-requests`: EMQX's requests rule delivers one app request (`SELECT *` of a publish on
@@ -56,7 +59,12 @@ export function mqttRequestRoutes(deps: AppRequestsDeps, options: ApiOptions, ap
     bearerAuth(deps.tokens),
     bodyLimit({ maxSize: MAX_RULE_EVENT_BYTES, onError: (c) => tooLarge(c, MAX_RULE_EVENT_BYTES) }),
     async (c) => {
-      const event = parseOrReject(RequestRuleEvent, await c.req.json().catch(() => undefined), "", 400);
+      const event = parseOrReject(
+        RequestRuleEvent,
+        await c.req.json().catch(() => undefined),
+        "",
+        "malformed",
+      );
       const outcome = await withDeadline(
         answerAppRequest(
           {
@@ -86,7 +94,7 @@ function outerDeadline(options: ApiOptions, env: ApiEnv["Bindings"] | undefined)
 
 /** A refusal as the API would answer it: an RFC 9457 problem with the same status. */
 function refused(refusal: Refusal) {
-  const status = REFUSAL_STATUS[refusal.kind];
+  const kind = REFUSAL_KINDS[refusal.kind];
   const extra = refusal.field ? { field: refusal.field } : {};
-  return { status, body: problem(status, refusal.kind, refusal.detail, extra) };
+  return { status: PROBLEM_KINDS[kind].status, body: problem(kind, refusal.detail, extra) };
 }

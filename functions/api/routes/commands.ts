@@ -6,8 +6,8 @@ import { CommandListQuery, CommandParams, SnParams } from "../../core/schemas/ap
 import { CommandRequest } from "../../core/schemas/command.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { notFound } from "../answers.ts";
 import { PAGED_ROUTES } from "../route-cursor.ts";
 import { jsonContent, page, paging, problems } from "../route-kit.ts";
 import { CommandAnswer, CommandPage } from "../schemas.ts";
@@ -75,7 +75,7 @@ function readCommand(app: CommandApp, deps: ApiDeps) {
     async (c) => {
       const { sn, id } = c.req.valid("param");
       const command = await deps.commands.get(sn, id);
-      if (!command) return notFound(c, `device '${sn}' has no command '${id}'`);
+      if (!command) return problemResponse(c, "not_found", `device '${sn}' has no command '${id}'`);
       return c.json({ command: publicCommand(command) }, 200);
     },
   );

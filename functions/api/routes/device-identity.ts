@@ -12,9 +12,8 @@ import {
 import { CredentialsRequest, DevicePatchRequest, SnParams } from "../../core/schemas/api.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse, tooLarge } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { tooLarge } from "../answers.ts";
 import { jsonContent, problems } from "../route-kit.ts";
 import { CredentialsAnswer, DevicePatchAnswer } from "../schemas.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
@@ -95,7 +94,7 @@ function patchDevice(app: Hono<ApiEnv>, deps: ApiDeps, adminDeps: DeviceAdminDep
 function noTokenSecret(c: Context<ApiEnv>, options: ApiOptions): Response {
   options.logger.error("cannot re-key a device: the API has no DEVICE_TOKEN_SECRETS");
   const detail = "device tokens are not configured for the API (DEVICE_TOKEN_SECRETS); nothing was changed";
-  return problemResponse(c, problem(503, "not_configured", detail), { "retry-after": "60" });
+  return problemResponse(c, "not_configured", detail);
 }
 
 /** Who changed which device, and whether EMQX followed; never the token. */

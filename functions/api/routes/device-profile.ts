@@ -6,7 +6,7 @@ import { SnParams } from "../../core/schemas/api.ts";
 import { DeviceProfileRequest } from "../../core/schemas/jobs.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
 import { PAGED_ROUTES } from "../route-cursor.ts";
 import { jsonContent, page, paging, problems } from "../route-kit.ts";
@@ -72,7 +72,5 @@ export async function groupPage(
 }
 
 function notConfigured(c: Context<ApiEnv>): Response {
-  return problemResponse(c, problem(503, "not_configured", "device groups are not configured for this API"), {
-    "retry-after": "60",
-  });
+  return problemResponse(c, "not_configured", "device groups are not configured for this API");
 }

@@ -6,7 +6,7 @@ import { DELIVERY_TRANSPORTS } from "../../core/device-transport.ts";
 import { SnParams } from "../../core/schemas/api.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
 import { jsonContent, problems } from "../route-kit.ts";
 import type { ApiDeps, ApiEnv } from "../types.ts";
@@ -79,5 +79,5 @@ function setTransport(app: Hono<ApiEnv>, deps: ApiDeps) {
 
 function notConfigured(c: Context): Response {
   const detail = "device transports are not configured for this API";
-  return problemResponse(c, problem(503, "not_configured", detail), { "retry-after": "60" });
+  return problemResponse(c, "not_configured", detail);
 }

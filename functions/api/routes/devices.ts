@@ -5,8 +5,8 @@ import type { Page, PageRequest } from "../../core/queries.ts";
 import { AttendanceQuery, DeviceListQuery, SnParams, UserParams } from "../../core/schemas/api.ts";
 import { parseWindow, type TimeWindow } from "../../core/time-window.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { notFound } from "../answers.ts";
 import { PAGED_ROUTES, type PagedRoute } from "../route-cursor.ts";
 import { jsonContent, page, paging, problems } from "../route-kit.ts";
 import { AttendancePage, DeviceDetail, DevicePage } from "../schemas.ts";
@@ -104,7 +104,7 @@ function readDevice(app: DeviceApp, deps: ApiDeps) {
         deps.devices.find(sn),
       ]);
       if (!device && pendingCommands === 0 && !identity) {
-        return notFound(c, `no device '${sn}' has been seen or registered`);
+        return problemResponse(c, "not_found", `no device '${sn}' has been seen or registered`);
       }
       const view = { ...(device ? publicDevice(device) : { sn }), pendingCommands };
       const shown = identity ? { identity: publicIdentity(identity) } : {};

@@ -4,16 +4,15 @@ import * as v from "valibot";
 import type { Scope } from "../../core/api-keys.ts";
 import { cancelJob } from "../../core/jobs/cancel-job.ts";
 import { isFannedOut } from "../../core/jobs/check.ts";
-import { createJob, JobConflictError, type JobDeps } from "../../core/jobs/create-job.ts";
+import { createJob, type JobDeps } from "../../core/jobs/create-job.ts";
 import type { JobStore } from "../../core/jobs/ports.ts";
 import type { Job } from "../../core/jobs/types.ts";
 import { CommandListQuery } from "../../core/schemas/api.ts";
 import { ExecutionStatus, JOB_STATUSES, JobId, JobRequest } from "../../core/schemas/jobs.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { notFound } from "../answers.ts";
 import { PAGED_ROUTES } from "../route-cursor.ts";
 import { jsonContent, page, paging, problems } from "../route-kit.ts";
 import { CommandView } from "../schemas.ts";
@@ -105,16 +104,9 @@ function postJob(app: JobApp, deps: ApiDeps, jobDeps: JobApiDeps | undefined) {
     validate("json", JobRequest),
     async (c) => {
       if (!jobDeps) return notConfigured(c);
-      try {
-        const { job } = await createJob(jobDeps, c.req.valid("json"));
-        return c.json({ job: publicJob(job) }, 202, { location: `/v1/jobs/${job.id}` });
-      } catch (error) {
-        if (!(error instanceof JobConflictError)) throw error;
-        return problemResponse(
-          c,
-          problem(409, "job_conflict", error.message, { title: "Conflict", field: "id" }),
-        );
-      }
+      // The same id with another body is a JobConflictError, answered 409 by the app's onError.
+      const { job } = await createJob(jobDeps, c.req.valid("json"));
+      return c.json({ job: publicJob(job) }, 202, { location: `/v1/jobs/${job.id}` });
     },
   );
 }
@@ -160,7 +152,7 @@ function readJob(app: JobApp, deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid("param");
       const job = await requireJobs(deps).get(id);
-      if (!job) return notFound(c, `no job '${id}'`);
+      if (!job) return problemResponse(c, "not_found", `no job '${id}'`);
       return c.json({ job: publicJob(job) }, 200);
     },
   );
@@ -219,7 +211,7 @@ function postCancel(app: JobApp, deps: ApiDeps, jobDeps: JobApiDeps | undefined)
       if (!jobDeps) return notConfigured(c);
       const { id } = c.req.valid("param");
       const job = await cancelJob(jobDeps, id, c.req.valid("json").reason);
-      if (!job) return notFound(c, `no job '${id}'`);
+      if (!job) return problemResponse(c, "not_found", `no job '${id}'`);
       return c.json({ job: publicJob(job) }, 200);
     },
   );
@@ -231,13 +223,7 @@ function requireJobs(deps: ApiDeps): JobStore {
 }
 
 function notConfigured(c: Context<ApiEnv>): Response {
-  return problemResponse(
-    c,
-    problem(503, "not_configured", "jobs are not configured for this API (JOBS_QUEUE_URL)"),
-    {
-      "retry-after": "60",
-    },
-  );
+  return problemResponse(c, "not_configured", "jobs are not configured for this API (JOBS_QUEUE_URL)");
 }
 
 /** A job as the API shows it (an allow-list: the store's bookkeeping never leaks). */

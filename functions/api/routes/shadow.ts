@@ -5,14 +5,12 @@ import type { Scope } from "../../core/api-keys.ts";
 import { SnParams } from "../../core/schemas/api.ts";
 import { MAX_SHADOW_BYTES, ShadowAnswer, ShadowDesiredPatch } from "../../core/schemas/shadow.ts";
 import { emptyShadow } from "../../core/shadow/document.ts";
-import { ShadowVersionConflictError } from "../../core/shadow/errors.ts";
 import { publicShadow } from "../../core/shadow/fanout.ts";
 import { updateShadow } from "../../core/shadow/update-shadow.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse, tooLarge } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { tooLarge } from "../answers.ts";
 import { jsonContent, problems } from "../route-kit.ts";
 import type { ApiDeps, ApiEnv, ApiOptions } from "../types.ts";
 
@@ -75,17 +73,10 @@ function patchShadow(app: Hono<ApiEnv>, deps: ApiDeps, options: ApiOptions) {
         patch: desired,
         ...(version !== undefined ? { expectedVersion: version } : {}),
       };
-      try {
-        const { shadow, changed } = await updateShadow({ ...deps, shadows }, sn, change);
-        options.logger.debug(changed ? "shadow changed" : "shadow unchanged", {
-          sn,
-          version: shadow.version,
-        });
-        return c.json({ shadow: publicShadow(shadow) }, 200);
-      } catch (error) {
-        if (error instanceof ShadowVersionConflictError) return conflict(c, error);
-        throw error;
-      }
+      // A stale `version` is a ShadowVersionConflictError, answered 409 by the app's onError.
+      const { shadow, changed } = await updateShadow({ ...deps, shadows }, sn, change);
+      options.logger.debug(changed ? "shadow changed" : "shadow unchanged", { sn, version: shadow.version });
+      return c.json({ shadow: publicShadow(shadow) }, 200);
     },
   );
 }
@@ -105,17 +96,7 @@ function describePatch() {
   });
 }
 
-function conflict(c: Context, error: ShadowVersionConflictError): Response {
-  return problemResponse(
-    c,
-    problem(409, "shadow_version_conflict", error.message, {
-      field: "version",
-      currentVersion: error.current,
-    }),
-  );
-}
-
 function notConfigured(c: Context): Response {
   const detail = "device shadows are not configured for this API";
-  return problemResponse(c, problem(503, "not_configured", detail), { "retry-after": "60" });
+  return problemResponse(c, "not_configured", detail);
 }

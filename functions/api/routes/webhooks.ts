@@ -8,8 +8,8 @@ import { createSubscription, subscriptionView } from "../../core/webhooks/manage
 import type { WebhookStore } from "../../core/webhooks/subscription.ts";
 import { requireScope } from "../../http/api-key-auth.ts";
 import { jsonObjectBody } from "../../http/json-body.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { validate } from "../../http/validate.ts";
-import { notFound } from "../answers.ts";
 import { jsonContent, problems } from "../route-kit.ts";
 import type { ApiDeps, ApiEnv } from "../types.ts";
 
@@ -173,4 +173,5 @@ function describeOneWebhook(summary: string, description: string, answer: v.Gene
   });
 }
 
-const unknownWebhook = (c: Context<ApiEnv>, id: string) => notFound(c, `no webhook '${id}'`);
+const unknownWebhook = (c: Context<ApiEnv>, id: string) =>
+  problemResponse(c, "not_found", `no webhook '${id}'`);

@@ -78,7 +78,7 @@ export function applyChange(current: Shadow, change: ShadowChange, at: string): 
   const bytes = stateBytes(next);
   if (bytes > MAX_SHADOW_BYTES) {
     const detail = `the shadow would hold ${bytes} bytes, more than the ${MAX_SHADOW_BYTES} allowed`;
-    throw new InvalidInputError(422, section, `${section}: ${detail}`);
+    throw new InvalidInputError("invalid", section, `${section}: ${detail}`);
   }
   const hash = deltaHash(computeDelta(next.desired, next.reported));
   if (hash === (current.deltaHash ?? EMPTY_DELTA_HASH)) return next;

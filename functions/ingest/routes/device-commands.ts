@@ -3,8 +3,7 @@ import type { LambdaContext } from "hono/aws-lambda";
 import * as v from "valibot";
 import { waitForNextCommand } from "../../core/commands/next-for-device.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { TransientError } from "../../core/errors.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { InvalidInputError } from "../../core/errors.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 
 /** The longest long poll, in seconds: a held Lambda invocation is billed for all of it. */
@@ -32,27 +31,20 @@ export const WaitQuery = v.pipe(
 export function registerDeviceCommandRoute(app: Hono<IngestEnv>, deps: IngestDeps, options: IngestOptions) {
   app.get("/v1/devices/:sn/commands/next", async (c) => {
     const wait = v.safeParse(WaitQuery, c.req.query("wait"));
-    if (!wait.success) {
-      const detail = wait.issues[0].message;
-      return problemResponse(c, problem(400, "invalid_query", detail, { field: "wait" }));
-    }
+    if (!wait.success) throw new InvalidInputError("malformed", "wait", wait.issues[0].message);
     const sn = c.req.param("sn");
     const waitMs = Math.max(0, Math.min(wait.output * 1000, heldFor(c, options)));
     // Stopped when the client is gone or the answer was given up on: nothing is taken that nobody receives.
     const answered = new AbortController();
     const signal = AbortSignal.any([c.req.raw.signal, answered.signal]);
     try {
-      // Bounded like any ingest work, so a slow store is a 503, not Lambda's timeout.
+      // Bounded like any ingest work, so a slow store is a 503 (from the app's onError), not Lambda's timeout.
       const command = await withDeadline(
         waitForNextCommand(deps, sn, { waitMs, intervalMs: POLL_INTERVAL_MS, signal }),
         waitMs + options.deadlineMs,
       );
       if (!command) return c.body(null, 204);
       return c.json({ id: command.id, op: command.op, data: command.data }, 200);
-    } catch (error) {
-      if (!(error instanceof TransientError)) throw error;
-      options.logger.warn("command poll deferred: answering 503", { sn, reason: error.message });
-      return problemResponse(c, problem(503, "unavailable", error.message), { "retry-after": "5" });
     } finally {
       answered.abort();
     }

@@ -5,7 +5,7 @@ import { withDeadline } from "../../core/deadline.ts";
 import { InvalidInputError } from "../../core/errors.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
 import { type DeviceTokenCheck, deviceAuth } from "../../http/device-auth.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
+import { problemResponse } from "../../http/problems.ts";
 import { processAndAnswer } from "../answer.ts";
 import { brokerAccessDeps, brokerAccessOptions } from "../broker-access.ts";
 import { ingestDeviceMessage } from "../device-message.ts";
@@ -29,9 +29,7 @@ export const HTTP_DEVICE_CHANNELS = ["evt", "st", "ack"] as const;
  */
 export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, options: IngestOptions): void {
   if (options.deviceTokenSecrets.length === 0) {
-    app.all(DEVICE_PATHS, (c) =>
-      problemResponse(c, problem(404, "http_devices_disabled", "HTTP devices are not enabled")),
-    );
+    app.all(DEVICE_PATHS, (c) => problemResponse(c, "devices_disabled", "HTTP devices are not enabled"));
     return;
   }
   app.use("/v1/devices/:sn/*", rejectBadSerialNumber(deps, options));
@@ -93,7 +91,7 @@ function rejectBadSerialNumber(deps: IngestDeps, options: IngestOptions): Middle
       ids: {},
       process: () => {
         throw new InvalidInputError(
-          400,
+          "malformed",
           "sn",
           `sn: must be 1-64 characters of A-Z, a-z, 0-9, _ or - (got '${sn.slice(0, 80)}')`,
         );

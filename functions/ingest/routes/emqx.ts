@@ -18,7 +18,7 @@ export function registerEmqxRoutes(app: Hono<IngestEnv>, deps: IngestDeps, optio
       body,
       ids: peekIds(body.text),
       process: async () =>
-        ingestRuleEvent(deps, parseOrReject(EmqxRuleEvent, parseJson(body.text, "body"), "", 400)),
+        ingestRuleEvent(deps, parseOrReject(EmqxRuleEvent, parseJson(body.text, "body"), "", "malformed")),
     });
   });
 }

@@ -6,7 +6,6 @@ import { deviceDelta } from "../../core/shadow/fanout.ts";
 import type { ShadowStore } from "../../core/shadow/ports.ts";
 import { updateShadow } from "../../core/shadow/update-shadow.ts";
 import { parseJson, parseOrReject } from "../../core/validation.ts";
-import { problem, problemResponse } from "../../http/problems.ts";
 import { processAndAnswer } from "../answer.ts";
 import { readBody } from "../read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "../types.ts";
@@ -49,13 +48,9 @@ export function registerDeviceShadowRoutes(app: Hono<IngestEnv>, deps: IngestDep
   });
   app.get("/v1/devices/:sn/shadow", async (c) => {
     const sn = c.req.param("sn");
-    try {
-      const shadow = (await configured(deps.shadows).get(sn)) ?? emptyShadow(sn);
-      return c.json(deviceDelta(shadow), 200);
-    } catch (error) {
-      if (!(error instanceof TransientError)) throw error;
-      return problemResponse(c, problem(503, "unavailable", error.message), { "retry-after": "5" });
-    }
+    // An outage (or no shadow store) is a TransientError: 503 from the app's onError.
+    const shadow = (await configured(deps.shadows).get(sn)) ?? emptyShadow(sn);
+    return c.json(deviceDelta(shadow), 200);
   });
 }
 

@@ -30,5 +30,5 @@ function decode(cursor: string, query: string): string {
   } catch {
     // Falls through to the refusal.
   }
-  throw new InvalidInputError(400, "cursor", "cursor is not one this API returned for this query");
+  throw new InvalidInputError("malformed", "cursor", "cursor is not one this API returned for this query");
 }
