@@ -71,8 +71,9 @@ export async function provision(
   const queueArns = await Promise.all(
     [events.url, feed.url, webhooks.url].map((url) => queueArn(clients.sqs, url)),
   );
+  const commandsQueueArn = await queueArn(clients.sqs, commands.url);
   const eventsTopicArn = await withSns(clients, (sns) =>
-    eventsTopic(sns, `${names.eventsQueue}.fifo`, queueArns),
+    eventsTopic(sns, `${names.eventsQueue}.fifo`, queueArns, commandsQueueArn),
   );
   return {
     tableName: names.tableName,

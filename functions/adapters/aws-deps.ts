@@ -61,7 +61,10 @@ export function createAwsDeps(
     ),
     commands: new DynamoDbCommandStore(dynamodb, config.TABLE_NAME),
     events: eventsPort(config, clients),
-    queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL),
+    // With the events topic, the commands queue is subscribed to its `queued` announcements (infra).
+    queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL, {
+      fedByAnnouncements: Boolean(config.EVENTS_TOPIC_ARN),
+    }),
     devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
     shadows: new DynamoDbShadowStore(dynamodb, config.TABLE_NAME),
     transports: new DynamoDbDeviceTransportStore(dynamodb, config.TABLE_NAME),

@@ -1,7 +1,7 @@
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Alias } from "aws-cdk-lib/aws-kms";
-import { FifoThroughputScope, Topic } from "aws-cdk-lib/aws-sns";
+import { FifoThroughputScope, FilterOrPolicy, SubscriptionFilter, Topic } from "aws-cdk-lib/aws-sns";
 import { SqsSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import {
   DeduplicationScope,
@@ -13,6 +13,7 @@ import {
 import { Construct } from "constructs";
 import { JOBS_INDEX, JOBS_INDEX_KEYS } from "../../functions/adapters/dynamodb/job-store.ts";
 import { GSI1, TTL_ATTRIBUTE } from "../../functions/adapters/dynamodb/keys.ts";
+import { QUEUED_ANNOUNCEMENTS } from "../../functions/adapters/sns/queued-filter.ts";
 
 /** Receives of an events message before its DLQ (the same as the local stack, `local/provision.ts`). */
 export const EVENTS_MAX_RECEIVES = 5;
@@ -183,5 +184,21 @@ export class BridgeStorage extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.commandsDlq, maxReceiveCount: COMMANDS_MAX_RECEIVES },
     });
+    // A new command's `queued` announcement is its pointer too: the one send that announces it enqueues it.
+    this.eventsTopic.addSubscription(
+      new SqsSubscription(this.commandsQueue, {
+        rawMessageDelivery: true,
+        filterPolicyWithMessageBody: {
+          type: FilterOrPolicy.filter(
+            SubscriptionFilter.stringFilter({ allowlist: [...QUEUED_ANNOUNCEMENTS.type] }),
+          ),
+          data: FilterOrPolicy.policy({
+            status: FilterOrPolicy.filter(
+              SubscriptionFilter.stringFilter({ allowlist: [...QUEUED_ANNOUNCEMENTS.data.status] }),
+            ),
+          }),
+        },
+      }),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { buildApp } from "fauxqs";
+import { QUEUED_ANNOUNCEMENTS } from "../../functions/adapters/sns/queued-filter.ts";
 
 export interface SqsLocal {
   endpoint: string;
@@ -24,7 +25,12 @@ export async function startSqsLocal(port = 0, bindHost = "127.0.0.1"): Promise<S
  * each queue the raw body and message attributes and passes `MessageGroupId` and
  * `MessageDeduplicationId` through; it deduplicates per queue, where AWS also drops a repeat at the topic.
  */
-export async function eventsTopic(sns: SNSClient, name: string, queueArns: string[]): Promise<string> {
+export async function eventsTopic(
+  sns: SNSClient,
+  name: string,
+  queueArns: string[],
+  commandsQueueArn?: string,
+): Promise<string> {
   const { TopicArn } = await sns.send(
     new CreateTopicCommand({
       Name: name,
@@ -42,5 +48,25 @@ export async function eventsTopic(sns: SNSClient, name: string, queueArns: strin
       }),
     );
   }
+  if (commandsQueueArn) await subscribeCommandsQueue(sns, TopicArn, commandsQueueArn);
   return TopicArn;
+}
+
+/**
+ * The commands queue takes the `queued` announcements only (a filter on the body, as in infra), so the
+ * one send that announces a new command also enqueues it.
+ */
+async function subscribeCommandsQueue(sns: SNSClient, topicArn: string, queueArn: string): Promise<void> {
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: "sqs",
+      Endpoint: queueArn,
+      Attributes: {
+        RawMessageDelivery: "true",
+        FilterPolicyScope: "MessageBody",
+        FilterPolicy: JSON.stringify(QUEUED_ANNOUNCEMENTS),
+      },
+    }),
+  );
 }

@@ -184,6 +184,15 @@ describe("storage", () => {
       });
     }
     expect(JSON.stringify(resources[idOf(feedQueue)]?.Properties.RedrivePolicy)).toContain(idOf(feedDlq));
+    // The commands queue takes only the commands' `queued` announcements: they are its pointers.
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "sqs",
+      RawMessageDelivery: true,
+      TopicArn: { Ref: idOf(eventsTopic) },
+      Endpoint: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsQueue), "Arn"] },
+      FilterPolicyScope: "MessageBody",
+      FilterPolicy: { type: ["command_status"], data: { status: ["queued"] } },
+    });
     expect(JSON.stringify(template.findResources("AWS::SNS::TopicPolicy"))).toContain(
       '"aws:SecureTransport":"false"',
     );

@@ -1,10 +1,14 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbCommandStore } from "../../functions/adapters/dynamodb/command-store.ts";
 import { createSnsClient } from "../../functions/adapters/sns/client.ts";
 import { SnsEventTopic } from "../../functions/adapters/sns/event-topic.ts";
+import { parseCommandPointer, SqsCommandQueue } from "../../functions/adapters/sqs/command-queue.ts";
 import { SqsEventQueue } from "../../functions/adapters/sqs/event-queue.ts";
 import { asciiJson } from "../../functions/core/ascii-json.ts";
+import { createCommand } from "../../functions/core/commands/create-command.ts";
 import type { FanoutMessage } from "../../functions/core/fanout.ts";
+import { systemClock } from "../../functions/core/ports.ts";
 import { FanoutRefusedError } from "../../functions/core/refusal.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
 
@@ -105,5 +109,34 @@ describe("events through the SNS FIFO topic", () => {
     const got = await take(resources.eventsQueueUrl);
     expect(got.map((m) => m.Attributes?.MessageGroupId)).toEqual(["TOPIC-5"]);
     expect(await take(resources.feedQueueUrl)).toEqual([]);
+  });
+
+  it("puts a new command on the commands queue through its `queued` announcement alone: one send for both", async () => {
+    const queue = new SqsCommandQueue(resources.sqs, resources.commandsQueueUrl, {
+      fedByAnnouncements: true,
+    });
+    const commands = new DynamoDbCommandStore(resources.dynamodb, resources.tableName);
+    let publishes = 0;
+    const counted = {
+      send: (...args: Parameters<SnsEventTopic["send"]>) => (publishes++, topic.send(...args)),
+    };
+    const deps = { commands, events: counted, queue, clock: systemClock };
+    const { command } = await createCommand(deps, "TOPIC-6", { id: "reboot-1", op: "reboot" });
+    expect(publishes).toBe(1);
+    const pointers = (await take(resources.commandsQueueUrl)).map((m) => parseCommandPointer(m.Body ?? ""));
+    expect(pointers).toEqual([{ sn: "TOPIC-6", id: command.id }]);
+    const events = await take(resources.eventsQueueUrl);
+    expect(events.map((m) => JSON.parse(m.Body ?? "{}").data.status)).toEqual(["queued"]);
+    // Other statuses and other events never reach the commands queue.
+    await topic.send([
+      { ...JSON.parse(events[0]?.Body ?? "{}"), eventId: "sent-1", data: { id: "reboot-1", status: "sent" } },
+    ]);
+    await topic.send([punch("TOPIC-6", 1)]);
+    expect(await take(resources.commandsQueueUrl)).toEqual([]);
+    await Promise.all([
+      take(resources.eventsQueueUrl),
+      take(resources.feedQueueUrl),
+      take(resources.webhooksQueueUrl),
+    ]);
   });
 });

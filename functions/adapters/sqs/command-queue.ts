@@ -19,8 +19,17 @@ export function deduplicationId(sn: string, dedupeId: string): string {
   return plain.length <= 128 ? plain : createHash("sha256").update(plain).digest("hex");
 }
 
-/** A message body of the commands queue (and of its DLQ): a pointer to a stored command. */
-const PointerBody = v.object({ sn: SerialNumber, id: CommandId });
+/**
+ * A message body of the commands queue (and of its DLQ): a pointer to a stored command, as the bridge
+ * enqueues it, or the command's `queued` announcement as the events topic delivers it (raw).
+ */
+const PointerBody = v.union([
+  v.object({ sn: SerialNumber, id: CommandId }),
+  v.pipe(
+    v.object({ type: v.literal("command_status"), sn: SerialNumber, data: v.object({ id: CommandId }) }),
+    v.transform(({ sn, data }) => ({ sn, id: data.id })),
+  ),
+]);
 
 /** The `{sn, id}` a commands-queue message carries, or `undefined` when it is not one this bridge wrote. */
 export function parseCommandPointer(body: string): CommandQueueMessage | undefined {
@@ -31,7 +40,7 @@ export function parseCommandPointer(body: string): CommandQueueMessage | undefin
     return undefined;
   }
   const result = v.safeParse(PointerBody, parsed);
-  return result.success ? result.output : undefined;
+  return result.success ? { sn: result.output.sn, id: result.output.id } : undefined;
 }
 
 /**
@@ -39,10 +48,16 @@ export function parseCommandPointer(body: string): CommandQueueMessage | undefin
  * `MessageDeduplicationId` from the caller (the command id, or id + occasion for a re-queue).
  */
 export class SqsCommandQueue implements CommandQueue {
+  readonly fedByAnnouncements: boolean;
+
+  /** `fedByAnnouncements`: the queue is subscribed to the events topic's `queued` announcements. */
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
-  ) {}
+    options: { fedByAnnouncements?: boolean } = {},
+  ) {
+    this.fedByAnnouncements = options.fedByAnnouncements ?? false;
+  }
 
   async enqueue(messages: Array<CommandQueueMessage & { dedupeId: string }>): Promise<void> {
     // Sequential batches: a device's commands must enter its group in order.

@@ -5,7 +5,7 @@ import type { Clock } from "../ports.ts";
 import type { CommandRequest } from "../schemas/command.ts";
 import { type AnnounceDeps, announceStatus, commandStatusMessage, owesAnnouncement } from "./announce.ts";
 import { CommandConflictError } from "./errors.ts";
-import type { CommandQueue } from "./ports.ts";
+import { announcementEnqueues, type CommandQueue } from "./ports.ts";
 import type { Command } from "./types.ts";
 
 export interface CreateCommandDeps extends AnnounceDeps {
@@ -35,9 +35,12 @@ export async function createCommand(
   } else {
     // Announced before it is queued, so consumers never see `sent` ahead of `queued`; then one write
     // records both (a crash before it makes a replay send both again: consumers drop the repeated
-    // event by eventId, SQS the repeated pointer by its deduplication id).
-    if (owesAnnouncement(command)) await deps.events.send([commandStatusMessage(command)]);
-    await deps.queue.enqueue([{ sn, id: command.id, dedupeId: command.id }]);
+    // event by eventId, SQS the repeated pointer by its deduplication id, the publisher a command
+    // already sent). Where the queue takes `queued` announcements itself, that one send does both.
+    const announced = owesAnnouncement(command);
+    if (announced) await deps.events.send([commandStatusMessage(command)]);
+    if (!(announced && announcementEnqueues(deps.queue, command)))
+      await deps.queue.enqueue([{ sn, id: command.id, dedupeId: command.id }]);
     await deps.commands.markEnqueued(sn, command.id, now.toISOString(), command.status);
   }
   return { command: { ...command, announcedStatus: command.status }, created: result.created };

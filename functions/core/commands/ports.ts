@@ -58,7 +58,17 @@ export interface CommandStore {
 /** The commands FIFO queue: one message group per device, deduplicated by `dedupeId`. */
 export interface CommandQueue {
   enqueue(messages: Array<CommandQueueMessage & { dedupeId: string }>): Promise<void>;
+  /**
+   * True when every `queued` announcement on the events reaches this queue by itself (in AWS and the
+   * local stack the queue is subscribed to the events topic for them): announcing a new command then
+   * also enqueues it, and the one send does both.
+   */
+  readonly fedByAnnouncements?: boolean;
 }
+
+/** Whether announcing `command` puts it on `queue` too, so no enqueue of its own is needed. */
+export const announcementEnqueues = (queue: CommandQueue, command: { status: string }) =>
+  queue.fedByAnnouncements === true && command.status === "queued";
 
 /** One message for EMQX's `POST /api/v5/publish/bulk`. */
 export interface PublishRequest {

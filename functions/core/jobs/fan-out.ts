@@ -57,6 +57,7 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
   const waiting = executions.filter((command) => command.status === "queued");
   if (waiting.length === 0) return "created";
   await deps.events.send(waiting.map(commandStatusMessage));
+  if (deps.queue.fedByAnnouncements) return "created";
   await deps.queue.enqueue(waiting.map((c) => ({ sn: c.sn, id: c.id, dedupeId: c.id })));
   return "created";
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { createCommand } from "../../../functions/core/commands/create-command.ts";
 import { CommandConflictError } from "../../../functions/core/commands/errors.ts";
+import type { FanoutMessage } from "../../../functions/core/fanout.ts";
+import {
+  FakeClock,
+  MemoryCommandQueue,
+  MemoryCommandStore,
+  MemoryEventQueue,
+} from "../../support/memory/index.ts";
 import { commandWorld } from "./command-world.ts";
 
 describe("creating a command", () => {
@@ -79,5 +87,25 @@ describe("creating a command", () => {
     const { command } = await world.create("SN1", { id: "c1", op: "reboot", ttlSeconds: 60 });
 
     expect(Date.parse(command.expiresAt ?? "") - Date.parse(command.createdAt)).toBe(60_000);
+  });
+
+  it("with the queue subscribed to `queued` announcements (the events topic), one send announces and enqueues", async () => {
+    const clock = new FakeClock();
+    const queue = Object.assign(new MemoryCommandQueue(clock), { fedByAnnouncements: true });
+    const events = new MemoryEventQueue();
+    // The topic: every event to the events queue; `queued` announcements to the commands queue too.
+    const topic = {
+      async send(messages: FanoutMessage[]) {
+        await events.send(messages);
+        const queued = messages.filter((m) => m.type === "command_status" && m.data.status === "queued");
+        await queue.enqueue(queued.map((m) => ({ sn: m.sn, id: String(m.data.id), dedupeId: m.eventId })));
+      },
+    };
+    const deps = { commands: new MemoryCommandStore(), events: topic, queue, clock };
+    await createCommand(deps, "SN1", { id: "c1", op: "reboot" });
+    await createCommand(deps, "SN1", { id: "c1", op: "reboot" });
+
+    expect(events.counts.sends).toBe(1);
+    expect(queue.accepted.map((p) => [p.sn, p.id])).toEqual([["SN1", "c1"]]);
   });
 });
