@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { Context } from "aws-lambda";
 import type * as v from "valibot";
-import type { MetricsService } from "../core/metrics.ts";
+import type { BridgeMetrics, MetricsService } from "../core/metrics.ts";
 import { createAwsDeps } from "./aws-deps.ts";
 import type { BaseConfig } from "./config.ts";
 import { readConfig } from "./config.ts";
@@ -37,4 +38,26 @@ export async function bootLambda<S extends v.GenericSchema<unknown, BaseConfig>>
   const aws = createAwsDeps(config);
   const deps = { ...aws, commands: countingCommandStore(aws.commands, metrics) };
   return { config, logger, metrics, deps };
+}
+
+/**
+ * A Lambda entry whose log lines all carry the invocation (`function_request_id`, `cold_start`, the
+ * function's name and version: Powertools' `addContext`) and whose metrics are written when it ends,
+ * answered or thrown, so a failed invocation's counts are not lost or carried into the next one.
+ *
+ * @example
+ * export const handler = lambdaEntry(handle(app), { logger, metrics });
+ */
+export function lambdaEntry<E, R>(
+  entry: (event: E, context: Context) => Promise<R>,
+  { logger, metrics }: { logger: Logger; metrics?: BridgeMetrics },
+): (event: E, context: Context) => Promise<R> {
+  return async (event, context) => {
+    logger.addContext(context);
+    try {
+      return await entry(event, context);
+    } finally {
+      metrics?.flush();
+    }
+  };
 }

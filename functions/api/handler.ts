@@ -4,6 +4,7 @@ import { awsClients, createApiDeps } from "../adapters/aws-deps.ts";
 import { ApiConfig, readConfig } from "../adapters/config.ts";
 import { countingCommandStore } from "../adapters/counting-command-store.ts";
 import { brokerSessionsFromConfig } from "../adapters/emqx/sessions-client.ts";
+import { lambdaEntry } from "../adapters/lambda-boot.ts";
 import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { createMetrics, METRICS_SERVICE } from "../adapters/metrics.ts";
 import { loadSecretsIntoEnv } from "../adapters/secrets.ts";
@@ -36,14 +37,8 @@ const app = createApiApp(
   },
   { logger, liveBrokerWsUrl: config.LIVE_BROKER_WS_URL },
 );
-// EMF metrics (command statuses) are written once per request.
-const handleRequest = handle(app);
-
-/** Lambda entry (Function URL / API Gateway v2): the same app the tests serve over a socket. */
-export const handler: typeof handleRequest = async (event, context) => {
-  try {
-    return await handleRequest(event, context);
-  } finally {
-    metrics.flush();
-  }
-};
+/**
+ * Lambda entry (Function URL / API Gateway v2): the same app the tests serve over a socket. Every log line
+ * carries the request id; EMF metrics (command statuses) are written once per request.
+ */
+export const handler = lambdaEntry(handle(app), { logger, metrics });

@@ -1,6 +1,6 @@
 import { handle } from "hono/aws-lambda";
 import { IngestConfig } from "../adapters/config.ts";
-import { bootLambda } from "../adapters/lambda-boot.ts";
+import { bootLambda, lambdaEntry } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { createSqsClient } from "../adapters/sqs/client.ts";
 import { SqsDeviceReportSink } from "../gaps/report-sink.ts";
@@ -19,16 +19,22 @@ const reports = config.GAPS_QUEUE_URL
     )
   : undefined;
 
-/** Lambda entry (Function URL / API Gateway v2): the same app `npm start` serves locally. */
-export const handler = handle(
-  createIngestApp(reports ? { ...deps, reports } : deps, {
-    tokens: config.INGEST_TOKENS,
-    deadlineMs: config.INGEST_DEADLINE_MS,
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
-    registration: config.DEVICE_REGISTRATION,
-    sessionLifetimeSeconds: config.BROKER_SESSION_LIFETIME_S,
-    logger,
-    metrics,
-  }),
+/**
+ * Lambda entry (Function URL / API Gateway v2): the same app `npm start` serves locally. Every log line
+ * carries the request id; the app writes its metrics itself, once per request (also off Lambda).
+ */
+export const handler = lambdaEntry(
+  handle(
+    createIngestApp(reports ? { ...deps, reports } : deps, {
+      tokens: config.INGEST_TOKENS,
+      deadlineMs: config.INGEST_DEADLINE_MS,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      deviceTokenSecrets: config.DEVICE_TOKEN_SECRETS,
+      registration: config.DEVICE_REGISTRATION,
+      sessionLifetimeSeconds: config.BROKER_SESSION_LIFETIME_S,
+      logger,
+      metrics,
+    }),
+  ),
+  { logger },
 );

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
-import { bootLambda } from "../adapters/lambda-boot.ts";
+import { bootLambda, lambdaEntry } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleCommandBatch } from "./batch.ts";
 import { PublisherSettings } from "./config.ts";
@@ -25,6 +25,11 @@ const deps = {
   recycle: { queue: aws.queue, afterReceives: config.RECYCLE_AFTER_RECEIVES },
 };
 
-/** Lambda entry for the commands FIFO queue's event source mapping (with ReportBatchItemFailures). */
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleCommandBatch(deps, event, logger, metrics);
+/**
+ * Lambda entry for the commands FIFO queue's event source mapping (with ReportBatchItemFailures); every
+ * log line carries the invocation's request id, and the metrics are written even when the batch throws.
+ */
+export const handler = lambdaEntry(
+  (event: SQSEvent): Promise<SQSBatchResponse> => handleCommandBatch(deps, event, logger, metrics),
+  { logger, metrics },
+);
