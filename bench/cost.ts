@@ -293,7 +293,9 @@ export function iotCorePath(indexes: number, fifo: boolean): number {
  * counter named them, else `fallback` sends of one message each.
  */
 function eventsIn(count: Counted, fallback: number): { sends: number; messages: number } {
-  const named = count.calls.filter((call) => /^SQS SendMessage(Batch)? \(events\)/.test(call)).length;
+  const named = count.calls.filter((call) =>
+    /^(SQS SendMessage(Batch)?|SNS Publish(Batch)?) \(events\)/.test(call),
+  ).length;
   const sends = count.calls.length ? named : Math.min(fallback, count.sends);
   return { sends, messages: sends };
 }

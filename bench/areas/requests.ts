@@ -70,7 +70,7 @@ export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<
     call(fx.ingest, ruleEventRequest(publishEvent(presence, "st", { online: true }))),
   );
   await measure("command create", { reads: 0, writes: 2, sends: 1 }, () =>
-    createCommand(fx, `CM${fx.id}`, "count-1"),
+    createCommand(fx.deployedApi, `CM${fx.id}`, "count-1"),
   );
   const batch = await commandBatch(fx, 10);
   const devices = await connectDevices(batch, emqx.mqttUrl);
@@ -116,18 +116,19 @@ function row(name: string, count: RequestCount & { emqxCalls?: number }, goal: G
   };
 }
 
-async function createCommand(fx: Fixture, sn: string, id: string) {
+/** `api`: the fixture's API on the events queue, or `deployedApi` on the topic as in AWS. */
+async function createCommand(api: Fixture["api"], sn: string, id: string) {
   const request = new Request(`http://api.local/v1/devices/${sn}/commands`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
     body: JSON.stringify({ id, op: "sync_user", data: { user_id: "1001" }, ttlSeconds: 300 }),
   });
-  return call(fx.api, request, 202);
+  return call(api, request, 202);
 }
 
 /** Ten commands for ten devices, taken off the fixture's commands queue as Lambda's SQS poller would. */
 async function commandBatch(fx: Fixture, size: number): Promise<SQSEvent> {
-  for (let i = 0; i < size; i++) await createCommand(fx, `PB${fx.id}N${i}`, `batch-${i}`);
+  for (let i = 0; i < size; i++) await createCommand(fx.api, `PB${fx.id}N${i}`, `batch-${i}`);
   const url = fx.resources.commandsQueueUrl;
   const { Attributes } = await fx.clients.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { InitializeHandlerOptions, InitializeMiddleware } from "@smithy/types";
 
@@ -9,7 +10,7 @@ type InitializeStack = {
 
 const READS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"]);
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
-const SENDS = new Set(["SendMessage", "SendMessageBatch"]);
+const SENDS = new Set(["SendMessage", "SendMessageBatch", "Publish", "PublishBatch"]);
 
 /** Requests of one operation, by kind (what AWS bills) and by name (what the code did). */
 export interface RequestCount {
@@ -33,11 +34,13 @@ export class AwsRequestCounter {
 
   constructor(private readonly queueNames: Record<string, string> = {}) {}
 
-  attach(client: DynamoDBClient | SQSClient, service: "DynamoDB" | "SQS"): void {
+  /** `queueNames` names queues by URL and topics by ARN. */
+  attach(client: DynamoDBClient | SQSClient | SNSClient, service: "DynamoDB" | "SQS" | "SNS"): void {
     (client.middlewareStack as unknown as InitializeStack).add(
       (next, context) => async (args) => {
         const name = (context.commandName ?? "?").replace(/Command$/, "");
-        const queue = this.queueNames[String((args.input as { QueueUrl?: string }).QueueUrl)];
+        const input = args.input as { QueueUrl?: string; TopicArn?: string };
+        const queue = this.queueNames[String(input.QueueUrl ?? input.TopicArn)];
         this.calls.push(`${service} ${name}${queue ? ` (${queue})` : ""}`);
         const items = batchItems(args.input as BatchInput) ?? 1;
         if (READS.has(name)) this.items.read += items;

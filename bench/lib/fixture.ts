@@ -3,6 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { type AwsClients, createApiDeps, createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import type { ApiConfig, IngestConfig } from "../../functions/adapters/config.ts";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
+import { createSnsClient } from "../../functions/adapters/sns/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../../functions/api/app.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
@@ -25,6 +26,7 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
   const clients: AwsClients = {
     dynamodb: createDynamoDbClient({ ...aws, endpoint: endpoints.dynamodb }),
     sqs: createSqsClient({ ...aws, endpoint: endpoints.sqs }),
+    sns: createSnsClient({ ...aws, endpoint: endpoints.sqs }),
   };
   const id = randomBytes(3).toString("hex");
   const resources = await provision(clients, {
@@ -35,9 +37,11 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
   const counter = new AwsRequestCounter({
     [resources.eventsQueueUrl]: "events",
     [resources.commandsQueueUrl]: "commands",
+    [resources.eventsTopicArn]: "events",
   });
   counter.attach(clients.dynamodb, "DynamoDB");
   counter.attach(clients.sqs, "SQS");
+  if (clients.sns) counter.attach(clients.sns, "SNS");
   const base = {
     TABLE_NAME: resources.tableName,
     EVENTS_QUEUE_URL: resources.eventsQueueUrl,
@@ -66,6 +70,13 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
     logger: benchLogger(),
   });
   const api = createApiApp(createApiDeps(apiConfig, clients), { logger: benchLogger() });
+  // As deployed: events through the SNS FIFO topic, whose `queued` announcements feed the commands queue.
+  const deployedApiConfig = {
+    ...apiConfig,
+    EVENTS_TOPIC_ARN: resources.eventsTopicArn,
+    SNS_ENDPOINT: endpoints.sqs,
+  };
+  const deployedApi = createApiApp(createApiDeps(deployedApiConfig, clients), { logger: benchLogger() });
   return {
     clients,
     resources,
@@ -73,10 +84,12 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
     deps,
     ingest,
     api,
+    deployedApi,
     id,
     destroy() {
       clients.dynamodb.destroy();
       clients.sqs.destroy();
+      clients.sns?.destroy();
     },
   };
 }

@@ -23,7 +23,10 @@ export interface TemplateFacts {
   gsiPartitionKeys: string[];
   eventsFifo: boolean;
   commandsFifo: boolean;
-  /** Whether events go through an SNS FIFO topic, and how many queues it delivers each event to. */
+  /**
+   * Whether events go through an SNS FIFO topic, and how many queues it delivers each event to (the
+   * subscriptions without a filter policy: the commands queue's takes only `queued` announcements).
+   */
   eventsTopicFifo: boolean;
   eventsSubscriptions: number;
 }
@@ -69,6 +72,7 @@ export function readTemplate(): TemplateFacts {
       eventsSubscriptions: Object.values(resources).filter(
         (r) =>
           (r as { Type?: string }).Type === "AWS::SNS::Subscription" &&
+          r.Properties?.FilterPolicy === undefined &&
           JSON.stringify(r.Properties?.TopicArn).includes(
             stack.getLogicalId(stack.bridge.storage.eventsTopic.node.defaultChild as CfnElement),
           ),
