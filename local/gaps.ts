@@ -3,7 +3,7 @@ import { CreateQueueCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDbGapStore } from "../functions/adapters/dynamodb/gap-store.ts";
 import type { CreateCommandDeps } from "../functions/core/commands/create-command.ts";
 import { DEFAULT_GAP_CONFIG } from "../functions/core/gaps/config.ts";
-import { type GapRunStats, runGapTracker } from "../functions/core/gaps/run.ts";
+import { type GapRunStats, noGapRunStats, runGapTracker } from "../functions/core/gaps/run.ts";
 import type { GapConfig } from "../functions/core/gaps/types.ts";
 import { SqsDeviceReports } from "../functions/gaps/report-queue.ts";
 import { gapRunDeps } from "../functions/gaps/wire.ts";
@@ -36,16 +36,7 @@ export async function startGapTracker(
   const reports = new SqsDeviceReports(clients.sqs, QueueUrl ?? "");
   const store = new DynamoDbGapStore(clients.dynamodb, names.tableName);
   const run = gapRunDeps(deps, store, reports, { ...DEFAULT_GAP_CONFIG, ...options.config });
-  const totals: GapRunStats = {
-    devices: 0,
-    trackerWrites: 0,
-    events: 0,
-    commands: 0,
-    suspects: 0,
-    reports: 0,
-    byType: {},
-    failed: 0,
-  };
+  const totals = noGapRunStats();
   let running: Promise<GapRunStats> = Promise.resolve(totals);
   const runOnce = () => {
     running = running
@@ -88,6 +79,8 @@ function add(totals: GapRunStats, stats: GapRunStats): GapRunStats {
     "failed",
   ] as const)
     totals[key] += stats[key];
-  for (const [name, n] of Object.entries(stats.byType)) totals.byType[name] = (totals.byType[name] ?? 0) + n;
+  for (const field of ["byType", "writesFor", "commandsByOp"] as const)
+    for (const [name, n] of Object.entries(stats[field]))
+      totals[field][name] = (totals[field][name] ?? 0) + n;
   return stats;
 }

@@ -35,11 +35,16 @@ export interface LoseSoakReport {
   recoveredByBackfill: number;
   stillMissing: number;
   falseGaps: number;
+  /** Announced gaps none of whose numbers was dropped: punches still on their way when the grace ended. */
+  lateGaps: number;
   gapsOpened: number;
   unrecoverable: number;
   setTimeSent: number;
   clockDriftEvents: number;
   resendAnswered: number;
+  /** Commands the tracker sent, by op, and its writes by why they were made. */
+  commandsByOp: Record<string, number>;
+  trackerWritesFor: Record<string, number>;
   writes: WriteCounts;
   writesPerPunch: number;
   /** Today's cost of a punch: one PutItem per new punch (issue 9's floor). */
@@ -245,11 +250,16 @@ function report(
     recoveredByBackfill: droppedMade.filter((k) => settled.storedKeys.has(k)).length,
     stillMissing: made.length - stored.length,
     falseGaps: falseGaps.length,
+    lateGaps: announced.filter(
+      ({ sn, gap }) => !numbersOf(gap).some((n) => dropped.has(key(sn, gap.epoch, n))),
+    ).length,
     gapsOpened: stack.gaps?.totals.byType.GapsOpened ?? 0,
     unrecoverable: gaps.filter(({ gap }) => gap.status === "unrecoverable").length,
     setTimeSent: answers.setTime,
     clockDriftEvents: stack.gaps?.totals.byType.ClockDrift ?? 0,
     resendAnswered: answers.resent,
+    commandsByOp: { ...stack.gaps?.totals.commandsByOp },
+    trackerWritesFor: { ...stack.gaps?.totals.writesFor },
     writes,
     writesPerPunch: totalWrites / made.length,
     todayWritesPerPunch: 1,
@@ -266,6 +276,7 @@ export function formatLoseReport(r: LoseSoakReport): string {
     ["recovered by backfill", String(r.recoveredByBackfill)],
     ["still missing (goal 0)", String(r.stillMissing)],
     ["false gaps (goal 0)", String(r.falseGaps)],
+    ["gaps opened for late, not lost, punches", String(r.lateGaps)],
     ["gaps opened / unrecoverable", `${r.gapsOpened} / ${r.unrecoverable}`],
     ["punches resent by devices", String(r.resendAnswered)],
     ["clock_drift events / set_time applied", `${r.clockDriftEvents} / ${r.setTimeSent}`],
@@ -274,6 +285,9 @@ export function formatLoseReport(r: LoseSoakReport): string {
       "  of which punches / tracker / commands / suspect / other",
       `${r.writes.attendance} / ${r.writes.tracker} / ${r.writes.commands} / ${r.writes.suspect} / ${r.writes.other}`,
     ],
+    ["  tracker writes by reason", counts(r.trackerWritesFor)],
+    ["  commands sent by the tracker", counts(r.commandsByOp)],
+    ["  writes per command", perCommand(r)],
     ["today's writes per new punch", r.todayWritesPerPunch.toFixed(3)],
     ["ratio (goal ≤ 1.1)", (r.writesPerPunch / r.todayWritesPerPunch).toFixed(3)],
     ["settled after traffic (s)", (r.settledInMs / 1000).toFixed(1)],
@@ -285,3 +299,17 @@ export function formatLoseReport(r: LoseSoakReport): string {
     ...rows.map(([name, value]) => `| ${name.padEnd(width)} | ${value} |`),
   ].join("\n");
 }
+
+const counts = (byName: Record<string, number>) =>
+  Object.entries(byName)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${n}`)
+    .join(", ") || "none";
+
+function perCommand(r: LoseSoakReport): string {
+  const sent = Object.values(r.commandsByOp).reduce((sum, n) => sum + n, 0);
+  return sent ? (r.writes.commands / sent).toFixed(2) : "-";
+}
+
+const numbersOf = (gap: { from: number; to: number }) =>
+  Array.from({ length: gap.to - gap.from + 1 }, (_, i) => gap.from + i);

@@ -52,6 +52,22 @@ describe("gap tracking", () => {
     expect(tracker.gaps).toEqual([]);
   });
 
+  it("writes nothing for a new device's first 9 numbers when none is missing; its 10th is written", () => {
+    const stored: SeenPunch[] = [];
+    const results = [];
+    for (let n = 1; n <= 10; n++) {
+      stored.push(punch(n));
+      results.push(passes([{ at: T0 + n * MIN, punches: stored }]).results[0]);
+    }
+    expect(results.map((r) => r?.persist)).toEqual([...Array(9).fill(false), true]);
+  });
+
+  it("still writes a new device without numbers at once (else every pass reads a week back)", () => {
+    const unnumbered = { ...punch(1), seq: undefined };
+    const { results } = passes([{ at: T0 + 2 * MIN, punches: [unnumbered] }]);
+    expect(results[0]).toMatchObject({ persist: true, persistReason: "first" });
+  });
+
   it("keeps a skipped number pending through the grace period, then opens it and asks for a resend", () => {
     const { results, tracker } = passes([
       { at: T0 + 5 * MIN, punches: seqs([1, 2, 4, 5]) },
@@ -108,13 +124,14 @@ describe("gap tracking", () => {
   });
 
   it("takes a new epoch (a counter reset) for a new series, not a gap", () => {
-    const { results, tracker } = passes([
+    const { results } = passes([
       { at: T0 + 5 * MIN, punches: seqs([1, 2, 3, 4, 5], "a") },
       { at: T0 + 40 * MIN, punches: [...seqs([1, 2, 3, 4, 5], "a"), ...seqs([1, 2], "b")] },
     ]);
+    const tracker = results[1]?.tracker;
     expect(results.flatMap((r) => r.events)).toEqual([]);
-    expect(tracker.gaps).toEqual([]);
-    expect(tracker.series.map((s) => [s.epoch, s.top])).toEqual([
+    expect(tracker?.gaps).toEqual([]);
+    expect(tracker?.series.map((s) => [s.epoch, s.top])).toEqual([
       ["a", 5],
       ["b", 2],
     ]);
@@ -179,14 +196,16 @@ describe("gap tracking", () => {
   });
 
   it("reads again from the written top, not the latest one, when writes were skipped", () => {
-    const { tracker } = passes([{ at: T0 + 5 * MIN, punches: seqs([1, 2, 3]) }]);
+    const first = seqs([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const { tracker } = passes([{ at: T0 + 11 * MIN, punches: first }]);
+    expect(tracker.version).toBe(1);
     const skipped = reconcile(
       tracker,
-      { punches: seqs([1, 2, 3, 4, 5]), reports: [], nowMs: T0 + 6 * MIN },
+      { punches: [...first, ...seqs([11, 12])], reports: [], nowMs: T0 + 13 * MIN },
       config,
     );
     expect(skipped.persist).toBe(false);
-    const [main] = readWindows(tracker, T0 + 7 * MIN, config);
-    expect(main?.from).toBe(new Date(T0 + 3 * MIN - config.windowSlackMs).toISOString());
+    const [main] = readWindows(tracker, T0 + 14 * MIN, config);
+    expect(main?.from).toBe(new Date(T0 + 10 * MIN - config.windowSlackMs).toISOString());
   });
 });

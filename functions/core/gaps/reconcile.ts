@@ -19,6 +19,8 @@ export interface ReconcileResult {
   tracker: GapTracker;
   /** Whether the tracker must be written (else the write is skipped: nothing worth a write unit changed). */
   persist: boolean;
+  /** Why it must be written (the soak and the pass's figures count writes by it). */
+  persistReason?: PersistReason;
   events: FanoutMessage[];
   commands: CommandRequest[];
   suspects: Array<{ punch: SeenPunch; reason: SuspectReason }>;
@@ -65,18 +67,19 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
     events.push(driftMessage(before.sn, decision.drift, config.driftThresholdMs, now));
   const commands = advanced.backfills.map((request) => resendCommand(before.sn, request, input.nowMs));
   if (decision.setTime && decision.drift) commands.push(setTimeCommand(before.sn, decision.drift, now));
-  const persist = mustPersist(before, tracker, config);
-  if (persist) tracker = persisted(tracker);
+  const persistReason = whyPersist(before, tracker, config);
+  if (persistReason) tracker = persisted(tracker);
   const suspects = findSuspects(input.punches, tracker.firstSightAt, config);
-  return { tracker, persist, events, commands, suspects };
+  return {
+    tracker,
+    persist: persistReason !== undefined,
+    ...(persistReason ? { persistReason } : {}),
+    events,
+    commands,
+    suspects,
+  };
 }
 
-/**
- * The write rule that keeps the tracker under 0.1 write units per punch: written when a gap or the
- * drift changed, a counter started a new epoch, or the top number grew by `persistEvery` since the
- * last write. Between writes the stored top lags; the next pass reads those punches again (reads are
- * what a lag costs, never a false gap).
- */
 /**
  * Whether the gaps changed in a way worth a write: a written gap changed or went, or a gap appeared that
  * the next pass would not find again. A pending gap between stored punches is found again (the next pass
@@ -90,18 +93,31 @@ function gapsChanged(before: Gap[], after: Gap[]): boolean {
   return after.some((gap) => !written.has(key(gap)) && (gap.status !== "pending" || gap.source === "tail"));
 }
 
-function mustPersist(before: GapTracker, after: GapTracker, config: GapConfig): boolean {
-  if (before.version === 0) return after.latestAt !== undefined;
+export type PersistReason = "first" | "checkpoint" | "gaps" | "drift" | "top";
+
+/**
+ * The write rule that keeps the tracker under 0.1 write units per punch: written when a gap or the
+ * drift changed, a counter started a new epoch, or the top number grew by `persistEvery` since the
+ * last write. Between writes the stored top lags; the next pass reads those punches again (reads are
+ * what a lag costs, never a false gap).
+ */
+function whyPersist(before: GapTracker, after: GapTracker, config: GapConfig): PersistReason | undefined {
+  // A device without numbers needs its reading start written, else every pass reads a week back. One
+  // with numbers is written by the rules below like any other: until then a pass reads its few punches
+  // again (its top counts from 0), and a new device that loses nothing costs no write for its first 10.
+  if (before.version === 0 && after.series.length === 0)
+    return after.latestAt !== undefined ? "first" : undefined;
   // Devices without numbers: where to read from moves on at most every few hours of punches.
   if (
     after.latestAt &&
     atMs(after.latestAt) - atMs(before.persistedLatestAt ?? after.latestAt) >= CHECKPOINT_MS
   )
-    return true;
-  if (gapsChanged(before.gaps, after.gaps)) return true;
-  if (driftChanged(before.drift, after.drift, config)) return true;
-  return after.series.some((s) => {
-    const written = before.persistedTop[s.epoch];
+    return "checkpoint";
+  if (gapsChanged(before.gaps, after.gaps)) return "gaps";
+  if (driftChanged(before.drift, after.drift, config)) return "drift";
+  const grown = after.series.some((s) => {
+    const written = before.persistedTop[s.epoch] ?? (before.version === 0 ? 0 : undefined);
     return written === undefined || s.top - written >= config.persistEvery;
   });
+  return grown ? "top" : undefined;
 }

@@ -29,7 +29,31 @@ export interface GapRunStats {
   byType: Record<string, number>;
   /** Devices whose reconcile failed this pass (a store or queue outage); redone next pass. */
   failed: number;
+  /** Tracker writes by why they were made (`first`, `gaps`, `drift`, `top`, `checkpoint`). */
+  writesFor: Record<string, number>;
+  /** Commands sent, by `op`. */
+  commandsByOp: Record<string, number>;
 }
+
+/** Figures of a pass that has done nothing yet. */
+export function noGapRunStats(): GapRunStats {
+  return {
+    devices: 0,
+    trackerWrites: 0,
+    events: 0,
+    commands: 0,
+    suspects: 0,
+    reports: 0,
+    byType: {},
+    failed: 0,
+    writesFor: {},
+    commandsByOp: {},
+  };
+}
+
+const bump = (counts: Record<string, number>, name: string) => {
+  counts[name] = (counts[name] ?? 0) + 1;
+};
 
 const METRIC_OF: Record<string, string> = {
   gap_opened: "GapsOpened",
@@ -54,16 +78,7 @@ export async function runGapTracker(deps: GapRunDeps): Promise<GapRunStats> {
   const sns = new Set(bySn.keys());
   for await (const sn of deps.devices.listDevices()) sns.add(sn);
   const failedSns = new Set<string>();
-  const stats: GapRunStats = {
-    devices: sns.size,
-    trackerWrites: 0,
-    events: 0,
-    commands: 0,
-    suspects: 0,
-    reports: taken?.reports.length ?? 0,
-    byType: {},
-    failed: 0,
-  };
+  const stats: GapRunStats = { ...noGapRunStats(), devices: sns.size, reports: taken?.reports.length ?? 0 };
   await mapWithConcurrency([...sns], CONCURRENCY, (sn) =>
     reconcileDevice(deps, sn, bySn.get(sn) ?? [], stats).catch(() => {
       stats.failed++;
@@ -94,14 +109,15 @@ export async function reconcileDevice(
   if (result.events.length) await deps.events.send(result.events);
   for (const { punch, reason } of result.suspects) await deps.punches.flagSuspect(sn, punch, reason);
   stats.commands += result.commands.length;
+  for (const command of result.commands) bump(stats.commandsByOp, command.op);
   stats.events += result.events.length;
-  for (const event of result.events) {
-    const name = METRIC_OF[event.type] ?? event.type;
-    stats.byType[name] = (stats.byType[name] ?? 0) + 1;
-  }
+  for (const event of result.events) bump(stats.byType, METRIC_OF[event.type] ?? event.type);
   stats.suspects += result.suspects.length;
   // A concurrent pass that wrote first did the same work; this one's changes are redone next time.
-  if (result.persist && (await deps.gaps.save(result.tracker))) stats.trackerWrites++;
+  if (result.persistReason && (await deps.gaps.save(result.tracker))) {
+    stats.trackerWrites++;
+    bump(stats.writesFor, result.persistReason);
+  }
 }
 
 function firstSight(punches: SeenPunch[], reports: DeviceReport[], nowMs: number): string {
