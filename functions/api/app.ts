@@ -3,12 +3,13 @@ import { bodyLimit } from "hono/body-limit";
 import { openAPIRouteHandler } from "hono-openapi";
 import { MAX_COMMAND_PAYLOAD_BYTES } from "../core/commands/envelope.ts";
 import { requireScope } from "../http/api-key-auth.ts";
+import { deadline } from "../http/deadline.ts";
 import { answerErrors } from "../http/on-error.ts";
 import { problemResponse, tooLarge } from "../http/problems.ts";
 import { LIVE_PATH, liveRoutes } from "./live-page.ts";
 import { MQTT_REQUESTS_PATH, mqttRequestRoutes } from "./mqtt-requests/route.ts";
 import { referencePage } from "./reference-page.ts";
-import { deadline } from "./route-kit.ts";
+import { DEFAULT_DEADLINE_MS } from "./route-kit.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { deviceTransportRoutes } from "./routes/device-transport.ts";
 import { deviceRoutes, userRoutes } from "./routes/devices.ts";
@@ -46,7 +47,7 @@ export function createApiApp(deps: ApiDeps, options: ApiOptions) {
     app.route(MQTT_REQUESTS_PATH, mqttRequestRoutes(deps.appRequests, options, app.fetch));
   // Counted while the body streams in: a 200 MB body is refused at 256 KiB, never held in memory.
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) }));
-  app.use("*", deadline(options));
+  app.use("*", deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS));
   app.route("/v1/devices/:sn/commands", commandRoutes(deps, options));
   app.route("/v1/devices/:sn/gaps", deviceGapRoutes(deps));
   app.route("/v1/gaps", fleetGapRoutes(deps));

@@ -1,24 +1,11 @@
-import type { MiddlewareHandler } from "hono";
 import { resolver } from "hono-openapi";
 import type * as v from "valibot";
-import { withDeadline } from "../core/deadline.ts";
 import type { PageRequest } from "../core/queries.ts";
 import { type PagedRoute, routeCursor, storeCursor } from "./route-cursor.ts";
 import { ProblemSchema } from "./schemas.ts";
-import type { ApiEnv, ApiOptions } from "./types.ts";
 
-const DEFAULT_DEADLINE_MS = 8_000;
-/** Time kept back from Lambda's remaining time to write the answer. */
-const ANSWER_MARGIN_MS = 1_000;
-
-/** Every route's work within the deadline; past it, a `DeadlineExceededError` for `onError` (503). */
-export function deadline(options: ApiOptions): MiddlewareHandler<ApiEnv> {
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  return async (c, next) => {
-    const remaining = c.env?.lambdaContext?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-    await withDeadline(next(), Math.min(deadlineMs, remaining - ANSWER_MARGIN_MS));
-  };
-}
+/** A route's work, when `ApiOptions.deadlineMs` does not say otherwise. */
+export const DEFAULT_DEADLINE_MS = 8_000;
 
 /** A paged route's validated `?limit=&cursor=`: the store's cursor if this route handed the one given out. */
 export function paging(

@@ -1,5 +1,4 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { LambdaContext } from "hono/aws-lambda";
 import type { JobPorts } from "../adapters/job-deps.ts";
 import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { BrokerSessions, DeviceRegistry } from "../core/broker-access/index.ts";
@@ -9,6 +8,7 @@ import type { AttendanceReader, DeviceReader, QuarantineReader } from "../core/q
 import type { ShadowStore } from "../core/shadow/ports.ts";
 import type { WebhookStore } from "../core/webhooks/subscription.ts";
 import type { ApiKeyBindings, ApiKeyVariables } from "../http/api-key-auth.ts";
+import type { LambdaBindings } from "../http/deadline.ts";
 import type { AppRequestsDeps } from "./mqtt-requests/route.ts";
 
 /**
@@ -43,6 +43,6 @@ export interface ApiOptions {
 }
 
 export type ApiEnv = {
-  Bindings: { lambdaContext?: LambdaContext } & ApiKeyBindings;
+  Bindings: LambdaBindings & ApiKeyBindings;
   Variables: ApiKeyVariables;
 };

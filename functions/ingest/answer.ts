@@ -1,20 +1,17 @@
 import type { Context } from "hono";
-import type { LambdaContext } from "hono/aws-lambda";
 import { withDeadline } from "../core/deadline.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
 import { type BridgeMetrics, METRIC } from "../core/metrics.ts";
 import type { Transport } from "../core/ports.ts";
 import { quarantine } from "../core/quarantine.ts";
 import { RecordRefusedError } from "../core/refusal.ts";
+import { budgetMs } from "../http/deadline.ts";
 import { PROBLEM_KINDS, type ProblemKind, problemResponse } from "../http/problems.ts";
 import type { BodyRead } from "./read-body.ts";
 import type { IngestDeps, IngestEnv, IngestOptions, IngestResult } from "./types.ts";
 
 /** Time a rejection may take to be quarantined after the deadline; within the function's timeout. */
 const QUARANTINE_BUDGET_MS = 3_000;
-
-/** Time kept back from Lambda's remaining time to write the answer. */
-const ANSWER_MARGIN_MS = 1_000;
 
 /** What is known of a request before it is processed: for logs and the quarantine. */
 export interface Ids {
@@ -45,7 +42,7 @@ export async function processAndAnswer(
   intake: Intake,
 ): Promise<Response> {
   const context = { transport: intake.transport, ...intake.ids };
-  const budget = Math.min(options.deadlineMs, remaining(c.env?.lambdaContext) - ANSWER_MARGIN_MS);
+  const budget = budgetMs(c, options.deadlineMs);
   const run = async () => {
     checkBodySize(intake.body, options.maxBodyBytes);
     return intake.process();
@@ -189,8 +186,4 @@ function summary(result: IngestResult): Record<string, unknown> {
         rejected: result.rejected.length,
       }
     : { ...result };
-}
-
-function remaining(context: LambdaContext | undefined): number {
-  return context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
 }

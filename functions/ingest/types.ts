@@ -1,5 +1,4 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { LambdaContext } from "hono/aws-lambda";
 import type { ApiKeyStore } from "../core/api-keys.ts";
 import type { AttendanceDeps } from "../core/attendance.ts";
 import type { DeviceRegistry, RegistrationPolicy } from "../core/broker-access/index.ts";
@@ -9,6 +8,7 @@ import type { BridgeMetrics } from "../core/metrics.ts";
 import type { QuarantineStore } from "../core/ports.ts";
 import type { PresenceDeps } from "../core/record-presence.ts";
 import type { ShadowStore } from "../core/shadow/ports.ts";
+import type { LambdaBindings } from "../http/deadline.ts";
 
 /** Everything the ingest needs from the outside world; the Lambda and the local stack pass different clients. */
 export type IngestDeps = AttendanceDeps &
@@ -45,7 +45,7 @@ export interface IngestOptions {
 }
 
 /** Hono's environment of the ingest app: on Lambda, the invocation's context (for its remaining time). */
-export type IngestEnv = { Bindings: { lambdaContext?: LambdaContext } };
+export type IngestEnv = { Bindings: LambdaBindings };
 
 /** What a processed message came to; the body of a 200. */
 export type IngestResult =

@@ -14,7 +14,9 @@ import type { Clock } from "../../core/ports.ts";
 import { systemClock } from "../../core/ports.ts";
 import { parseOrReject } from "../../core/validation.ts";
 import { bearerAuth } from "../../http/bearer-auth.ts";
+import { budgetMs } from "../../http/deadline.ts";
 import { PROBLEM_KINDS, type ProblemKind, problem, tooLarge } from "../../http/problems.ts";
+import { DEFAULT_DEADLINE_MS } from "../route-kit.ts";
 import type { ApiEnv, ApiOptions } from "../types.ts";
 import { type ApiFetch, runThroughApi } from "./run.ts";
 
@@ -76,7 +78,8 @@ export function mqttRequestRoutes(deps: AppRequestsDeps, options: ApiOptions, ap
           },
           event,
         ),
-        outerDeadline(options, c.env),
+        // The route's own deadline plus time to claim, keep and publish the answer.
+        budgetMs(c, (options.deadlineMs ?? DEFAULT_DEADLINE_MS) + 4_000),
       );
       options.logger.debug("app request over MQTT", { outcome, topic: event.topic });
       if (outcome === "answered_unkept") options.logger.warn("answered, but the answer was not kept");
@@ -84,12 +87,6 @@ export function mqttRequestRoutes(deps: AppRequestsDeps, options: ApiOptions, ap
     },
   );
   return app;
-}
-
-/** The route's own deadline (8 s) plus time to claim, keep and publish; 1 s before Lambda's timeout. */
-function outerDeadline(options: ApiOptions, env: ApiEnv["Bindings"] | undefined): number {
-  const remaining = env?.lambdaContext?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-  return Math.min((options.deadlineMs ?? 8_000) + 4_000, remaining - 1_000);
 }
 
 /** A refusal as the API would answer it: an RFC 9457 problem with the same status. */

@@ -1,9 +1,9 @@
 import type { Context, Hono } from "hono";
-import type { LambdaContext } from "hono/aws-lambda";
 import * as v from "valibot";
 import { waitForNextCommand } from "../../core/commands/next-for-device.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import { InvalidInputError } from "../../core/errors.ts";
+import { timeLeft } from "../../http/deadline.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 
 /** The longest long poll, in seconds: a held Lambda invocation is billed for all of it. */
@@ -11,9 +11,6 @@ export const MAX_WAIT_SECONDS = 20;
 
 /** Pause between looks at the store while waiting: one query per deliverable status each time. */
 export const POLL_INTERVAL_MS = 1_000;
-
-/** Time kept back from Lambda's remaining time for the last look and the answer. */
-const ANSWER_MARGIN_MS = 1_000;
 
 /** `?wait=N`: whole seconds, 0..20, absent = 0 (answer at once). */
 export const WaitQuery = v.pipe(
@@ -53,10 +50,5 @@ export function registerDeviceCommandRoute(app: Hono<IngestEnv>, deps: IngestDep
 
 /** How long this invocation may wait: on Lambda, what its timeout leaves after a last look and the answer. */
 function heldFor(c: Context<IngestEnv>, options: IngestOptions): number {
-  const remaining = remainingMs(c.env?.lambdaContext);
-  return remaining - options.deadlineMs - ANSWER_MARGIN_MS;
-}
-
-function remainingMs(context: LambdaContext | undefined): number {
-  return context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+  return timeLeft(c) - options.deadlineMs;
 }
