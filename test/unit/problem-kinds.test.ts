@@ -15,7 +15,8 @@ async function answerTo(error: unknown) {
   });
   app.onError(answerErrors({ logger: new Logger({ logLevel: "SILENT" }) }));
   const response = await app.request("/");
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  const body = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, headers: response.headers, body };
 }
 
 describe("the problem kinds both apps answer with", () => {
