@@ -104,7 +104,8 @@ describe("records DynamoDB would refuse", () => {
         }
         return next(args);
       },
-      { step: "initialize", name: "refuseOne" },
+      // `build`: after the DocumentClient marshalled the item (`{ S: ... }`), before the SDK's retries.
+      { step: "build", name: "refuseOne" },
     );
     const refusing = await startIngest(deps);
     try {

@@ -1,8 +1,8 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ApiKey, ApiKeyStore } from "../../core/api-keys.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { send } from "../aws-errors.ts";
 import { readItem, StoredApiKeyItem } from "./items.ts";
+import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const PARTITION = "APIKEY";
@@ -19,17 +19,15 @@ export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   async find(hash: string): Promise<ApiKey | undefined> {
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.key;
-    try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: PARTITION, sk: hash }) }),
-      );
-      const found = Item ? toKey(unmarshall(Item)) : undefined;
-      const key = found && !found.revokedAt ? found : undefined;
-      this.cache.set(hash, { key, until: Date.now() + CACHE_MS });
-      return key;
-    } catch (error) {
-      throw toDomainError("DynamoDB GetItem (api key)", error);
-    }
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: { pk: PARTITION, sk: hash },
+      what: "api key",
+    });
+    const found = item ? toKey(item) : undefined;
+    const key = found && !found.revokedAt ? found : undefined;
+    this.cache.set(hash, { key, until: Date.now() + CACHE_MS });
+    return key;
   }
 
   /**
@@ -39,51 +37,44 @@ export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   async activeByName(name: string): Promise<ApiKey[]> {
     const cached = this.byName.get(name);
     if (cached && cached.until > Date.now()) return cached.keys;
-    let keys: ApiKey[];
-    try {
-      keys = (await this.list()).filter((key) => key.name === name && !key.revokedAt);
-    } catch (error) {
-      throw toDomainError("DynamoDB Query (api keys)", error);
-    }
+    const keys = (await this.list()).filter((key) => key.name === name && !key.revokedAt);
     this.byName.set(name, { keys, until: Date.now() + CACHE_MS });
     return keys;
   }
 
   async put(key: ApiKey): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: marshall(
-          { pk: PARTITION, sk: key.hash, type: "apikey", ...key },
-          { removeUndefinedValues: true },
-        ),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
+    await send("DynamoDB PutItem (api key)", () =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: PARTITION, sk: key.hash, type: "apikey", ...key },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
     );
   }
 
-  async list(): Promise<ApiKey[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: marshall({ ":pk": PARTITION }),
-      }),
+  list(): Promise<ApiKey[]> {
+    return this.queryAll(
+      { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": PARTITION } },
+      "api keys",
+      toKey,
     );
-    return Items.map((item) => toKey(unmarshall(item)));
   }
 
   /** Revokes every key with this name; returns how many. */
   async revoke(name: string, at = new Date()): Promise<number> {
     const keys = (await this.list()).filter((k) => k.name === name && !k.revokedAt);
     for (const key of keys) {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ pk: PARTITION, sk: key.hash }),
-          UpdateExpression: "SET revokedAt = :at",
-          ExpressionAttributeValues: marshall({ ":at": at.toISOString() }),
-        }),
+      await send("DynamoDB UpdateItem (api key)", () =>
+        this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: PARTITION, sk: key.hash },
+            UpdateExpression: "SET revokedAt = :at",
+            ExpressionAttributeValues: { ":at": at.toISOString() },
+          }),
+        ),
       );
     }
     return keys.length;

@@ -1,5 +1,4 @@
-import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
 import { readItem, StoredAttendanceItem } from "./items.ts";
 import { keys } from "./keys.ts";
@@ -16,12 +15,12 @@ export class DynamoDbAttendanceStore extends TableAdapter implements AttendanceS
   async discard(record: StoredAttendance): Promise<void> {
     // Gone already, or another attempt's write of the same punch: that one stays.
     await sendConditional("DynamoDB DeleteItem (attendance not on the queue)", () =>
-      this.client.send(
-        new DeleteItemCommand({
+      this.documents.send(
+        new DeleteCommand({
           TableName: this.tableName,
-          Key: marshall(primaryKey(record)),
+          Key: primaryKey(record),
           ConditionExpression: "storedBy = :by",
-          ExpressionAttributeValues: marshall({ ":by": record.storedBy ?? "" }),
+          ExpressionAttributeValues: { ":by": record.storedBy ?? "" },
         }),
       ),
     );

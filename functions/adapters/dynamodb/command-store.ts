@@ -1,13 +1,4 @@
-import {
-  type AttributeValue,
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { BatchGetCommand, DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type CommandBatchRead,
   type CommandPage,
@@ -19,13 +10,12 @@ import { KEEPS_REASON, STATUS_RANK } from "../../core/commands/status.ts";
 import type { Command, CommandQueueMessage, TransitionFields } from "../../core/commands/types.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
-import { marshallItem, toDomainError } from "../aws-errors.ts";
-import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { checkStorable, send } from "../aws-errors.ts";
 import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { conditional, getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -33,7 +23,7 @@ import { TableAdapter } from "./table-adapter.ts";
  * numeric `statusRank` so a status change is one conditional update that can only move forward.
  */
 export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
-  async create(command: Command): Promise<CreateCommandResult> {
+  create(command: Command): Promise<CreateCommandResult> {
     return putIfAbsent(this.client, this.tableName, toItem(command), { what: "command", fromItem });
   }
 
@@ -70,48 +60,45 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   /** BatchGetItem, asking again for what DynamoDB left unprocessed (it does so when throttled). */
   private async batchGet(keyList: Array<Record<string, string>>): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let pending: Array<Record<string, AttributeValue>> = keyList.map((k) => marshall(k));
+    let pending: Array<Record<string, unknown>> = keyList;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt === 4) throw new TransientError("DynamoDB left commands unread after 4 BatchGetItem calls");
-      try {
-        const { Responses, UnprocessedKeys } = await this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        items.push(...(Responses?.[this.tableName] ?? []).map((item) => unmarshall(item)));
-        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      } catch (error) {
-        throw toDomainError("DynamoDB BatchGetItem (commands)", error);
-      }
+      const keys = pending;
+      const { Responses, UnprocessedKeys } = await send("DynamoDB BatchGetItem (commands)", () =>
+        this.documents.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        ),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
     return items;
   }
 
   async hold(sn: string, through: string): Promise<void> {
-    const update = new UpdateItemCommand({
+    const update = new UpdateCommand({
       ...this.holdItem(sn),
       UpdateExpression: "SET heldThrough = :t, sn = :sn",
       ConditionExpression: "attribute_not_exists(heldThrough) OR heldThrough < :t",
-      ExpressionAttributeValues: marshall({ ":t": through, ":sn": sn }),
+      ExpressionAttributeValues: { ":t": through, ":sn": sn },
     });
     // A later hold already stands: it covers this one.
-    await sendConditional("DynamoDB UpdateItem (command hold)", () => this.client.send(update));
+    await sendConditional("DynamoDB UpdateItem (command hold)", () => this.documents.send(update));
   }
 
   async release(sn: string, through: string): Promise<void> {
-    const remove = new DeleteItemCommand({
+    const remove = new DeleteCommand({
       ...this.holdItem(sn),
       ConditionExpression: "heldThrough = :t",
-      ExpressionAttributeValues: marshall({ ":t": through }),
+      ExpressionAttributeValues: { ":t": through },
     });
     // Another hold replaced it: that one stays.
-    await sendConditional("DynamoDB DeleteItem (command hold)", () => this.client.send(remove));
+    await sendConditional("DynamoDB DeleteItem (command hold)", () => this.documents.send(remove));
   }
 
   /** Where a device's hold lives: one item beside its commands. */
   private holdItem(sn: string) {
-    return { TableName: this.tableName, Key: marshall(holdKey(sn)) };
+    return { TableName: this.tableName, Key: holdKey(sn) };
   }
 
   async transition(
@@ -123,34 +110,33 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     onlyFrom: readonly CommandStatus[] = [],
   ): Promise<Command | undefined> {
     const update = statusUpdate(sn, to, at, fields, onlyFrom);
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
+    checkStorable(update.ExpressionAttributeValues, "command status");
+    const result = await conditional("DynamoDB UpdateItem (command status)", () =>
+      this.documents.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: marshall(primaryKey(sn, id)),
+          Key: primaryKey(sn, id),
           ...update,
           ReturnValues: "ALL_NEW",
         }),
-      );
-      return Attributes ? fromItem(unmarshall(Attributes)) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw toDomainError("DynamoDB UpdateItem (command status)", error);
-    }
+      ),
+    );
+    // The condition failed: the command is gone, or already at or past `to`.
+    return result.passed && result.output.Attributes ? fromItem(result.output.Attributes) : undefined;
   }
 
   async markEnqueued(sn: string, id: string, at: string, announced: CommandStatus): Promise<void> {
-    const update = new UpdateItemCommand({
+    const update = new UpdateCommand({
       TableName: this.tableName,
-      Key: marshall(primaryKey(sn, id)),
+      Key: primaryKey(sn, id),
       // A publisher that already moved and announced the command keeps its newer announcement.
       UpdateExpression:
         "SET enqueuedAt = if_not_exists(enqueuedAt, :at), announcedStatus = if_not_exists(announcedStatus, :s)",
       ConditionExpression: "attribute_exists(pk)",
-      ExpressionAttributeValues: marshall({ ":at": at, ":s": announced }),
+      ExpressionAttributeValues: { ":at": at, ":s": announced },
     });
     // No such command (any more): nothing to mark.
-    await sendConditional("DynamoDB UpdateItem (command enqueued)", () => this.client.send(update));
+    await sendConditional("DynamoDB UpdateItem (command enqueued)", () => this.documents.send(update));
   }
 
   markAnnounced(sn: string, id: string, status: CommandStatus): Promise<void> {
@@ -160,36 +146,32 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
 
   listByStatus(sn: string, status: CommandStatus, limit: number, cursor?: string): Promise<CommandPage> {
     const pk = statusKey(sn, status);
-    return this.query(
-      {
-        IndexName: GSI1,
-        KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: marshall({ ":pk": pk }),
-      },
-      limit,
-      cursor,
+    return this.queryPage(
+      { IndexName: GSI1, KeyConditionExpression: "gsi1pk = :pk", ExpressionAttributeValues: { ":pk": pk } },
+      { limit, cursor },
       {
         query: `commands-by-status|${pk}`,
         keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"],
         accept: (k) => k.gsi1pk === pk && k.pk === keys.device(sn) && (k.sk ?? "").startsWith("CMD#"),
       },
+      fromItem,
     );
   }
 
   listByDevice(sn: string, limit: number, cursor?: string): Promise<CommandPage> {
     const pk = keys.device(sn);
-    return this.query(
+    return this.queryPage(
       {
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :cmd)",
-        ExpressionAttributeValues: marshall({ ":pk": pk, ":cmd": "CMD#" }),
+        ExpressionAttributeValues: { ":pk": pk, ":cmd": "CMD#" },
       },
-      limit,
-      cursor,
+      { limit, cursor },
       {
         query: `commands|${pk}`,
         keyAttributes: ["pk", "sk"],
         accept: (k) => k.pk === pk && (k.sk ?? "").startsWith("CMD#"),
       },
+      fromItem,
     );
   }
 
@@ -198,36 +180,10 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
       {
         IndexName: GSI1,
         KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: marshall({ ":pk": statusKey(sn, status) }),
+        ExpressionAttributeValues: { ":pk": statusKey(sn, status) },
       },
       "command count",
     );
-  }
-
-  private async query(
-    input: Omit<QueryCommandInput, "TableName">,
-    limit: number,
-    cursor: string | undefined,
-    rule: CursorRule,
-  ): Promise<CommandPage> {
-    const start = decodeCursor(cursor, rule);
-    try {
-      const page = await this.client.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.tableName,
-          Limit: limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      const next = encodeCursor(page.LastEvaluatedKey, rule.query);
-      return {
-        items: (page.Items ?? []).map((item) => fromItem(unmarshall(item))),
-        ...(next ? { cursor: next } : {}),
-      };
-    } catch (error) {
-      throw toDomainError("DynamoDB Query (commands)", error);
-    }
   }
 
   private async set(
@@ -237,16 +193,16 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     value: string,
     condition?: string,
   ): Promise<void> {
-    const command = new UpdateItemCommand({
+    const command = new UpdateCommand({
       TableName: this.tableName,
-      Key: marshall(primaryKey(sn, id)),
+      Key: primaryKey(sn, id),
       UpdateExpression: `SET ${update}`,
       ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : "attribute_exists(pk)",
       ...(condition?.includes("#status") ? { ExpressionAttributeNames: { "#status": "status" } } : {}),
-      ExpressionAttributeValues: marshall({ ":v": value }),
+      ExpressionAttributeValues: { ":v": value },
     });
     // No such command, or `condition` says it moved on already: nothing to set.
-    await sendConditional("DynamoDB UpdateItem (command)", () => this.client.send(command));
+    await sendConditional("DynamoDB UpdateItem (command)", () => this.documents.send(command));
   }
 }
 
@@ -290,7 +246,7 @@ function statusUpdate(
     UpdateExpression: `SET ${sets.join(", ")}${clearReason ? " REMOVE #reason" : ""}`,
     ConditionExpression: `attribute_exists(pk) AND statusRank < :rank${from.length ? ` AND #status IN (${from.join(", ")})` : ""}`,
     ExpressionAttributeNames: names,
-    ExpressionAttributeValues: marshallItem(values, "command status"),
+    ExpressionAttributeValues: values,
   };
 }
 

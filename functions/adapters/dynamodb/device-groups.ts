@@ -1,14 +1,10 @@
-import {
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { DeviceProfile, DeviceProfiles } from "../../core/jobs/groups.ts";
 import type { TargetDirectory } from "../../core/jobs/ports.ts";
 import type { DeviceReader, Page, PageRequest } from "../../core/queries.ts";
-import { marshallItem, toDomainError } from "../aws-errors.ts";
+import { checkStorable, toDomainError } from "../aws-errors.ts";
 import type { CursorRule } from "./cursor.ts";
 import { keys } from "./keys.ts";
 import { getItem } from "./send.ts";
@@ -19,12 +15,16 @@ const groupKey = (group: string) => `GROUP#${group}`;
 const profileKey = (sn: string) => ({ pk: keys.device(sn), sk: PROFILE_SK });
 const memberKey = (group: string, sn: string) => ({ pk: groupKey(group), sk: sn });
 
+type TransactWriteItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
 const StoredProfile = v.looseObject({
   sn: v.string(),
   groups: v.array(v.string()),
   attributes: v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])),
   updatedAt: v.string(),
 });
+
+const MemberSn = v.looseObject({ sn: v.string() });
 
 /** Tries of a profile write that lost a race with another write of the same device. */
 const RACE_TRIES = 3;
@@ -46,11 +46,12 @@ export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles
   }
 
   async put(profile: DeviceProfile): Promise<DeviceProfile> {
+    checkStorable(profile.attributes, "device profile");
     for (let attempt = 1; ; attempt++) {
       const previous = await this.get(profile.sn);
       try {
-        await this.client.send(
-          new TransactWriteItemsCommand({ TransactItems: this.writes(profile, previous) }),
+        await this.documents.send(
+          new TransactWriteCommand({ TransactItems: this.writes(profile, previous) }),
         );
         return profile;
       } catch (error) {
@@ -67,7 +68,7 @@ export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles
     const guard = previous
       ? {
           ConditionExpression: "updatedAt = :was",
-          ExpressionAttributeValues: marshall({ ":was": previous.updatedAt }),
+          ExpressionAttributeValues: { ":was": previous.updatedAt },
         }
       : { ConditionExpression: "attribute_not_exists(pk)" };
     const left = (previous?.groups ?? []).filter((group) => !profile.groups.includes(group));
@@ -75,39 +76,38 @@ export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles
       {
         Put: {
           TableName,
-          Item: marshallItem(
-            { ...profileKey(profile.sn), type: "device_profile", ...profile },
-            "device profile",
-          ),
+          Item: { ...profileKey(profile.sn), type: "device_profile", ...profile },
           ...guard,
         },
       },
       ...profile.groups.map((group) => ({
         Put: {
           TableName,
-          Item: marshallItem(
-            { ...memberKey(group, profile.sn), type: "group_member", group, ...profile },
-            "group member",
-          ),
+          Item: { ...memberKey(group, profile.sn), type: "group_member", group, ...profile },
         },
       })),
-      ...left.map((group) => ({ Delete: { TableName, Key: marshall(memberKey(group, profile.sn)) } })),
+      ...left.map((group) => ({ Delete: { TableName, Key: memberKey(group, profile.sn) } })),
     ];
   }
 
-  async members(group: string, page: PageRequest): Promise<Page<DeviceProfile>> {
-    const result = await this.queryGroup(group, page);
-    return { items: result.items.map(toProfile), ...(result.cursor ? { cursor: result.cursor } : {}) };
+  members(group: string, page: PageRequest): Promise<Page<DeviceProfile>> {
+    return this.queryGroup(group, page, toProfile);
   }
 
   countGroup(group: string): Promise<number> {
     return this.countAll(
-      { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: marshall({ ":pk": groupKey(group) }) },
+      { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": groupKey(group) } },
       "group count",
     );
   }
 
-  private queryGroup(group: string, page: PageRequest, onlySn = false) {
+  /** One page of a group's members, each read by `read`; only their serial numbers when `read` wants no more. */
+  private queryGroup<T>(
+    group: string,
+    page: PageRequest,
+    read: (item: Record<string, unknown>) => T,
+    onlySn = false,
+  ) {
     const pk = groupKey(group);
     const rule: CursorRule = {
       query: `group|${group}`,
@@ -116,22 +116,16 @@ export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles
     };
     const input = {
       KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: marshall({ ":pk": pk }),
+      ExpressionAttributeValues: { ":pk": pk },
       ...(onlySn ? { ProjectionExpression: "sn" } : {}),
     };
-    return this.queryPage(input, page, rule, "group members");
+    return this.queryPage(input, page, rule, read);
   }
 
   /** Where a job's targets come from: groups from here, `all` from the devices' presence index. */
   targets(devices: DeviceReader): TargetDirectory {
     return {
-      groupMembers: async (group, page) => {
-        const result = await this.queryGroup(group, page, true);
-        return {
-          items: result.items.map((item) => String(item.sn)),
-          ...(result.cursor ? { cursor: result.cursor } : {}),
-        };
-      },
+      groupMembers: (group, page) => this.queryGroup(group, page, (item) => v.parse(MemberSn, item).sn, true),
       countGroup: (group) => this.countGroup(group),
       allDevices: async (page) => {
         const result = await devices.list({}, page);

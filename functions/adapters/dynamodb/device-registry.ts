@@ -1,19 +1,12 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import {
   type DeviceIdentity,
   DeviceIdentitySchema,
   type DeviceRegistry,
 } from "../../core/broker-access/index.ts";
-import { send, toDomainError } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
-import { sendConditional } from "./send.ts";
+import { conditional, getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const IDENTITY_SK = "IDENTITY";
@@ -25,18 +18,20 @@ const IDENTITY_SK = "IDENTITY";
  */
 export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegistry {
   async find(sn: string): Promise<DeviceIdentity | undefined> {
-    const { Item } = await send("DynamoDB GetItem (device identity)", () =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(sn) })),
-    );
-    return Item ? toIdentity(unmarshall(Item)) : undefined;
+    const item = await getItem(this.client, {
+      tableName: this.tableName,
+      key: keyOf(sn),
+      what: "device identity",
+    });
+    return item ? toIdentity(item) : undefined;
   }
 
   async registerIfAbsent(identity: DeviceIdentity): Promise<void> {
-    const item = marshall({ ...this.keyOf(identity.sn), type: "device_identity", ...identity });
+    const item = { ...keyOf(identity.sn), type: "device_identity", ...identity };
     // Registered already: the first registration stands.
     await sendConditional("DynamoDB PutItem (device identity)", () =>
-      this.client.send(
-        new PutItemCommand({
+      this.documents.send(
+        new PutCommand({
           TableName: this.tableName,
           Item: item,
           ConditionExpression: "attribute_not_exists(pk)",
@@ -46,9 +41,8 @@ export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegist
   }
 
   async recordLogin(sn: string, at: string): Promise<void> {
-    await this.update(sn, "SET lastLoginAt = :at", { ":at": at }, "attribute_exists(pk)").catch((error) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    // No identity (any more): nothing to record.
+    await this.update(sn, "SET lastLoginAt = :at", { ":at": at }, "attribute_exists(pk)");
   }
 
   async rotate(sn: string, at: string): Promise<DeviceIdentity> {
@@ -62,43 +56,31 @@ export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegist
     return updated;
   }
 
-  async setEnabled(sn: string, enabled: boolean, at: string): Promise<DeviceIdentity | undefined> {
+  /** `undefined` when there is no such device. */
+  setEnabled(sn: string, enabled: boolean, at: string): Promise<DeviceIdentity | undefined> {
     const values = { ":enabled": enabled, ":at": at };
-    try {
-      return await this.update(sn, "SET enabled = :enabled, updatedAt = :at", values, "attribute_exists(pk)");
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    return this.update(sn, "SET enabled = :enabled, updatedAt = :at", values, "attribute_exists(pk)");
   }
 
+  /** The identity after the update, or `undefined` when `condition` failed. */
   private async update(sn: string, expression: string, values: Record<string, unknown>, condition?: string) {
-    const command = new UpdateItemCommand({
+    const command = new UpdateCommand({
       TableName: this.tableName,
-      Key: this.key(sn),
+      Key: keyOf(sn),
       UpdateExpression: expression,
       ...(expression.includes("#type") ? { ExpressionAttributeNames: { "#type": "type" } } : {}),
-      ExpressionAttributeValues: marshall(values),
+      ExpressionAttributeValues: values,
       ...(condition ? { ConditionExpression: condition } : {}),
       ReturnValues: "ALL_NEW",
     });
-    try {
-      const { Attributes } = await this.client.send(command);
-      return Attributes ? toIdentity(unmarshall(Attributes)) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      throw toDomainError("DynamoDB UpdateItem (device identity)", error);
-    }
-  }
-
-  private keyOf(sn: string) {
-    return { pk: keys.device(sn), sk: IDENTITY_SK };
-  }
-
-  private key(sn: string) {
-    return marshall(this.keyOf(sn));
+    const result = await conditional("DynamoDB UpdateItem (device identity)", () =>
+      this.documents.send(command),
+    );
+    return result.passed && result.output.Attributes ? toIdentity(result.output.Attributes) : undefined;
   }
 }
+
+const keyOf = (sn: string) => ({ pk: keys.device(sn), sk: IDENTITY_SK });
 
 /** Items are read back through the schema: extra attributes (keys, type) are dropped, a bad one throws. */
 function toIdentity(item: Record<string, unknown>): DeviceIdentity {

@@ -1,5 +1,4 @@
-import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
 import { send } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
@@ -24,9 +23,9 @@ export class DynamoDbDeviceTransportStore extends TableAdapter implements Device
 
   async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {
     // `mqtt` is written too rather than deleted: the API's role has no DeleteItem (infra/lib/permissions.ts).
-    const item = marshall({ ...transportKey(sn), type: "device_transport", sn, transport, updatedAt: at });
+    const item = { ...transportKey(sn), type: "device_transport", sn, transport, updatedAt: at };
     await send("DynamoDB PutItem (device transport)", () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
+      this.documents.send(new PutCommand({ TableName: this.tableName, Item: item })),
     );
   }
 }

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { SCOPES } from "../../core/api-keys.ts";
+import type { AnnouncedPresence } from "../../core/presence.ts";
 import { CommandStatus } from "../../core/schemas/command.ts";
 
 /**
@@ -67,6 +68,33 @@ export const StoredQuarantineItem = v.looseObject({
   sn: optionalText,
   emqxId: optionalText,
   ruleId: optionalText,
+});
+
+/** A device's presence state (functions/core/presence.ts) as the presence store writes it. */
+const StoredPresenceState = v.looseObject({
+  session: v.optional(
+    v.looseObject({ connectedAt: v.number(), disconnectedAt: v.optional(v.number()), reason: optionalText }),
+  ),
+  unmatchedEnd: v.optional(v.looseObject({ disconnectedAt: v.number(), reason: text })),
+  takeovers: v.array(v.number()),
+  status: v.optional(v.looseObject({ online: v.boolean(), at: v.number() })),
+  lastSeenAt: v.number(),
+  // The fan-out's own bookkeeping, read back whole as it wrote it: only its decisive fields are checked.
+  announced: v.optional(
+    v.custom<AnnouncedPresence>(
+      (value) => v.is(v.looseObject({ online: v.boolean(), since: v.number(), reason: text }), value),
+      "announced presence is malformed",
+    ),
+  ),
+});
+
+export const StoredPresenceItem = v.looseObject({
+  sn: text,
+  version: v.number(),
+  state: StoredPresenceState,
+  online: v.optional(v.boolean()),
+  since: optionalText,
+  lastSeenAt: optionalText,
 });
 
 /**

@@ -1,9 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  UpdateItemCommand,
-  type UpdateItemCommandInput,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Command } from "../../core/commands/types.ts";
 import type { JobStore, SliceRecord } from "../../core/jobs/ports.ts";
@@ -16,12 +11,13 @@ import {
 } from "../../core/jobs/types.ts";
 import type { Page, PageRequest } from "../../core/queries.ts";
 import { CommandStatus } from "../../core/schemas/command.ts";
-import { send, toDomainError } from "../aws-errors.ts";
+import { EXECUTION_STATUSES, JOB_STATUSES } from "../../core/schemas/jobs.ts";
+import { send } from "../aws-errors.ts";
 import type { CursorRule } from "./cursor.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1 } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { conditional, getItem, sendConditional } from "./send.ts";
 import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -36,13 +32,38 @@ const JOBS_LIST_KEY = "JOBS";
 const jobKey = (id: string) => ({ pk: `JOB#${id}`, sk: JOB_SK });
 const TABLE_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "type", "sliceKeys"];
 
+const text = v.string();
+const optionalText = v.optional(text);
+const optionalCount = v.optional(v.number());
+const Status = v.picklist(JOB_STATUSES);
+
+/** A job as `create` stores it and the updates below change it; only the shapes are checked. */
 const StoredJob = v.looseObject({
-  id: v.string(),
-  op: v.string(),
-  status: v.picklist(["in_progress", "completed", "canceled", "aborted"]),
+  id: text,
+  op: text,
+  data: v.record(text, v.unknown()),
+  targets: v.looseObject({
+    sns: v.optional(v.array(text)),
+    group: optionalText,
+    all: v.optional(v.literal(true)),
+  }),
+  rollout: v.optional(v.looseObject({ perMinute: v.number() })),
+  ttlSeconds: optionalCount,
+  abort: v.optional(v.looseObject({ failedPercent: v.number(), minExecuted: v.number() })),
+  status: Status,
+  reason: optionalText,
+  createdAt: text,
+  updatedAt: text,
+  requestHash: text,
+  startedAt: optionalText,
+  total: optionalCount,
   created: v.number(),
   slicesDone: v.number(),
+  lastSlice: optionalCount,
+  counts: v.record(v.picklist(EXECUTION_STATUSES), v.number()),
+  countedAt: optionalText,
   checkSeq: v.number(),
+  announcedStatus: v.optional(Status),
 });
 
 /**
@@ -72,7 +93,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     return item ? toJob(item) : undefined;
   }
 
-  async list(page: PageRequest): Promise<Page<Job>> {
+  list(page: PageRequest): Promise<Page<Job>> {
     const rule: CursorRule = {
       query: "jobs",
       keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"],
@@ -81,11 +102,10 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     const input = {
       IndexName: GSI1,
       KeyConditionExpression: "gsi1pk = :pk",
-      ExpressionAttributeValues: marshall({ ":pk": JOBS_LIST_KEY }),
+      ExpressionAttributeValues: { ":pk": JOBS_LIST_KEY },
       ScanIndexForward: false,
     };
-    const result = await this.queryPage(input, page, rule, "jobs");
-    return { items: result.items.map(toJob), ...(result.cursor ? { cursor: result.cursor } : {}) };
+    return this.queryPage(input, page, rule, toJob);
   }
 
   async markStarted(id: string, at: string): Promise<void> {
@@ -107,15 +127,13 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     total?: number,
   ): Promise<SliceRecord> {
     const input = this.sliceInput(id, slice, created, last, total);
-    try {
-      const { Attributes } = await this.client.send(new UpdateItemCommand(input));
-      return Attributes?.status?.S === "in_progress" ? "recorded" : "stopped";
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException))
-        throw toDomainError("DynamoDB UpdateItem (job slice)", error);
-      const old = error.Item ? unmarshall(error.Item) : undefined;
-      return old?.status === "in_progress" ? "repeat" : "stopped";
-    }
+    const result = await conditional("DynamoDB UpdateItem (job slice)", () =>
+      this.documents.send(new UpdateCommand(input)),
+    );
+    // Passed: counted; failed on a job still in progress: this slice was counted before.
+    const job = result.passed ? result.output.Attributes : result.stored;
+    if (job?.status !== "in_progress") return "stopped";
+    return result.passed ? "recorded" : "repeat";
   }
 
   /**
@@ -128,7 +146,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     created: number,
     last: boolean,
     total: number | undefined,
-  ): UpdateItemCommandInput {
+  ): UpdateCommandInput {
     const sets = [
       "updatedAt = :at",
       ...(last ? ["lastSlice = :slice"] : []),
@@ -171,13 +189,11 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     input.ConditionExpression = "#status = :ip";
     input.ExpressionAttributeNames = { "#status": "status", ...(reason ? { "#reason": "reason" } : {}) };
     input.ReturnValues = "ALL_NEW";
-    try {
-      const { Attributes } = await this.client.send(new UpdateItemCommand(input));
-      return Attributes ? toJob(unmarshall(Attributes)) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw toDomainError("DynamoDB UpdateItem (job status)", error);
-    }
+    const result = await conditional("DynamoDB UpdateItem (job status)", () =>
+      this.documents.send(new UpdateCommand(input)),
+    );
+    // The condition failed: the job had finished already.
+    return result.passed && result.output.Attributes ? toJob(result.output.Attributes) : undefined;
   }
 
   saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number): Promise<boolean> {
@@ -189,7 +205,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     });
     input.ConditionExpression = "checkSeq = :prev";
     return sendConditional("DynamoDB UpdateItem (job counts)", () =>
-      this.client.send(new UpdateItemCommand(input)),
+      this.documents.send(new UpdateCommand(input)),
     );
   }
 
@@ -198,70 +214,65 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     input.ConditionExpression = "#status = :s";
     input.ExpressionAttributeNames = { "#status": "status" };
     await sendConditional("DynamoDB UpdateItem (job announced)", () =>
-      this.client.send(new UpdateItemCommand(input)),
+      this.documents.send(new UpdateCommand(input)),
     );
   }
 
-  async states(id: string): Promise<ExecutionState[]> {
-    const items = await this.queryAll(
+  states(id: string): Promise<ExecutionState[]> {
+    return this.queryAll(
       {
         IndexName: JOBS_INDEX,
         KeyConditionExpression: "jobId = :id",
         ProjectionExpression: "sn, id, #status, #reason, expiresAt",
         ExpressionAttributeNames: { "#status": "status", "#reason": "reason" },
-        ExpressionAttributeValues: marshall({ ":id": id }),
+        ExpressionAttributeValues: { ":id": id },
       },
       "job executions",
+      toState,
     );
-    return items.map(toState);
   }
 
-  async executions(id: string, page: PageRequest, filter: ExecutionFilter = {}): Promise<Page<Command>> {
+  executions(id: string, page: PageRequest, filter: ExecutionFilter = {}): Promise<Page<Command>> {
     const rule: CursorRule = {
       query: `job-executions|${id}|${JSON.stringify(filter)}`,
       keyAttributes: ["pk", "sk", "jobId", "gsi1sk"],
       accept: (k) => k.jobId === id && (k.sk ?? "").startsWith("CMD#"),
     };
-    const result = await this.queryPage(executionsInput(id, filter), page, rule, "job executions");
-    return {
-      items: result.items.map((item) =>
-        readItem(StoredCommandItem, item, ["pk", "sk", "gsi1pk", "gsi1sk", "type", "statusRank"]),
-      ),
-      ...(result.cursor ? { cursor: result.cursor } : {}),
-    };
+    return this.queryPage(executionsInput(id, filter), page, rule, (item) =>
+      readItem(StoredCommandItem, item, ["pk", "sk", "gsi1pk", "gsi1sk", "type", "statusRank"]),
+    );
   }
 
-  private updateInput(
-    id: string,
-    expression: string,
-    values: Record<string, unknown>,
-  ): UpdateItemCommandInput {
+  private updateInput(id: string, expression: string, values: Record<string, unknown>): UpdateCommandInput {
     return {
       TableName: this.tableName,
-      Key: marshall(jobKey(id)),
+      Key: jobKey(id),
       UpdateExpression: expression,
-      ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+      ExpressionAttributeValues: values,
     };
   }
 
   private async update(id: string, expression: string, values: Record<string, unknown>): Promise<void> {
     const input = this.updateInput(id, expression, values);
-    await send("DynamoDB UpdateItem (job)", () => this.client.send(new UpdateItemCommand(input)));
+    await send("DynamoDB UpdateItem (job)", () => this.documents.send(new UpdateCommand(input)));
   }
 }
 
 function toJob(item: Record<string, unknown>): Job {
-  return readItem(StoredJob, item, TABLE_ATTRIBUTES) as unknown as Job;
+  return readItem(StoredJob, item, TABLE_ATTRIBUTES);
 }
 
+/** What a check reads of an execution (the states query projects these attributes only). */
+const StoredState = v.object({
+  sn: text,
+  id: text,
+  status: CommandStatus,
+  reason: optionalText,
+  expiresAt: optionalText,
+});
+
 function toState(item: Record<string, unknown>): ExecutionState {
-  return {
-    sn: String(item.sn),
-    id: String(item.id),
-    status: v.parse(CommandStatus, item.status),
-    ...(typeof item.reason === "string" ? { reason: item.reason } : {}),
-    ...(typeof item.expiresAt === "string" ? { expiresAt: item.expiresAt } : {}),
-  };
+  return v.parse(StoredState, item);
 }
 
 type ExecutionFilter = { statuses?: string[]; canceled?: boolean };
@@ -291,7 +302,7 @@ function executionsInput(id: string, filter: ExecutionFilter): QueryInput {
   return {
     IndexName: JOBS_INDEX,
     KeyConditionExpression: "jobId = :id",
-    ExpressionAttributeValues: marshall(values),
+    ExpressionAttributeValues: values,
     ...(conditions.length ? { FilterExpression: conditions.join(" AND ") } : {}),
     ...(conditions.length ? { ExpressionAttributeNames: names } : {}),
   };

@@ -1,7 +1,8 @@
-import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import * as v from "valibot";
 import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
+import { StoredPresenceItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
 import { getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
@@ -16,7 +17,8 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
       what: "presence",
     });
     if (!item) return undefined;
-    return { state: item.state as PresenceState, version: item.version as number };
+    const { state, version } = v.parse(StoredPresenceItem, item);
+    return { state, version };
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
@@ -35,14 +37,12 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
       lastSeenAt: new Date(state.lastSeenAt).toISOString(),
     };
     return sendConditional("DynamoDB PutItem (presence)", () =>
-      this.client.send(
-        new PutItemCommand({
+      this.documents.send(
+        new PutCommand({
           TableName: this.tableName,
-          Item: marshall(item, { removeUndefinedValues: true }),
+          Item: item,
           ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
-          ...(expectedVersion === 0
-            ? {}
-            : { ExpressionAttributeValues: marshall({ ":expected": expectedVersion }) }),
+          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
         }),
       ),
     );

@@ -1,10 +1,5 @@
-import {
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  type WriteRequest,
-} from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, type BatchWriteCommandInput, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { QuarantineStore } from "../../core/ports.ts";
@@ -21,6 +16,8 @@ const BATCH_CONCURRENCY = 4;
 /** Rounds for items DynamoDB leaves unprocessed (throttling) before the whole write is a 503. */
 const UNPROCESSED_ROUNDS = 5;
 
+type WriteRequest = NonNullable<BatchWriteCommandInput["RequestItems"]>[string][number];
+
 /** Quarantine in DynamoDB, one partition per UTC day, expiring after `retentionDays`. */
 export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineStore {
   constructor(
@@ -33,7 +30,7 @@ export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineS
 
   async put(entry: QuarantineEntry): Promise<void> {
     await send("DynamoDB PutItem (quarantine)", () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: this.toItem(entry) })),
+      this.documents.send(new PutCommand({ TableName: this.tableName, Item: this.toItem(entry) })),
     );
   }
 
@@ -53,7 +50,7 @@ export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineS
       if (round) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
       const batch = pending;
       const result = await send("DynamoDB BatchWriteItem (quarantine)", () =>
-        this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: batch } })),
+        this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
       );
       pending = result.UnprocessedItems?.[this.tableName] ?? [];
     }
@@ -61,15 +58,14 @@ export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineS
       throw new TransientError(`DynamoDB left ${pending.length} quarantine entries unprocessed`);
   }
 
-  private toItem(entry: QuarantineEntry) {
+  private toItem(entry: QuarantineEntry): Record<string, unknown> {
     const expiresAt = Math.floor(Date.parse(entry.receivedAt) / 1000) + this.retentionDays * DAY_SECONDS;
-    const item = {
+    return {
       pk: keys.quarantineDay(entry.day),
       sk: keys.quarantineEntry(entry.receivedAt, entry.id),
       type: "quarantine",
       [TTL_ATTRIBUTE]: expiresAt,
       ...entry,
     };
-    return marshall(item, { removeUndefinedValues: true });
   }
 }

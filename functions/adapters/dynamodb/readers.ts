@@ -1,10 +1,5 @@
-import {
-  type AttributeValue,
-  QueryCommand,
-  type QueryCommandInput,
-  ScanCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import * as v from "valibot";
 import type { StoredAttendance } from "../../core/ports.ts";
 import type { QuarantineEntry } from "../../core/quarantine.ts";
 import type {
@@ -16,10 +11,10 @@ import type {
   QuarantineReader,
 } from "../../core/queries.ts";
 import type { TimeWindow } from "../../core/time-window.ts";
-import { toDomainError } from "../aws-errors.ts";
+import { send } from "../aws-errors.ts";
 import { fromItem as attendanceFromItem } from "./attendance-store.ts";
-import { between, type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
-import { readItem, StoredQuarantineItem } from "./items.ts";
+import { between, decodeCursorKey, encodeCursor } from "./cursor.ts";
+import { readItem, StoredPresenceItem, StoredQuarantineItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
 import { presenceKey } from "./presence-store.ts";
 import { getItem } from "./send.ts";
@@ -37,14 +32,10 @@ export class DynamoDbReaders
 {
   byDevice(sn: string, window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
     const pk = keys.device(sn);
-    return this.query(
+    return this.queryPage(
       {
         KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: marshall({
-          ":pk": pk,
-          ":from": `ATT#${window.from}`,
-          ":to": `ATT#${window.to}~`,
-        }),
+        ExpressionAttributeValues: { ":pk": pk, ":from": `ATT#${window.from}`, ":to": `ATT#${window.to}~` },
       },
       page,
       {
@@ -58,11 +49,11 @@ export class DynamoDbReaders
 
   byUser(userId: string, window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
     const pk = keys.user(userId);
-    return this.query(
+    return this.queryPage(
       {
         IndexName: GSI1,
         KeyConditionExpression: "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: marshall({ ":pk": pk, ":from": window.from, ":to": `${window.to}~` }),
+        ExpressionAttributeValues: { ":pk": pk, ":from": window.from, ":to": `${window.to}~` },
       },
       page,
       {
@@ -81,37 +72,40 @@ export class DynamoDbReaders
   async all(window: TimeWindow, page: PageRequest): Promise<Page<StoredAttendance>> {
     const query = `attendance-all|${window.from}|${window.to}`;
     // A scan may stop on any item, so only the query and the key's shape are checked; the route is admin-only.
-    let start = decodeCursor(page.cursor, { query, keyAttributes: TABLE_KEYS, accept: () => true });
-    const items: Array<Record<string, AttributeValue>> = [];
-    try {
-      // The filter applies after Limit, so one scan call can match nothing; a few more keep pages useful.
-      for (let call = 0; call < MAX_SCAN_CALLS && items.length < page.limit; call++) {
-        const result = await this.client.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            FilterExpression: "#type = :t AND attTimeNormalized BETWEEN :from AND :to",
-            ExpressionAttributeNames: { "#type": "type" },
-            ExpressionAttributeValues: marshall({
-              ":t": "attendance",
-              ":from": window.from,
-              ":to": `${window.to}~`,
-            }),
-            Limit: page.limit - items.length,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        items.push(...(result.Items ?? []));
-        start = result.LastEvaluatedKey;
-        if (!start) break;
-      }
-      return toPage(items, start, query, attendanceFromItem);
-    } catch (error) {
-      throw toDomainError("DynamoDB Scan (attendance)", error);
+    let start: Record<string, unknown> | undefined = decodeCursorKey(page.cursor, {
+      query,
+      keyAttributes: TABLE_KEYS,
+      accept: () => true,
+    });
+    const items: StoredAttendance[] = [];
+    // The filter applies after Limit, so one scan call can match nothing; a few more keep pages useful.
+    for (let call = 0; call < MAX_SCAN_CALLS && items.length < page.limit; call++) {
+      const result = await this.scanAttendance(window, page.limit - items.length, start);
+      items.push(...(result.Items ?? []).map(attendanceFromItem));
+      start = result.LastEvaluatedKey;
+      if (!start) break;
     }
+    const cursor = encodeCursor(start, query);
+    return { items, ...(cursor ? { cursor } : {}) };
+  }
+
+  private scanAttendance(window: TimeWindow, limit: number, start: Record<string, unknown> | undefined) {
+    return send("DynamoDB Scan (attendance)", () =>
+      this.documents.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: "#type = :t AND attTimeNormalized BETWEEN :from AND :to",
+          ExpressionAttributeNames: { "#type": "type" },
+          ExpressionAttributeValues: { ":t": "attendance", ":from": window.from, ":to": `${window.to}~` },
+          Limit: limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      ),
+    );
   }
 
   list(filter: { online?: boolean }, page: PageRequest): Promise<Page<DevicePresence>> {
-    return this.query(
+    return this.queryPage(
       {
         IndexName: GSI1,
         KeyConditionExpression: "gsi1pk = :pk",
@@ -119,10 +113,10 @@ export class DynamoDbReaders
         ...(filter.online === undefined
           ? {}
           : { FilterExpression: "#online = :online", ExpressionAttributeNames: { "#online": "online" } }),
-        ExpressionAttributeValues: marshall({
+        ExpressionAttributeValues: {
           ":pk": DEVICES_INDEX_KEY,
           ...(filter.online === undefined ? {} : { ":online": filter.online }),
-        }),
+        },
       },
       page,
       {
@@ -146,10 +140,10 @@ export class DynamoDbReaders
 
   byDay(day: string, page: PageRequest): Promise<Page<QuarantineEntry>> {
     const pk = keys.quarantineDay(day);
-    return this.query(
+    return this.queryPage(
       {
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: marshall({ ":pk": pk }),
+        ExpressionAttributeValues: { ":pk": pk },
         ScanIndexForward: false,
       },
       page,
@@ -157,47 +151,17 @@ export class DynamoDbReaders
       quarantineFromItem,
     );
   }
-
-  private async query<T>(
-    input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
-    page: PageRequest,
-    rule: CursorRule,
-    map: (item: Record<string, unknown>) => T,
-  ): Promise<Page<T>> {
-    const start = decodeCursor(page.cursor, rule);
-    try {
-      const result = await this.client.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.tableName,
-          Limit: page.limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      return toPage(result.Items, result.LastEvaluatedKey, rule.query, map);
-    } catch (error) {
-      throw toDomainError("DynamoDB Query", error);
-    }
-  }
 }
 
-function toPage<T>(
-  items: Array<Record<string, import("@aws-sdk/client-dynamodb").AttributeValue>> | undefined,
-  last: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined,
-  query: string,
-  map: (item: Record<string, unknown>) => T,
-): Page<T> {
-  const cursor = encodeCursor(last, query);
-  return { items: (items ?? []).map((item) => map(unmarshall(item))), ...(cursor ? { cursor } : {}) };
-}
-
+/** The presence item as the device listing shows it: its state, and the flat copies beside it. */
 function presenceFromItem(item: Record<string, unknown>): DevicePresence {
+  const { sn, state, online, since, lastSeenAt } = v.parse(StoredPresenceItem, item);
   return {
-    sn: item.sn as string,
-    state: item.state as DevicePresence["state"],
-    ...(typeof item.online === "boolean" ? { online: item.online } : {}),
-    ...(typeof item.since === "string" ? { since: item.since } : {}),
-    ...(typeof item.lastSeenAt === "string" ? { lastSeenAt: item.lastSeenAt } : {}),
+    sn,
+    state,
+    ...(online !== undefined ? { online } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(lastSeenAt !== undefined ? { lastSeenAt } : {}),
   };
 }
 

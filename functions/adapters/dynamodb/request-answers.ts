@@ -1,5 +1,4 @@
-import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type {
   AnswerStore,
@@ -8,9 +7,9 @@ import type {
   RequestKey,
   StoredRequest,
 } from "../../core/app-requests/ports.ts";
-import { StoreRejectedError, toDomainError } from "../aws-errors.ts";
+import { StoreRejectedError, send, toDomainError } from "../aws-errors.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { conditional, getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const SORT_KEY = "ANSWER";
@@ -37,55 +36,55 @@ export class DynamoDbAnswerStore extends TableAdapter implements AnswerStore {
     times: { now: number; leaseUntil: number; expiresAt: number },
   ): Promise<Claim> {
     const item = { ...keyOf(key), type: "appreq", state: "running", leaseUntil: times.leaseUntil };
-    try {
-      await this.client.send(
-        new PutItemCommand({
+    const operation = "DynamoDB PutItem (request claim)";
+    const result = await conditional(operation, () =>
+      this.documents.send(
+        new PutCommand({
           TableName: this.tableName,
-          Item: marshall({ ...item, ...expiry(times.expiresAt) }),
+          Item: { ...item, ...expiry(times.expiresAt) },
           ConditionExpression:
             "attribute_not_exists(pk) OR expiresAtMs < :now OR (#state = :running AND leaseUntil < :now)",
           ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: marshall({ ":now": times.now, ":running": "running" }),
+          ExpressionAttributeValues: { ":now": times.now, ":running": "running" },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { claimed: false, stored: toStored(unmarshall(error.Item)) };
-      }
-      throw toDomainError("DynamoDB PutItem (request claim)", error);
-    }
+      ),
+    );
+    if (result.passed) return { claimed: true };
+    // The condition fails only on an item that is there, which DynamoDB returns.
+    if (!result.stored) throw toDomainError(operation, new Error("condition failed without the stored item"));
+    return { claimed: false, stored: toStored(result.stored) };
   }
 
   async keep(key: RequestKey, answer: AppAnswer, expiresAt: number): Promise<boolean> {
     const item = { ...keyOf(key), type: "appreq", state: "answered", leaseUntil: 0 };
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({ ...item, answer: JSON.stringify(answer), ...expiry(expiresAt) }),
-        }),
+      await send("DynamoDB PutItem (request answer)", () =>
+        this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...item, answer: JSON.stringify(answer), ...expiry(expiresAt) },
+          }),
+        ),
       );
       return true;
     } catch (error) {
-      const failure = toDomainError("DynamoDB PutItem (request answer)", error);
       // An answer larger than an item may be (400 KB) is published without being kept.
-      if (failure instanceof StoreRejectedError) return false;
-      throw failure;
+      if (error instanceof StoreRejectedError) return false;
+      throw error;
     }
   }
 
   async release(key: RequestKey): Promise<void> {
     await sendConditional("DynamoDB UpdateItem (request release)", () =>
-      this.client.send(
-        new UpdateItemCommand({
+      this.documents.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: marshall(keyOf(key)),
+          Key: keyOf(key),
           UpdateExpression: "SET leaseUntil = :zero",
           ConditionExpression: "#state = :running",
           ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: marshall({ ":zero": 0, ":running": "running" }),
+          ExpressionAttributeValues: { ":zero": 0, ":running": "running" },
         }),
       ),
     );

@@ -1,38 +1,47 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { send, toDomainError } from "../aws-errors.ts";
+import { documentClient } from "./client.ts";
+
+/** A conditional write's outcome: its output, or the stored item that failed the condition (if asked for). */
+export type Conditional<T> =
+  | { passed: true; output: T }
+  | { passed: false; stored: Record<string, unknown> | undefined };
 
 /**
- * A conditional write whose condition may fail when there is nothing to do (gone already, or moved on):
- * that answers `false`, the write's success `true`, any other failure a domain error.
+ * A conditional write whose condition may fail when there is nothing to do (gone already, or moved on, or
+ * there already): that is an answer, not an error; any other failure a domain error. The stored item comes
+ * with the failure when the write asked `ReturnValuesOnConditionCheckFailure: "ALL_OLD"`; the
+ * DocumentClient leaves an error's item marshalled, hence the one `unmarshall` here.
  */
-export async function sendConditional(operation: string, call: () => Promise<unknown>): Promise<boolean> {
+export async function conditional<T>(operation: string, call: () => Promise<T>): Promise<Conditional<T>> {
   try {
-    await call();
-    return true;
+    return { passed: true, output: await call() };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw toDomainError(operation, error);
+    if (!(error instanceof ConditionalCheckFailedException)) throw toDomainError(operation, error);
+    return { passed: false, stored: error.Item ? unmarshall(error.Item) : undefined };
   }
 }
 
-/** One item by its key, unmarshalled, or `undefined` when there is none. */
+/** A conditional write ({@link conditional}) that answers only whether it was written. */
+export async function sendConditional(operation: string, call: () => Promise<unknown>): Promise<boolean> {
+  return (await conditional(operation, call)).passed;
+}
+
+/** One item by its key, or `undefined` when there is none. */
 export async function getItem(
   client: DynamoDBClient,
   request: { tableName: string; key: Record<string, string>; consistent?: boolean; what: string },
 ): Promise<Record<string, unknown> | undefined> {
   const { Item } = await send(`DynamoDB GetItem (${request.what})`, () =>
-    client.send(
-      new GetItemCommand({
+    documentClient(client).send(
+      new GetCommand({
         TableName: request.tableName,
-        Key: marshall(request.key),
+        Key: request.key,
         ...(request.consistent ? { ConsistentRead: true } : {}),
       }),
     ),
   );
-  return Item ? unmarshall(Item) : undefined;
+  return Item;
 }

@@ -1,9 +1,8 @@
-import { PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Shadow } from "../../core/shadow/document.ts";
 import type { ShadowStore } from "../../core/shadow/ports.ts";
-import { marshallItem } from "../aws-errors.ts";
+import { checkStorable } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { keys } from "./keys.ts";
 import { getItem, sendConditional } from "./send.ts";
@@ -40,31 +39,30 @@ export class DynamoDbShadowStore extends TableAdapter implements ShadowStore {
 
   save(shadow: Shadow, expectedVersion: number): Promise<boolean> {
     const item = { ...shadowKey(shadow.sn), type: "shadow", ...shadow };
+    checkStorable(item, "shadow");
     return sendConditional("DynamoDB PutItem (shadow)", () =>
-      this.client.send(
-        new PutItemCommand({
+      this.documents.send(
+        new PutCommand({
           TableName: this.tableName,
-          Item: marshallItem(item, "shadow"),
+          Item: item,
           ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
-          ...(expectedVersion === 0
-            ? {}
-            : { ExpressionAttributeValues: marshall({ ":expected": expectedVersion }) }),
+          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
         }),
       ),
     );
   }
 
   async markSynced(sn: string, version: number): Promise<void> {
-    const update = new UpdateItemCommand({
+    const update = new UpdateCommand({
       TableName: this.tableName,
-      Key: marshall(shadowKey(sn)),
+      Key: shadowKey(sn),
       UpdateExpression: "SET syncedVersion = :v",
       ConditionExpression:
         "attribute_exists(pk) AND (attribute_not_exists(syncedVersion) OR syncedVersion < :v)",
-      ExpressionAttributeValues: marshall({ ":v": version }),
+      ExpressionAttributeValues: { ":v": version },
     });
     // A later version was marked already: it covers this one.
-    await sendConditional("DynamoDB UpdateItem (shadow synced)", () => this.client.send(update));
+    await sendConditional("DynamoDB UpdateItem (shadow synced)", () => this.documents.send(update));
   }
 }
 

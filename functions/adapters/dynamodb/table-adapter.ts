@@ -1,46 +1,47 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  QueryCommand,
-  type QueryCommandInput,
-} from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { PageRequest } from "../../core/queries.ts";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { Page, PageRequest } from "../../core/queries.ts";
 import { send } from "../aws-errors.ts";
-import { type CursorRule, decodeCursor, encodeCursor } from "./cursor.ts";
+import { documentClient } from "./client.ts";
+import { type CursorRule, decodeCursorKey, encodeCursor } from "./cursor.ts";
 
 /** A query's input without what the table adapter fills in: the table, and where a page starts and stops. */
 export type QueryInput = Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">;
 
-/** What every DynamoDB adapter holds: the client, and the one table all the bridge's items live in. */
+type Item = Record<string, unknown>;
+
+/**
+ * What every DynamoDB adapter holds: the client, its DocumentClient (items as plain objects), and the one
+ * table all the bridge's items live in. Every Query goes through {@link TableAdapter.query}.
+ */
 export abstract class TableAdapter {
+  protected readonly documents: DynamoDBDocumentClient;
+
   constructor(
     protected readonly client: DynamoDBClient,
     protected readonly tableName: string,
-  ) {}
-
-  /** One page of a query, its items unmarshalled; the cursor (tagged by `rule`) if more may follow. */
-  protected async queryPage(input: QueryInput, page: PageRequest, rule: CursorRule, what: string) {
-    const start = decodeCursor(page.cursor, rule);
-    const result = await send(`DynamoDB Query (${what})`, () =>
-      this.client.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.tableName,
-          Limit: page.limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      ),
-    );
-    const cursor = encodeCursor(result.LastEvaluatedKey, rule.query);
-    return { items: (result.Items ?? []).map((item) => unmarshall(item)), ...(cursor ? { cursor } : {}) };
+  ) {
+    this.documents = documentClient(client);
   }
 
-  /** Every item of a query, page after page (DynamoDB stops each call at 1 MB), unmarshalled. */
-  protected async queryAll(input: QueryInput, what: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
+  /** One page of a query, each item read by `read`; the cursor (tagged by `rule`) if more may follow. */
+  protected async queryPage<T>(
+    input: QueryInput,
+    page: PageRequest,
+    rule: CursorRule,
+    read: (item: Item) => T,
+  ): Promise<Page<T>> {
+    const start = decodeCursorKey(page.cursor, rule);
+    const result = await this.query(input, rule.query, { limit: page.limit, start });
+    const cursor = encodeCursor(result.LastEvaluatedKey, rule.query);
+    return { items: (result.Items ?? []).map(read), ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Every item of a query, page after page (DynamoDB stops each call at 1 MB), each read by `read`. */
+  protected async queryAll<T>(input: QueryInput, what: string, read: (item: Item) => T): Promise<T[]> {
+    const items: T[] = [];
     await this.eachPage(input, what, (page) => {
-      for (const item of page.Items ?? []) items.push(unmarshall(item));
+      for (const item of page.Items ?? []) items.push(read(item));
     });
     return items;
   }
@@ -54,24 +55,31 @@ export abstract class TableAdapter {
     return count;
   }
 
+  /** The paginator: the query again from where the last call stopped, until DynamoDB says it is done. */
   private async eachPage(
     input: QueryInput,
     what: string,
-    use: (page: { Items?: Record<string, AttributeValue>[]; Count?: number }) => void,
+    use: (page: { Items?: Item[]; Count?: number }) => void,
   ): Promise<void> {
-    let start: Record<string, AttributeValue> | undefined;
+    let start: Item | undefined;
     do {
-      const page = await send(`DynamoDB Query (${what})`, () =>
-        this.client.send(
-          new QueryCommand({
-            ...input,
-            TableName: this.tableName,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
+      const page = await this.query(input, what, { start });
       use(page);
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** One Query call on the table, its failure told as `DynamoDB Query (what)`. */
+  protected query(input: QueryInput, what: string, from: { limit?: number; start?: Item | undefined } = {}) {
+    return send(`DynamoDB Query (${what})`, () =>
+      this.documents.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ...(from.limit ? { Limit: from.limit } : {}),
+          ...(from.start ? { ExclusiveStartKey: from.start } : {}),
+        }),
+      ),
+    );
   }
 }

@@ -1,5 +1,4 @@
-import { PutItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { FANOUT_TYPES } from "../../core/schemas/webhooks.ts";
 import type { DeadLetter, WebhookStore, WebhookSubscription } from "../../core/webhooks/subscription.ts";
@@ -7,7 +6,7 @@ import { send } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
 import { getItem, sendConditional } from "./send.ts";
-import { TableAdapter } from "./table-adapter.ts";
+import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /** Every subscription in one partition: a handful, listed in one Query per batch of events. */
 const SUBSCRIPTIONS = "WEBHOOKS";
@@ -51,13 +50,10 @@ const StoredDeadLetter = v.looseObject({
 export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
   async create(subscription: WebhookSubscription): Promise<void> {
     await send("DynamoDB PutItem (webhook)", () =>
-      this.client.send(
-        new PutItemCommand({
+      this.documents.send(
+        new PutCommand({
           TableName: this.tableName,
-          Item: marshall(
-            { pk: SUBSCRIPTIONS, sk: subscription.id, type: "webhook", ...subscription },
-            { removeUndefinedValues: true },
-          ),
+          Item: { pk: SUBSCRIPTIONS, sk: subscription.id, type: "webhook", ...subscription },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       ),
@@ -76,7 +72,7 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
   }
 
   async list(): Promise<WebhookSubscription[]> {
-    const items = await this.query(SUBSCRIPTIONS, undefined, { ascending: true });
+    const items = await this.queryAll(partition(SUBSCRIPTIONS), "webhooks", (item) => item);
     return items.filter((item) => item.deletedAt === undefined).map(toSubscription);
   }
 
@@ -117,13 +113,18 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
       ...letter,
     };
     await send("DynamoDB PutItem (webhook dead letter)", () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(item) })),
+      this.documents.send(new PutCommand({ TableName: this.tableName, Item: item })),
     );
   }
 
+  /** The newest `limit` letters: the first page of the partition read backwards. */
   async listDeadLetters(id: string, limit: number): Promise<DeadLetter[]> {
-    const items = await this.query(deadLetters(id), limit, { ascending: false });
-    return items.map((item) => readItem(StoredDeadLetter, item, TABLE_ATTRIBUTES));
+    const { Items = [] } = await this.query(
+      { ...partition(deadLetters(id)), ScanIndexForward: false },
+      "webhook dead letters",
+      { limit },
+    );
+    return Items.map((item) => readItem(StoredDeadLetter, item, TABLE_ATTRIBUTES));
   }
 
   /**
@@ -132,33 +133,26 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
    */
   private update(id: string, expression: string, values: Record<string, unknown>): Promise<boolean> {
     return sendConditional("DynamoDB UpdateItem (webhook)", () =>
-      this.client.send(
-        new UpdateItemCommand({
+      this.documents.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: marshall({ pk: SUBSCRIPTIONS, sk: id }),
+          Key: { pk: SUBSCRIPTIONS, sk: id },
           UpdateExpression: expression,
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deletedAt)",
-          ExpressionAttributeValues: marshall(values),
+          ExpressionAttributeValues: values,
         }),
       ),
     );
   }
+}
 
-  private async query(pk: string, limit: number | undefined, order: { ascending: boolean }) {
-    const { Items = [] } = await send("DynamoDB Query (webhooks)", () =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: marshall({ ":pk": pk }),
-          ConsistentRead: true,
-          ScanIndexForward: order.ascending,
-          ...(limit ? { Limit: limit } : {}),
-        }),
-      ),
-    );
-    return Items.map((item) => unmarshall(item));
-  }
+/** Every item of partition `pk`, read consistently: a subscription just created or deleted shows at once. */
+function partition(pk: string): QueryInput {
+  return {
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": pk },
+    ConsistentRead: true,
+  };
 }
 
 function toSubscription(item: Record<string, unknown>): WebhookSubscription {
