@@ -40,7 +40,9 @@ export class SimulatedDevice {
       },
     });
     // Subscribe before saying "online": the bridge re-sends pending commands when it sees the device online.
-    this.client.on("message", (topic, payload) => void this.onCommand(topic, payload));
+    // An answer that cannot go out (the client is closing) is lost like any unanswered command: the
+    // bridge's command path retries or expires it; it must not crash the simulator.
+    this.client.on("message", (topic, payload) => void this.onCommand(topic, payload).catch(() => undefined));
     await this.client.subscribeAsync(deviceTopic(this.sn, "cmd"), { qos: 1 });
     await this.client.publishAsync(deviceTopic(this.sn, "st"), '{"online":true}', { qos: 1 });
   }

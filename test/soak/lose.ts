@@ -37,6 +37,8 @@ export interface LoseSoakReport {
   falseGaps: number;
   /** Announced gaps none of whose numbers was dropped: punches still on their way when the grace ended. */
   lateGaps: number;
+  /** What the EMQX stand-in itself lost or retried: requests past `request_ttl` (a slow ingest) and late replies. */
+  emqx: { expired: number; lateReplies: number; retried: number };
   gapsOpened: number;
   unrecoverable: number;
   setTimeSent: number;
@@ -259,6 +261,7 @@ function report(
     clockDriftEvents: stack.gaps?.totals.byType.ClockDrift ?? 0,
     resendAnswered: answers.resent,
     commandsByOp: { ...stack.gaps?.totals.commandsByOp },
+    emqx: emqxFigures(stack),
     trackerWritesFor: { ...stack.gaps?.totals.writesFor },
     writes,
     writesPerPunch: totalWrites / made.length,
@@ -276,7 +279,11 @@ export function formatLoseReport(r: LoseSoakReport): string {
     ["recovered by backfill", String(r.recoveredByBackfill)],
     ["still missing (goal 0)", String(r.stillMissing)],
     ["false gaps (goal 0)", String(r.falseGaps)],
-    ["gaps opened for late, not lost, punches", String(r.lateGaps)],
+    ["gaps opened for punches not dropped here (expired or late)", String(r.lateGaps)],
+    [
+      "EMQX stand-in: expired (request_ttl) / late replies / retried",
+      `${r.emqx.expired} / ${r.emqx.lateReplies} / ${r.emqx.retried}`,
+    ],
     ["gaps opened / unrecoverable", `${r.gapsOpened} / ${r.unrecoverable}`],
     ["punches resent by devices", String(r.resendAnswered)],
     ["clock_drift events / set_time applied", `${r.clockDriftEvents} / ${r.setTimeSent}`],
@@ -313,3 +320,8 @@ function perCommand(r: LoseSoakReport): string {
 
 const numbersOf = (gap: { from: number; to: number }) =>
   Array.from({ length: gap.to - gap.from + 1 }, (_, i) => gap.from + i);
+
+function emqxFigures(stack: LocalStack) {
+  const m = stack.emqx.metrics();
+  return { expired: m.droppedExpired, lateReplies: m.lateReply, retried: m.retried };
+}

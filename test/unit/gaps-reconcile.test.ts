@@ -83,6 +83,48 @@ describe("gap tracking", () => {
     expect(tracker.gaps[0]).toMatchObject({ status: "open", from: 3, to: 3, attempts: 1 });
   });
 
+  it("asks for a number skipped later with the first gap's resend: one command, not one per gap", () => {
+    const { results, tracker } = passes([
+      { at: T0 + 5 * MIN, punches: seqs([1, 2, 4, 5]) },
+      { at: T0 + 15 * MIN, punches: seqs([1, 2, 4, 5, 6, 8, 9]) },
+      { at: T0 + 21 * MIN, punches: seqs([1, 2, 4, 5, 6, 8, 9]) },
+      { at: T0 + 26 * MIN, punches: seqs([1, 2, 4, 5, 6, 8, 9]) },
+      { at: T0 + 27 * MIN, punches: seqs([1, 2, 3, 4, 5, 6, 7, 8, 9]) },
+    ]);
+    expect(results.map((r) => r.commands.map((c) => c.data?.ranges))).toEqual([
+      [],
+      [],
+      [
+        [
+          [3, 3],
+          [7, 7],
+        ],
+      ],
+      [],
+      [],
+    ]);
+    // Number 7 is announced only once its own grace period is over, and closes like the other.
+    expect(results.map((r) => r.events.map((e) => `${e.type} ${e.data.from_seq}`))).toEqual([
+      [],
+      [],
+      ["gap_opened 3"],
+      ["gap_opened 7"],
+      ["gap_closed 3", "gap_closed 7"],
+    ]);
+    expect(tracker.gaps.map((g) => g.status)).toEqual(["closed", "closed"]);
+  });
+
+  it("lets a number asked for early go without a word when EMQX delivers it within the grace period", () => {
+    const { results, tracker } = passes([
+      { at: T0 + 5 * MIN, punches: seqs([1, 2, 4, 5]) },
+      { at: T0 + 15 * MIN, punches: seqs([1, 2, 4, 5, 6, 8, 9]) },
+      { at: T0 + 21 * MIN, punches: seqs([1, 2, 4, 5, 6, 8, 9]) },
+      { at: T0 + 22 * MIN, punches: seqs([1, 2, 4, 5, 6, 7, 8, 9]) },
+    ]);
+    expect(results[3]?.events).toEqual([]);
+    expect(tracker.gaps.map((g) => [g.from, g.status])).toEqual([[3, "open"]]);
+  });
+
   it("forgets a number that arrives within the grace period (late, not lost): no event", () => {
     const { results, tracker } = passes([
       { at: T0 + 5 * MIN, punches: seqs([1, 2, 4]) },

@@ -27,24 +27,29 @@ export function advanceGaps(gaps: Gap[], nowMs: number, config: GapConfig) {
   const changes: GapChange[] = [];
   const now = new Date(nowMs).toISOString();
   // One wave per device: when one gap is due, every open gap is asked for with it, in one command per
-  // epoch, so a device that lost several punches costs one command, not one per gap.
+  // epoch, so a device that lost several punches costs one command, not one per gap. Numbers skipped
+  // between stored punches but still in their grace period go with it too: a command costs several
+  // writes, a number resent that EMQX delivers after all costs one failed conditional write.
   const wave = gaps.some((gap) => isDue(gap, nowMs, config));
   const kept: Gap[] = [];
   for (const gap of gaps) {
     const next = advanceOne(gap, nowMs, now, config, changes, wave);
     if (next) kept.push(next);
   }
-  const asked = kept.filter(
-    (gap) => gap.status === "open" && gap.nextAttemptAt !== undefined && gap.lastAskedAt === now,
-  );
+  const asked = kept.filter((gap) => gap.status !== "closed" && gap.lastAskedAt === now);
   return { gaps: pruneClosed(kept, config.closedKept), changes, backfills: backfillsOf(asked, config) };
 }
 
+/** Past its grace period (a pending gap) and not asked for, or its backoff ran out. */
 function isDue(gap: Gap, nowMs: number, config: GapConfig): boolean {
   if (countOf(gap.missing) === 0) return false;
-  if (gap.status === "pending") return nowMs - Date.parse(gap.detectedAt) >= config.graceMs;
-  return gap.status === "open" && Date.parse(gap.nextAttemptAt ?? "") <= nowMs;
+  if (gap.status !== "pending" && gap.status !== "open") return false;
+  if (gap.status === "pending" && nowMs - Date.parse(gap.detectedAt) < config.graceMs) return false;
+  return gap.nextAttemptAt === undefined || Date.parse(gap.nextAttemptAt) <= nowMs;
 }
+
+/** A skipped number still in its grace period, not asked for yet: it goes with a wave. */
+const askedEarly = (gap: Gap, wave: boolean) => wave && gap.source === "seq" && gap.attempts === 0;
 
 function backfillsOf(asked: Gap[], config: GapConfig): BackfillRequest[] {
   const byEpoch = new Map<string, Gap[]>();
@@ -88,12 +93,14 @@ function advanceOne(
   }
   let current = gap;
   if (current.status === "pending") {
-    if (nowMs - Date.parse(current.detectedAt) < config.graceMs) return current;
+    if (nowMs - Date.parse(current.detectedAt) < config.graceMs)
+      return askedEarly(current, wave) ? ask(current, nowMs, now, config) : current;
     current = announce(changes, "gap_opened", {
       ...current,
       status: "open",
       openedAt: now,
-      nextAttemptAt: now,
+      // Asked for within its grace period: the next attempt waits for that one's backoff.
+      nextAttemptAt: current.nextAttemptAt ?? now,
     });
   }
   if (current.status !== "open") return current;
@@ -101,15 +108,13 @@ function advanceOne(
     if (Date.parse(current.nextAttemptAt ?? now) > nowMs) return current;
     return announce(changes, "gap_unrecoverable", { ...current, status: "unrecoverable" });
   }
-  if (!wave) return current;
-  const attempt = current.attempts + 1;
+  return wave ? ask(current, nowMs, now, config) : current;
+}
+
+function ask(gap: Gap, nowMs: number, now: string, config: GapConfig): Gap {
+  const attempt = gap.attempts + 1;
   const wait = Math.min(config.maxBackoffMs, config.backoffMs * 2 ** (attempt - 1));
-  return {
-    ...current,
-    attempts: attempt,
-    nextAttemptAt: new Date(nowMs + wait).toISOString(),
-    lastAskedAt: now,
-  };
+  return { ...gap, attempts: attempt, nextAttemptAt: new Date(nowMs + wait).toISOString(), lastAskedAt: now };
 }
 
 function announce(changes: GapChange[], type: GapEventType, gap: Gap): Gap {

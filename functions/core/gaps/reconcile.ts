@@ -83,14 +83,17 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
 /**
  * Whether the gaps changed in a way worth a write: a written gap changed or went, or a gap appeared that
  * the next pass would not find again. A pending gap between stored punches is found again (the next pass
- * reads from the written top), with the same detection time; a tail gap is not.
+ * reads from the written top), with the same detection time; a tail gap is not, nor one already asked for.
  */
 function gapsChanged(before: Gap[], after: Gap[]): boolean {
   const key = (gap: Gap) => `${gap.epoch}/${gap.from}`;
   const afterByKey = new Map(after.map((gap) => [key(gap), gap]));
   if (before.some((gap) => !isDeepStrictEqual(gap, afterByKey.get(key(gap))))) return true;
   const written = new Set(before.map(key));
-  return after.some((gap) => !written.has(key(gap)) && (gap.status !== "pending" || gap.source === "tail"));
+  return after.some(
+    (gap) =>
+      !written.has(key(gap)) && (gap.status !== "pending" || gap.source === "tail" || gap.attempts > 0),
+  );
 }
 
 export type PersistReason = "first" | "checkpoint" | "gaps" | "drift" | "top";
