@@ -26,6 +26,22 @@ const SERVICES: Record<string, string> = {
   "secrets-manager": "secretsmanager",
 };
 const COMMAND_MODULE = /node_modules\/@aws-sdk\/client-([a-z-]+)\/dist-es\/commands\/(\w+)Command\.js$/;
+/**
+ * lib-dynamodb's DocumentClient commands (`PutCommand`) -> the DynamoDB operation each one sends. Each also
+ * keeps its client command module, so this is a second reading of the same fact; a command not named
+ * here counts as an operation of its own name, which no role grants: the test fails until it is added.
+ */
+const DOCUMENT_COMMAND_MODULE = /node_modules\/@aws-sdk\/lib-dynamodb\/dist-es\/commands\/(\w+)Command\.js$/;
+const DOCUMENT_OPERATIONS: Record<string, string> = {
+  Get: "GetItem",
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  BatchGet: "BatchGetItem",
+  BatchWrite: "BatchWriteItem",
+  TransactGet: "TransactGetItems",
+  TransactWrite: "TransactWriteItems",
+};
 
 /**
  * The IAM actions one SDK operation needs. Batches are authorized by their single action; a transaction
@@ -126,6 +142,53 @@ function bridgeFunctions(): BridgeFunction[] {
 
 /** The operations the entry's bundle can send: the SDK command modules left in its output. */
 async function operationsOf(entry: string): Promise<string[]> {
+  const kept = await keptModules(entry);
+  const named = namedByOurCode(kept);
+  const actions = new Set<string>();
+  for (const [service, operation] of kept.flatMap(sdkOperation)) {
+    if (service === "dynamodb" && !named(operation)) continue;
+    for (const action of actionsFor(service, operation)) actions.add(action);
+  }
+  for (const action of transactionActions(kept)) actions.add(action);
+  if (kept.some((p) => SECRETS_READ.test(p))) actions.add("secretsmanager:GetSecretValue");
+  return [...actions].filter((action) => !NEVER_SENT.has(action)).sort();
+}
+
+/**
+ * Whether our own code in the bundle names the command of a DynamoDB operation (`ScanCommand`,
+ * `PutItemCommand`, `PutCommand`). lib-dynamodb builds its paginators when it is imported (top-level
+ * `createPaginator` calls, in a package that declares no `sideEffects: false`), which keeps its
+ * `ScanCommand` and `QueryCommand` in every bundle that imports it: carried, never sent unless our code
+ * sends them.
+ */
+function namedByOurCode(kept: string[]): (operation: string) => boolean {
+  const sources = kept
+    .filter((path) => !path.includes("node_modules/"))
+    .map((path) => readFileSync(join(PROJECT_ROOT, path), "utf8"))
+    .join("\n");
+  return (operation) => {
+    const documentNames = Object.keys(DOCUMENT_OPERATIONS).filter(
+      (c) => DOCUMENT_OPERATIONS[c] === operation,
+    );
+    return [operation, ...documentNames].some((name) => new RegExp(`\\b${name}Command\\b`).test(sources));
+  };
+}
+
+/** The IAM service and operation a bundled SDK command module sends (none for any other module). */
+function sdkOperation(path: string): Array<[string, string]> {
+  const document = DOCUMENT_COMMAND_MODULE.exec(path);
+  if (document) {
+    const command = document[1] as string;
+    return [["dynamodb", DOCUMENT_OPERATIONS[command] ?? command]];
+  }
+  const match = COMMAND_MODULE.exec(path);
+  const service = match ? SERVICES[match[1] as string] : undefined;
+  if (!match || !service || service === "secretsmanager") return [];
+  return [[service, match[2] as string]];
+}
+
+/** The modules esbuild keeps in the entry's bundle (some of their bytes are in the output). */
+async function keptModules(entry: string): Promise<string[]> {
   const result = await build({
     entryPoints: [entry],
     absWorkingDir: PROJECT_ROOT,
@@ -143,19 +206,9 @@ async function operationsOf(entry: string): Promise<string[]> {
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   if (!output) throw new Error(`no output for ${entry}`);
-  const kept = Object.entries(output.inputs)
+  return Object.entries(output.inputs)
     .filter(([, input]) => input.bytesInOutput > 0)
     .map(([path]) => path);
-  const actions = new Set<string>();
-  for (const path of kept) {
-    const match = COMMAND_MODULE.exec(path);
-    const service = match ? SERVICES[match[1] as string] : undefined;
-    if (!match || !service || service === "secretsmanager") continue;
-    for (const action of actionsFor(service, match[2] as string)) actions.add(action);
-  }
-  for (const action of transactionActions(kept)) actions.add(action);
-  if (kept.some((p) => SECRETS_READ.test(p))) actions.add("secretsmanager:GetSecretValue");
-  return [...actions].filter((action) => !NEVER_SENT.has(action)).sort();
 }
 
 /** The item kinds our own code puts in `TransactItems` (`{ Put: ... }`, `{ ConditionCheck: ... }`). */
@@ -165,7 +218,7 @@ function transactionActions(kept: string[]): string[] {
   const found = new Set<string>();
   for (const path of ours) {
     const source = readFileSync(join(PROJECT_ROOT, path), "utf8");
-    if (!source.includes("TransactWriteItemsCommand")) continue;
+    if (!/\bTransactWrite(Items)?Command\b/.test(source)) continue;
     for (const [kind, action] of Object.entries(TRANSACTION_ITEMS))
       if (new RegExp(`\\b${kind}:\\s*\\{`).test(source)) found.add(action);
   }
@@ -191,6 +244,11 @@ function grantedTo(fn: BridgeFunction): { code: string[]; eventSources: string[]
 }
 
 describe("each function's role against the SDK calls its bundle can make", () => {
+  it("reads a DocumentClient command as the DynamoDB operation it sends, and nothing unused", async () => {
+    const entry = join(PROJECT_ROOT, "test/infra/fixtures/document-client-calls.ts");
+    expect(await operationsOf(entry)).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+  }, 120_000);
+
   it("allows every operation the code can send, and nothing the code never sends", async () => {
     const functions = bridgeFunctions();
     expect(functions.length).toBeGreaterThanOrEqual(7);
