@@ -35,7 +35,7 @@ function passes(steps: Array<{ at: number; punches: SeenPunch[] }>, start?: GapT
 }
 
 describe("gap tracking", () => {
-  it("writes nothing per punch when nothing is missing: one write per 10 numbers", () => {
+  it("writes nothing per punch when nothing is missing: one write per 20 numbers", () => {
     let tracker = emptyTracker("SN1", new Date(T0).toISOString());
     let writes = 0;
     const stored: SeenPunch[] = [];
@@ -48,18 +48,18 @@ describe("gap tracking", () => {
         tracker = { ...result.tracker, version: tracker.version + 1 };
       }
     }
-    expect(writes).toBeLessThanOrEqual(11);
+    expect(writes).toBeLessThanOrEqual(100 / config.persistEvery);
     expect(tracker.gaps).toEqual([]);
   });
 
-  it("writes nothing for a new device's first 9 numbers when none is missing; its 10th is written", () => {
+  it("writes nothing for a new device's first 19 numbers when none is missing; its 20th is written", () => {
     const stored: SeenPunch[] = [];
     const results = [];
-    for (let n = 1; n <= 10; n++) {
+    for (let n = 1; n <= 20; n++) {
       stored.push(punch(n));
       results.push(passes([{ at: T0 + n * MIN, punches: stored }]).results[0]);
     }
-    expect(results.map((r) => r?.persist)).toEqual([...Array(9).fill(false), true]);
+    expect(results.map((r) => r?.persist)).toEqual([...Array(19).fill(false), true]);
   });
 
   it("still writes a new device without numbers at once (else every pass reads a week back)", () => {
@@ -238,16 +238,16 @@ describe("gap tracking", () => {
   });
 
   it("reads again from the written top, not the latest one, when writes were skipped", () => {
-    const first = seqs([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    const { tracker } = passes([{ at: T0 + 11 * MIN, punches: first }]);
+    const first = seqs(Array.from({ length: 20 }, (_, i) => i + 1));
+    const { tracker } = passes([{ at: T0 + 21 * MIN, punches: first }]);
     expect(tracker.version).toBe(1);
     const skipped = reconcile(
       tracker,
-      { punches: [...first, ...seqs([11, 12])], reports: [], nowMs: T0 + 13 * MIN },
+      { punches: [...first, ...seqs([21, 22])], reports: [], nowMs: T0 + 23 * MIN },
       config,
     );
     expect(skipped.persist).toBe(false);
-    const [main] = readWindows(tracker, T0 + 14 * MIN, config);
-    expect(main?.from).toBe(new Date(T0 + 10 * MIN - config.windowSlackMs).toISOString());
+    const [main] = readWindows(tracker, T0 + 24 * MIN, config);
+    expect(main?.from).toBe(new Date(T0 + 20 * MIN - config.windowSlackMs).toISOString());
   });
 });

@@ -107,7 +107,7 @@ export type PersistReason = "first" | "checkpoint" | "gaps" | "drift" | "top";
 function whyPersist(before: GapTracker, after: GapTracker, config: GapConfig): PersistReason | undefined {
   // A device without numbers needs its reading start written, else every pass reads a week back. One
   // with numbers is written by the rules below like any other: until then a pass reads its few punches
-  // again (its top counts from 0), and a new device that loses nothing costs no write for its first 10.
+  // again (its top counts from 0), and a new device that loses nothing costs no write for a while.
   if (before.version === 0 && after.series.length === 0)
     return after.latestAt !== undefined ? "first" : undefined;
   // Devices without numbers: where to read from moves on at most every few hours of punches.
