@@ -2,7 +2,6 @@ import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ApiKey, ApiKeyStore } from "../../core/api-keys.ts";
 import { send } from "../aws-errors.ts";
 import { readItem, StoredApiKeyItem } from "./items.ts";
-import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const PARTITION = "APIKEY";
@@ -19,12 +18,7 @@ export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   async find(hash: string): Promise<ApiKey | undefined> {
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.key;
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: { pk: PARTITION, sk: hash },
-      what: "api key",
-    });
-    const found = item ? toKey(item) : undefined;
+    const found = await this.itemByKey({ pk: PARTITION, sk: hash }, "api key", toKey, false);
     const key = found && !found.revokedAt ? found : undefined;
     this.cache.set(hash, { key, until: Date.now() + CACHE_MS });
     return key;

@@ -15,7 +15,7 @@ import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { conditional, getItem, sendConditional } from "./send.ts";
+import { conditional, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -28,13 +28,7 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   }
 
   async get(sn: string, id: string): Promise<Command | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: primaryKey(sn, id),
-      consistent: true,
-      what: "command",
-    });
-    return item ? fromItem(item) : undefined;
+    return this.itemByKey(primaryKey(sn, id), "command", fromItem);
   }
 
   async readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead> {

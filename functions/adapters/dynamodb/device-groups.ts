@@ -7,7 +7,6 @@ import type { DeviceReader, Page, PageRequest } from "../../core/queries.ts";
 import { checkStorable, toDomainError } from "../aws-errors.ts";
 import type { CursorRule } from "./cursor.ts";
 import { keys } from "./keys.ts";
-import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const PROFILE_SK = "PROFILE";
@@ -36,13 +35,7 @@ const RACE_TRIES = 3;
  */
 export class DynamoDbDeviceGroups extends TableAdapter implements DeviceProfiles {
   async get(sn: string): Promise<DeviceProfile | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: profileKey(sn),
-      consistent: true,
-      what: "device profile",
-    });
-    return item ? toProfile(item) : undefined;
+    return this.itemByKey(profileKey(sn), "device profile", toProfile);
   }
 
   async put(profile: DeviceProfile): Promise<DeviceProfile> {

@@ -6,7 +6,7 @@ import {
   type DeviceRegistry,
 } from "../../core/broker-access/index.ts";
 import { keys } from "./keys.ts";
-import { conditional, getItem, sendConditional } from "./send.ts";
+import { conditional, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const IDENTITY_SK = "IDENTITY";
@@ -18,12 +18,7 @@ const IDENTITY_SK = "IDENTITY";
  */
 export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegistry {
   async find(sn: string): Promise<DeviceIdentity | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: keyOf(sn),
-      what: "device identity",
-    });
-    return item ? toIdentity(item) : undefined;
+    return this.itemByKey(keyOf(sn), "device identity", toIdentity, false);
   }
 
   async registerIfAbsent(identity: DeviceIdentity): Promise<void> {

@@ -2,7 +2,6 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
 import { send } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
-import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -12,13 +11,8 @@ import { TableAdapter } from "./table-adapter.ts";
  */
 export class DynamoDbDeviceTransportStore extends TableAdapter implements DeviceTransportStore {
   async get(sn: string): Promise<DeliveryTransport> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: transportKey(sn),
-      consistent: true,
-      what: "device transport",
-    });
-    return item?.transport === "http" ? "http" : "mqtt";
+    const transport = await this.itemByKey(transportKey(sn), "device transport", (item) => item.transport);
+    return transport === "http" ? "http" : "mqtt";
   }
 
   async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {

@@ -17,7 +17,7 @@ import type { CursorRule } from "./cursor.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1 } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { conditional, getItem, sendConditional } from "./send.ts";
+import { conditional, sendConditional } from "./send.ts";
 import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -84,13 +84,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
   }
 
   async get(id: string): Promise<Job | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: jobKey(id),
-      consistent: true,
-      what: "job",
-    });
-    return item ? toJob(item) : undefined;
+    return this.itemByKey(jobKey(id), "job", toJob);
   }
 
   list(page: PageRequest): Promise<Page<Job>> {

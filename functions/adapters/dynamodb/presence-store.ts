@@ -1,24 +1,17 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
 import { StoredPresenceItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
-import { getItem, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
 export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore {
   async get(sn: string): Promise<VersionedPresence | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: presenceKey(sn),
-      consistent: true,
-      what: "presence",
+    return this.itemByKey(presenceKey(sn), "presence", (item) => {
+      const { state, version } = v.parse(StoredPresenceItem, item);
+      return { state, version };
     });
-    if (!item) return undefined;
-    const { state, version } = v.parse(StoredPresenceItem, item);
-    return { state, version };
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
@@ -36,16 +29,7 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
       since: view ? new Date(view.since).toISOString() : undefined,
       lastSeenAt: new Date(state.lastSeenAt).toISOString(),
     };
-    return sendConditional("DynamoDB PutItem (presence)", () =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
-          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
-        }),
-      ),
-    );
+    return this.putAtVersion(item, expectedVersion, "presence");
   }
 }
 

@@ -17,7 +17,6 @@ import { between, decodeCursorKey, encodeCursor } from "./cursor.ts";
 import { readItem, StoredPresenceItem, StoredQuarantineItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
 import { presenceKey } from "./presence-store.ts";
-import { getItem } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const TABLE_KEYS = ["pk", "sk"] as const;
@@ -130,12 +129,7 @@ export class DynamoDbReaders
   }
 
   async get(sn: string): Promise<DevicePresence | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: presenceKey(sn),
-      what: "presence",
-    });
-    return item ? presenceFromItem(item) : undefined;
+    return this.itemByKey(presenceKey(sn), "presence", presenceFromItem, false);
   }
 
   byDay(day: string, page: PageRequest): Promise<Page<QuarantineEntry>> {

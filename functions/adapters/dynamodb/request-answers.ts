@@ -9,7 +9,7 @@ import type {
 } from "../../core/app-requests/ports.ts";
 import { StoreRejectedError, send, toDomainError } from "../aws-errors.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
-import { conditional, getItem, sendConditional } from "./send.ts";
+import { conditional, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const SORT_KEY = "ANSWER";
@@ -91,13 +91,7 @@ export class DynamoDbAnswerStore extends TableAdapter implements AnswerStore {
   }
 
   async find(key: RequestKey): Promise<StoredRequest | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: keyOf(key),
-      consistent: true,
-      what: "request answer",
-    });
-    return item ? toStored(item) : undefined;
+    return this.itemByKey(keyOf(key), "request answer", toStored);
   }
 }
 

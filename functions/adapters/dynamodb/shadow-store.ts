@@ -1,11 +1,11 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type { Shadow } from "../../core/shadow/document.ts";
 import type { ShadowStore } from "../../core/shadow/ports.ts";
 import { checkStorable } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { keys } from "./keys.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const JsonMap = v.record(v.string(), v.unknown());
@@ -28,28 +28,15 @@ const StoredShadowItem = v.looseObject({
 /** Shadows in DynamoDB: `DEVICE#{sn}` / `SHADOW`, one item per device, written only at the version read. */
 export class DynamoDbShadowStore extends TableAdapter implements ShadowStore {
   async get(sn: string): Promise<Shadow | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: shadowKey(sn),
-      consistent: true,
-      what: "shadow",
-    });
-    return item ? (readItem(StoredShadowItem, item, ["pk", "sk", "type"]) as Shadow) : undefined;
+    return this.itemByKey(shadowKey(sn), "shadow", (item) =>
+      readItem(StoredShadowItem, item, ["pk", "sk", "type"]),
+    );
   }
 
   save(shadow: Shadow, expectedVersion: number): Promise<boolean> {
     const item = { ...shadowKey(shadow.sn), type: "shadow", ...shadow };
     checkStorable(item, "shadow");
-    return sendConditional("DynamoDB PutItem (shadow)", () =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
-          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
-        }),
-      ),
-    );
+    return this.putAtVersion(item, expectedVersion, "shadow");
   }
 
   async markSynced(sn: string, version: number): Promise<void> {

@@ -1,9 +1,15 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 import type { Page, PageRequest } from "../../core/queries.ts";
 import { send } from "../aws-errors.ts";
 import { documentClient } from "./client.ts";
 import { type CursorRule, decodeCursorKey, encodeCursor } from "./cursor.ts";
+import { getItem, sendConditional } from "./send.ts";
 
 /** A query's input without what the table adapter fills in: the table, and where a page starts and stops. */
 export type QueryInput = Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">;
@@ -22,6 +28,34 @@ export abstract class TableAdapter {
     protected readonly tableName: string,
   ) {
     this.documents = documentClient(client);
+  }
+
+  /** The item with this key, read by `read`, or `undefined` when there is none; consistent unless told. */
+  protected async itemByKey<T>(
+    key: Record<string, string>,
+    what: string,
+    read: (item: Item) => T,
+    consistent = true,
+  ): Promise<T | undefined> {
+    const item = await getItem(this.client, { tableName: this.tableName, key, consistent, what });
+    return item ? read(item) : undefined;
+  }
+
+  /**
+   * Puts `item` only over the version read (`expectedVersion`; 0: there was none): false when another
+   * write came between the read and this one.
+   */
+  protected putAtVersion(item: Item, expectedVersion: number, what: string): Promise<boolean> {
+    return sendConditional(`DynamoDB PutItem (${what})`, () =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(pk)" : "version = :expected",
+          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
+        }),
+      ),
+    );
   }
 
   /** One page of a query, each item read by `read`; the cursor (tagged by `rule`) if more may follow. */

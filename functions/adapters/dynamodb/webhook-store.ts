@@ -5,7 +5,7 @@ import type { DeadLetter, WebhookStore, WebhookSubscription } from "../../core/w
 import { send } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { sendConditional } from "./send.ts";
 import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /** Every subscription in one partition: a handful, listed in one Query per batch of events. */
@@ -61,13 +61,7 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
   }
 
   async get(id: string): Promise<WebhookSubscription | undefined> {
-    const key = { pk: SUBSCRIPTIONS, sk: id };
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key,
-      consistent: true,
-      what: "webhook",
-    });
+    const item = await this.itemByKey({ pk: SUBSCRIPTIONS, sk: id }, "webhook", (found) => found);
     return item && item.deletedAt === undefined ? toSubscription(item) : undefined;
   }
 
