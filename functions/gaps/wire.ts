@@ -1,6 +1,7 @@
 import type { DynamoDbGapStore } from "../adapters/dynamodb/gap-store.ts";
 import { type CreateCommandDeps, createCommand } from "../core/commands/create-command.ts";
 import { CommandConflictError } from "../core/commands/errors.ts";
+import { isFinal } from "../core/commands/status.ts";
 import type { DeviceReportSource } from "../core/gaps/ports.ts";
 import type { GapRunDeps } from "../core/gaps/run.ts";
 import type { GapConfig } from "../core/gaps/types.ts";
@@ -24,6 +25,10 @@ export function gapRunDeps(
     events: deps.events,
     clock: deps.clock,
     config,
+    commandPending: async (sn, id) => {
+      const command = await deps.commands.get(sn, id);
+      return command !== undefined && !isFinal(command.status);
+    },
     sendCommand: async (sn, request) => {
       try {
         await createCommand(deps, sn, request);

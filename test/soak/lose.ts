@@ -37,6 +37,8 @@ export interface LoseSoakReport {
   falseGaps: number;
   /** Announced gaps none of whose numbers was dropped: punches still on their way when the grace ended. */
   lateGaps: number;
+  /** Announced gaps by how many resend attempts they took. */
+  attempts: Record<string, number>;
   /** What the EMQX stand-in itself lost or retried: requests past `request_ttl` (a slow ingest) and late replies. */
   emqx: { expired: number; lateReplies: number; retried: number };
   gapsOpened: number;
@@ -261,6 +263,7 @@ function report(
     clockDriftEvents: stack.gaps?.totals.byType.ClockDrift ?? 0,
     resendAnswered: answers.resent,
     commandsByOp: { ...stack.gaps?.totals.commandsByOp },
+    attempts: tally(announced.map(({ gap }) => String(gap.attempts))),
     emqx: emqxFigures(stack),
     trackerWritesFor: { ...stack.gaps?.totals.writesFor },
     writes,
@@ -294,6 +297,7 @@ export function formatLoseReport(r: LoseSoakReport): string {
     ],
     ["  tracker writes by reason", counts(r.trackerWritesFor)],
     ["  commands sent by the tracker", counts(r.commandsByOp)],
+    ["  announced gaps by resend attempts", counts(r.attempts)],
     ["  writes per command", perCommand(r)],
     ["today's writes per new punch", r.todayWritesPerPunch.toFixed(3)],
     ["ratio (goal ≤ 1.1)", (r.writesPerPunch / r.todayWritesPerPunch).toFixed(3)],
@@ -324,4 +328,10 @@ const numbersOf = (gap: { from: number; to: number }) =>
 function emqxFigures(stack: LocalStack) {
   const m = stack.emqx.metrics();
   return { expired: m.droppedExpired, lateReplies: m.lateReply, retried: m.retried };
+}
+
+function tally(names: string[]): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const name of names) byName[name] = (byName[name] ?? 0) + 1;
+  return byName;
 }

@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GAP_CONFIG } from "../../functions/core/gaps/config.ts";
 import type { GapStore } from "../../functions/core/gaps/ports.ts";
-import { runGapTracker } from "../../functions/core/gaps/run.ts";
-import type { DeviceReport, GapTracker } from "../../functions/core/gaps/types.ts";
+import {
+  type GapRunDeps,
+  noGapRunStats,
+  reconcileDevice,
+  runGapTracker,
+} from "../../functions/core/gaps/run.ts";
+import type { DeviceReport, GapTracker, SeenPunch } from "../../functions/core/gaps/types.ts";
+import type { CommandRequest } from "../../functions/core/schemas/command.ts";
 
 const NOW = Date.parse("2026-12-01T08:00:00.000Z");
 
@@ -59,5 +65,74 @@ describe("a gap tracker pass", () => {
     expect(stats.failed).toBe(1);
     expect([...(kept ?? [])]).toEqual(["SN-BAD"]);
     expect(read).toEqual(["SN-OK"]);
+  });
+});
+
+/** One device whose punch 3 never came, a tracker store that keeps what it is given, and a clock. */
+function lossyDevice() {
+  let stored: GapTracker | undefined;
+  let now = NOW;
+  const sent: CommandRequest[] = [];
+  const pending = new Set<string>();
+  const punch = (seq: number): SeenPunch => ({
+    eventId: `p${seq}`,
+    attTimeNormalized: new Date(NOW - 60_000 + seq * 1000).toISOString(),
+    receivedAt: new Date(NOW - 60_000 + seq * 1000).toISOString(),
+    seq,
+    epoch: "0",
+    userId: "u1",
+    attState: 0,
+  });
+  const deps: GapRunDeps = {
+    gaps: {
+      get: async () => stored,
+      save: async (tracker) => {
+        stored = { ...tracker, version: tracker.version + 1 };
+        return true;
+      },
+      listUnresolved: async () => ({ items: [] }),
+    },
+    punches: { read: async () => [1, 2, 4, 5].map(punch), flagSuspect: async () => undefined },
+    devices: { async *listDevices() {} },
+    events: { send: async () => undefined },
+    sendCommand: async (_sn, request) => {
+      sent.push(request);
+      pending.add(request.id ?? "");
+    },
+    commandPending: async (_sn, id) => pending.has(id),
+    clock: { now: () => new Date(now) },
+    config: { ...DEFAULT_GAP_CONFIG, graceMs: 5_000, backoffMs: 10_000, maxBackoffMs: 40_000 },
+  };
+  return {
+    sent,
+    /** The device answers every command it has. */
+    answer: () => pending.clear(),
+    pass: async (atMs: number) => {
+      now = atMs;
+      await reconcileDevice(deps, "SN1", [], noGapRunStats());
+    },
+  };
+}
+
+describe("a resend that is not answered yet", () => {
+  it("holds the next attempt until the device answers: no second command queued behind the first", async () => {
+    const device = lossyDevice();
+    await device.pass(NOW);
+    await device.pass(NOW + 15_000);
+    await device.pass(NOW + 30_000);
+    expect(device.sent.map((c) => c.op)).toEqual(["resend"]);
+    device.answer();
+    await device.pass(NOW + 35_000);
+    expect(device.sent.map((c) => [c.op, c.data?.ranges])).toEqual([
+      ["resend", [[3, 3]]],
+      ["resend", [[3, 3]]],
+    ]);
+  });
+
+  it("asks again once the unanswered resend has expired", async () => {
+    const device = lossyDevice();
+    await device.pass(NOW);
+    await device.pass(NOW + 61_000);
+    expect(device.sent).toHaveLength(2);
   });
 });

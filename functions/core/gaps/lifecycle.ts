@@ -23,14 +23,15 @@ export interface BackfillRequest {
  * one just goes), a pending gap past the grace period opens and asks for its punches, an open gap whose
  * backoff ran out asks again or, out of attempts, becomes `unrecoverable`.
  */
-export function advanceGaps(gaps: Gap[], nowMs: number, config: GapConfig) {
+export function advanceGaps(gaps: Gap[], nowMs: number, config: GapConfig, hold = false) {
   const changes: GapChange[] = [];
   const now = new Date(nowMs).toISOString();
   // One wave per device: when one gap is due, every open gap is asked for with it, in one command per
   // epoch, so a device that lost several punches costs one command, not one per gap. Numbers skipped
   // between stored punches but still in their grace period go with it too: a command costs several
   // writes, a number resent that EMQX delivers after all costs one failed conditional write.
-  const wave = gaps.some((gap) => isDue(gap, nowMs, config));
+  // `hold`: the last wave's resend is still on its way or unanswered; what is due waits for it.
+  const wave = !hold && gaps.some((gap) => isDue(gap, nowMs, config));
   const kept: Gap[] = [];
   for (const gap of gaps) {
     const next = advanceOne(gap, nowMs, now, config, changes, wave);

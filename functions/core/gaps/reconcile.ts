@@ -13,6 +13,8 @@ export interface ReconcileInput {
   punches: SeenPunch[];
   reports: DeviceReport[];
   nowMs: number;
+  /** A resend of the last wave is neither answered nor expired: no new one now. */
+  resendPending?: boolean;
 }
 
 export interface ReconcileResult {
@@ -42,6 +44,11 @@ function persisted(tracker: GapTracker): GapTracker {
   };
 }
 
+const inFlight = (command: CommandRequest, nowMs: number) => ({
+  id: command.id ?? "",
+  expiresAt: new Date(nowMs + (command.ttlSeconds ?? 0) * 1000).toISOString(),
+});
+
 export function emptyTracker(sn: string, firstSightAt: string): GapTracker {
   return { sn, firstSightAt, series: [], gaps: [], persistedTop: {}, version: 0 };
 }
@@ -54,7 +61,7 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
   const now = new Date(input.nowMs).toISOString();
   let tracker = withLatest(mergePunches(before, input.punches, now), input.punches);
   for (const report of input.reports) tracker = mergeReport(tracker, report, now);
-  const advanced = advanceGaps(tracker.gaps, input.nowMs, config);
+  const advanced = advanceGaps(tracker.gaps, input.nowMs, config, input.resendPending);
   const decision = decideDrift(
     tracker.drift,
     sampleOffset(input.punches, input.reports, tracker.drift, config),
@@ -66,6 +73,7 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
   if (decision.announce && decision.drift)
     events.push(driftMessage(before.sn, decision.drift, config.driftThresholdMs, now));
   const commands = advanced.backfills.map((request) => resendCommand(before.sn, request, input.nowMs));
+  if (commands.length) tracker = { ...tracker, resends: commands.map((c) => inFlight(c, input.nowMs)) };
   if (decision.setTime && decision.drift) commands.push(setTimeCommand(before.sn, decision.drift, now));
   const persistReason = whyPersist(before, tracker, config);
   if (persistReason) tracker = persisted(tracker);

@@ -3,7 +3,7 @@ import type { Clock, EventQueue } from "../ports.ts";
 import type { CommandRequest } from "../schemas/command.ts";
 import type { DeviceLister, DeviceReportSource, GapStore, PunchReader } from "./ports.ts";
 import { emptyTracker, reconcile } from "./reconcile.ts";
-import type { DeviceReport, GapConfig, SeenPunch } from "./types.ts";
+import type { DeviceReport, GapConfig, GapTracker, SeenPunch } from "./types.ts";
 import { readWindows } from "./windows.ts";
 
 export interface GapRunDeps {
@@ -14,6 +14,8 @@ export interface GapRunDeps {
   events: EventQueue;
   /** The existing create-command path (idempotent on the request's id). */
   sendCommand(sn: string, request: CommandRequest): Promise<void>;
+  /** Whether the command is still on its way or unanswered (not acked, failed or expired). */
+  commandPending?(sn: string, id: string): Promise<boolean>;
   clock: Clock;
   config: GapConfig;
 }
@@ -104,7 +106,8 @@ export async function reconcileDevice(
   const punches = await deps.punches.read(sn, readWindows(stored, nowMs, deps.config));
   if (!stored && punches.length === 0 && reports.length === 0) return;
   const before = stored ?? emptyTracker(sn, firstSight(punches, reports, nowMs));
-  const result = reconcile(before, { punches, reports, nowMs }, deps.config);
+  const resendPending = await lastResendPending(deps, before, nowMs);
+  const result = reconcile(before, { punches, reports, nowMs, resendPending }, deps.config);
   for (const command of result.commands) await deps.sendCommand(sn, command);
   if (result.events.length) await deps.events.send(result.events);
   for (const { punch, reason } of result.suspects) await deps.punches.flagSuspect(sn, punch, reason);
@@ -118,6 +121,18 @@ export async function reconcileDevice(
     stats.trackerWrites++;
     bump(stats.writesFor, result.persistReason);
   }
+}
+
+/**
+ * Whether a resend of the last wave is still unanswered: asked only while a gap waits for a new wave and
+ * the resend has not expired, so a device that loses nothing costs no read for it.
+ */
+async function lastResendPending(deps: GapRunDeps, tracker: GapTracker, nowMs: number): Promise<boolean> {
+  if (!deps.commandPending || !tracker.gaps.some((gap) => gap.status === "open" || gap.status === "pending"))
+    return false;
+  const alive = (tracker.resends ?? []).filter((r) => Date.parse(r.expiresAt) > nowMs);
+  for (const resend of alive) if (await deps.commandPending(tracker.sn, resend.id)) return true;
+  return false;
 }
 
 function firstSight(punches: SeenPunch[], reports: DeviceReport[], nowMs: number): string {

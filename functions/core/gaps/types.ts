@@ -64,6 +64,11 @@ export interface GapTracker {
   drift?: DriftState;
   /** The highest numbers as last written, per epoch: the write is skipped until they grow by enough. */
   persistedTop: Record<string, number>;
+  /**
+   * The resend commands of the last wave and when each expires: while one is neither answered nor
+   * expired, no new wave goes out (it would only queue behind it).
+   */
+  resends?: Array<{ id: string; expiresAt: string }>;
   /** The latest normalized `att_time` read, and as last written: where the next pass starts reading. */
   latestAt?: string;
   persistedLatestAt?: string;
