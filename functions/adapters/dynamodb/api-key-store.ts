@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ApiKey, ApiKeyStore } from "../../core/api-keys.ts";
 import { send } from "../aws-errors.ts";
 import { readItem, StoredApiKeyItem } from "./items.ts";
@@ -37,15 +37,10 @@ export class DynamoDbApiKeyStore extends TableAdapter implements ApiKeyStore {
   }
 
   async put(key: ApiKey): Promise<void> {
-    await send("DynamoDB PutItem (api key)", () =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: PARTITION, sk: key.hash, type: "apikey", ...key },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      ),
-    );
+    await this.putItem("api key", {
+      Item: { pk: PARTITION, sk: key.hash, type: "apikey", ...key },
+      ConditionExpression: "attribute_not_exists(pk)",
+    });
   }
 
   list(): Promise<ApiKey[]> {

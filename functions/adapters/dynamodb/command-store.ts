@@ -15,7 +15,7 @@ import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
 import { readItem, StoredCommandItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { conditional, sendConditional } from "./send.ts";
+import { sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /**
@@ -105,18 +105,8 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   ): Promise<Command | undefined> {
     const update = statusUpdate(sn, to, at, fields, onlyFrom);
     checkStorable(update.ExpressionAttributeValues, "command status");
-    const result = await conditional("DynamoDB UpdateItem (command status)", () =>
-      this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: primaryKey(sn, id),
-          ...update,
-          ReturnValues: "ALL_NEW",
-        }),
-      ),
-    );
-    // The condition failed: the command is gone, or already at or past `to`.
-    return result.passed && result.output.Attributes ? fromItem(result.output.Attributes) : undefined;
+    // `undefined` when the condition failed: the command is gone, or already at or past `to`.
+    return this.updated("command status", { Key: primaryKey(sn, id), ...update }, fromItem);
   }
 
   async markEnqueued(sn: string, id: string, at: string, announced: CommandStatus): Promise<void> {

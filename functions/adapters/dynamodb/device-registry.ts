@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import {
   type DeviceIdentity,
@@ -6,7 +6,7 @@ import {
   type DeviceRegistry,
 } from "../../core/broker-access/index.ts";
 import { keys } from "./keys.ts";
-import { conditional, sendConditional } from "./send.ts";
+import { sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const IDENTITY_SK = "IDENTITY";
@@ -59,19 +59,14 @@ export class DynamoDbDeviceRegistry extends TableAdapter implements DeviceRegist
 
   /** The identity after the update, or `undefined` when `condition` failed. */
   private async update(sn: string, expression: string, values: Record<string, unknown>, condition?: string) {
-    const command = new UpdateCommand({
-      TableName: this.tableName,
+    const input = {
       Key: keyOf(sn),
       UpdateExpression: expression,
       ...(expression.includes("#type") ? { ExpressionAttributeNames: { "#type": "type" } } : {}),
       ExpressionAttributeValues: values,
       ...(condition ? { ConditionExpression: condition } : {}),
-      ReturnValues: "ALL_NEW",
-    });
-    const result = await conditional("DynamoDB UpdateItem (device identity)", () =>
-      this.documents.send(command),
-    );
-    return result.passed && result.output.Attributes ? toIdentity(result.output.Attributes) : undefined;
+    };
+    return this.updated("device identity", input, toIdentity);
   }
 }
 

@@ -1,6 +1,4 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
-import { send } from "../aws-errors.ts";
 import { keys } from "./keys.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
@@ -18,9 +16,7 @@ export class DynamoDbDeviceTransportStore extends TableAdapter implements Device
   async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {
     // `mqtt` is written too rather than deleted: the API's role has no DeleteItem (infra/lib/permissions.ts).
     const item = { ...transportKey(sn), type: "device_transport", sn, transport, updatedAt: at };
-    await send("DynamoDB PutItem (device transport)", () =>
-      this.documents.send(new PutCommand({ TableName: this.tableName, Item: item })),
-    );
+    await this.putItem("device transport", { Item: item });
   }
 }
 

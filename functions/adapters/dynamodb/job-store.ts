@@ -182,12 +182,8 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     );
     input.ConditionExpression = "#status = :ip";
     input.ExpressionAttributeNames = { "#status": "status", ...(reason ? { "#reason": "reason" } : {}) };
-    input.ReturnValues = "ALL_NEW";
-    const result = await conditional("DynamoDB UpdateItem (job status)", () =>
-      this.documents.send(new UpdateCommand(input)),
-    );
-    // The condition failed: the job had finished already.
-    return result.passed && result.output.Attributes ? toJob(result.output.Attributes) : undefined;
+    // `undefined` when the condition failed: the job had finished already.
+    return this.updated("job status", input, toJob);
   }
 
   saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, type BatchWriteCommandInput, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, type BatchWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { QuarantineStore } from "../../core/ports.ts";
@@ -29,9 +29,7 @@ export class DynamoDbQuarantineStore extends TableAdapter implements QuarantineS
   }
 
   async put(entry: QuarantineEntry): Promise<void> {
-    await send("DynamoDB PutItem (quarantine)", () =>
-      this.documents.send(new PutCommand({ TableName: this.tableName, Item: this.toItem(entry) })),
-    );
+    await this.putItem("quarantine", { Item: this.toItem(entry) });
   }
 
   async putMany(entries: QuarantineEntry[]): Promise<void> {

@@ -7,7 +7,7 @@ import type {
   RequestKey,
   StoredRequest,
 } from "../../core/app-requests/ports.ts";
-import { StoreRejectedError, send, toDomainError } from "../aws-errors.ts";
+import { StoreRejectedError, toDomainError } from "../aws-errors.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
 import { conditional, sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
@@ -59,14 +59,9 @@ export class DynamoDbAnswerStore extends TableAdapter implements AnswerStore {
   async keep(key: RequestKey, answer: AppAnswer, expiresAt: number): Promise<boolean> {
     const item = { ...keyOf(key), type: "appreq", state: "answered", leaseUntil: 0 };
     try {
-      await send("DynamoDB PutItem (request answer)", () =>
-        this.documents.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...item, answer: JSON.stringify(answer), ...expiry(expiresAt) },
-          }),
-        ),
-      );
+      await this.putItem("request answer", {
+        Item: { ...item, answer: JSON.stringify(answer), ...expiry(expiresAt) },
+      });
       return true;
     } catch (error) {
       // An answer larger than an item may be (400 KB) is published without being kept.

@@ -2,14 +2,17 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import type { Page, PageRequest } from "../../core/queries.ts";
 import { send } from "../aws-errors.ts";
 import { documentClient } from "./client.ts";
 import { type CursorRule, decodeCursorKey, encodeCursor } from "./cursor.ts";
-import { getItem, sendConditional } from "./send.ts";
+import { conditional, getItem, sendConditional } from "./send.ts";
 
 /** A query's input without what the table adapter fills in: the table, and where a page starts and stops. */
 export type QueryInput = Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">;
@@ -41,6 +44,13 @@ export abstract class TableAdapter {
     return item ? read(item) : undefined;
   }
 
+  /** A PutItem into the table (under `input`'s condition, if any), its failure told as `DynamoDB PutItem (what)`. */
+  protected async putItem(what: string, input: Omit<PutCommandInput, "TableName">): Promise<void> {
+    await send(`DynamoDB PutItem (${what})`, () =>
+      this.documents.send(new PutCommand({ ...input, TableName: this.tableName })),
+    );
+  }
+
   /**
    * Puts `item` only over the version read (`expectedVersion`; 0: there was none): false when another
    * write came between the read and this one.
@@ -56,6 +66,23 @@ export abstract class TableAdapter {
         }),
       ),
     );
+  }
+
+  /**
+   * A conditional update of the item at `input.Key`: the item after it (`ReturnValues: ALL_NEW`) read by
+   * `read`, or `undefined` when its condition failed (the caller's comment says what that means).
+   */
+  protected async updated<T>(
+    what: string,
+    input: Omit<UpdateCommandInput, "TableName" | "ReturnValues">,
+    read: (item: Item) => T,
+  ): Promise<T | undefined> {
+    const result = await conditional(`DynamoDB UpdateItem (${what})`, () =>
+      this.documents.send(
+        new UpdateCommand({ ...input, TableName: this.tableName, ReturnValues: "ALL_NEW" }),
+      ),
+    );
+    return result.passed && result.output.Attributes ? read(result.output.Attributes) : undefined;
   }
 
   /** One page of a query, each item read by `read`; the cursor (tagged by `rule`) if more may follow. */

@@ -1,8 +1,7 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { FANOUT_TYPES } from "../../core/schemas/webhooks.ts";
 import type { DeadLetter, WebhookStore, WebhookSubscription } from "../../core/webhooks/subscription.ts";
-import { send } from "../aws-errors.ts";
 import { readItem } from "./items.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
 import { sendConditional } from "./send.ts";
@@ -49,15 +48,10 @@ const StoredDeadLetter = v.looseObject({
  */
 export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
   async create(subscription: WebhookSubscription): Promise<void> {
-    await send("DynamoDB PutItem (webhook)", () =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: SUBSCRIPTIONS, sk: subscription.id, type: "webhook", ...subscription },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      ),
-    );
+    await this.putItem("webhook", {
+      Item: { pk: SUBSCRIPTIONS, sk: subscription.id, type: "webhook", ...subscription },
+      ConditionExpression: "attribute_not_exists(pk)",
+    });
   }
 
   async get(id: string): Promise<WebhookSubscription | undefined> {
@@ -106,9 +100,7 @@ export class DynamoDbWebhookStore extends TableAdapter implements WebhookStore {
       [TTL_ATTRIBUTE]: expires,
       ...letter,
     };
-    await send("DynamoDB PutItem (webhook dead letter)", () =>
-      this.documents.send(new PutCommand({ TableName: this.tableName, Item: item })),
-    );
+    await this.putItem("webhook dead letter", { Item: item });
   }
 
   /** The newest `limit` letters: the first page of the partition read backwards. */
