@@ -1,4 +1,5 @@
 import { BatchGetCommand, DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import * as v from "valibot";
 import {
   type CommandBatchRead,
   type CommandPage,
@@ -12,7 +13,7 @@ import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { checkStorable, send } from "../aws-errors.ts";
 import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
-import { readItem, StoredCommandItem } from "./items.ts";
+import { readItem, StoredCommandItem, StoredHoldItem, StoredTransportItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
 import { sendConditional } from "./send.ts";
@@ -40,9 +41,12 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     ];
     const read: CommandBatchRead = { commands: new Map(), heldThrough: new Map(), httpOnly: new Set() };
     for (const item of await this.batchGet(wanted)) {
-      if (item.sk === HOLD_SK) read.heldThrough.set(String(item.sn), String(item.heldThrough));
-      else if (item.sk === TRANSPORT_SK) {
-        if (item.transport === "http") read.httpOnly?.add(String(item.sn));
+      if (item.sk === HOLD_SK) {
+        const hold = v.parse(StoredHoldItem, item);
+        read.heldThrough.set(hold.sn, hold.heldThrough);
+      } else if (item.sk === TRANSPORT_SK) {
+        const { sn, transport } = v.parse(StoredTransportItem, item);
+        if (transport === "http") read.httpOnly?.add(sn);
       } else {
         const command = fromItem(item);
         read.commands.set(commandKey(command.sn, command.id), command);

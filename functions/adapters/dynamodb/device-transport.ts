@@ -1,4 +1,6 @@
+import * as v from "valibot";
 import type { DeliveryTransport, DeviceTransportStore } from "../../core/device-transport.ts";
+import { StoredTransportItem } from "./items.ts";
 import { keys } from "./keys.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
@@ -9,8 +11,9 @@ import { TableAdapter } from "./table-adapter.ts";
  */
 export class DynamoDbDeviceTransportStore extends TableAdapter implements DeviceTransportStore {
   async get(sn: string): Promise<DeliveryTransport> {
-    const transport = await this.itemByKey(transportKey(sn), "device transport", (item) => item.transport);
-    return transport === "http" ? "http" : "mqtt";
+    const read = (item: Record<string, unknown>) => v.parse(StoredTransportItem, item).transport;
+    // No item: an operator never set one, so commands go over MQTT.
+    return (await this.itemByKey(transportKey(sn), "device transport", read)) ?? "mqtt";
   }
 
   async set(sn: string, transport: DeliveryTransport, at: string): Promise<void> {

@@ -70,6 +70,12 @@ export const StoredQuarantineItem = v.looseObject({
   ruleId: optionalText,
 });
 
+/** A device's hold mark beside its commands (command-store.ts). */
+export const StoredHoldItem = v.looseObject({ sn: text, heldThrough: text });
+
+/** How a device takes its commands, once an operator set it (device-transport.ts). */
+export const StoredTransportItem = v.looseObject({ sn: text, transport: Transport });
+
 /** A device's presence state (functions/core/presence.ts) as the presence store writes it. */
 const StoredPresenceState = v.looseObject({
   session: v.optional(
