@@ -44,9 +44,9 @@ function persisted(tracker: GapTracker): GapTracker {
   };
 }
 
-const inFlight = (command: CommandRequest, nowMs: number) => ({
+const inFlight = (command: CommandRequest, nowMs: number, config: GapConfig) => ({
   id: command.id ?? "",
-  expiresAt: new Date(nowMs + (command.ttlSeconds ?? 0) * 1000).toISOString(),
+  holdsUntil: new Date(nowMs + Math.min((command.ttlSeconds ?? 0) * 1000, config.maxBackoffMs)).toISOString(),
 });
 
 export function emptyTracker(sn: string, firstSightAt: string): GapTracker {
@@ -73,7 +73,8 @@ export function reconcile(before: GapTracker, input: ReconcileInput, config: Gap
   if (decision.announce && decision.drift)
     events.push(driftMessage(before.sn, decision.drift, config.driftThresholdMs, now));
   const commands = advanced.backfills.map((request) => resendCommand(before.sn, request, input.nowMs));
-  if (commands.length) tracker = { ...tracker, resends: commands.map((c) => inFlight(c, input.nowMs)) };
+  if (commands.length)
+    tracker = { ...tracker, resends: commands.map((c) => inFlight(c, input.nowMs, config)) };
   if (decision.setTime && decision.drift) commands.push(setTimeCommand(before.sn, decision.drift, now));
   const persistReason = whyPersist(before, tracker, config);
   if (persistReason) tracker = persisted(tracker);

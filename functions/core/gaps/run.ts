@@ -130,7 +130,7 @@ export async function reconcileDevice(
 async function lastResendPending(deps: GapRunDeps, tracker: GapTracker, nowMs: number): Promise<boolean> {
   if (!deps.commandPending || !tracker.gaps.some((gap) => gap.status === "open" || gap.status === "pending"))
     return false;
-  const alive = (tracker.resends ?? []).filter((r) => Date.parse(r.expiresAt) > nowMs);
+  const alive = (tracker.resends ?? []).filter((r) => Date.parse(r.holdsUntil) > nowMs);
   for (const resend of alive) if (await deps.commandPending(tracker.sn, resend.id)) return true;
   return false;
 }

@@ -65,10 +65,11 @@ export interface GapTracker {
   /** The highest numbers as last written, per epoch: the write is skipped until they grow by enough. */
   persistedTop: Record<string, number>;
   /**
-   * The resend commands of the last wave and when each expires: while one is neither answered nor
-   * expired, no new wave goes out (it would only queue behind it).
+   * The resend commands of the last wave, and until when each holds the next wave: while one is neither
+   * answered nor expired, no new wave goes out (it would only queue behind it). `holdsUntil` is its
+   * expiry, at most the longest backoff after it was sent (an answer lost on its way holds no longer).
    */
-  resends?: Array<{ id: string; expiresAt: string }>;
+  resends?: Array<{ id: string; holdsUntil: string }>;
   /** The latest normalized `att_time` read, and as last written: where the next pass starts reading. */
   latestAt?: string;
   persistedLatestAt?: string;
