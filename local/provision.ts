@@ -25,6 +25,8 @@ export interface ProvisionedResources {
   commandsDlqUrl: string;
   /** The SNS FIFO topic (same name as the events queue) the three queues below subscribe to, raw. */
   eventsTopicArn: string;
+  /** The commands queue's subscription to the `queued` announcements (COMMANDS_SUBSCRIPTION_ARN). */
+  commandsSubscriptionArn: string;
   feedQueueUrl: string;
   feedDlqUrl: string;
   webhooksQueueUrl: string;
@@ -72,7 +74,7 @@ export async function provision(
     [events.url, feed.url, webhooks.url].map((url) => queueArn(clients.sqs, url)),
   );
   const commandsQueueArn = await queueArn(clients.sqs, commands.url);
-  const eventsTopicArn = await withSns(clients, (sns) =>
+  const topic = await withSns(clients, (sns) =>
     eventsTopic(sns, `${names.eventsQueue}.fifo`, queueArns, commandsQueueArn),
   );
   return {
@@ -81,7 +83,8 @@ export async function provision(
     eventsDlqUrl: events.dlqUrl,
     commandsQueueUrl: commands.url,
     commandsDlqUrl: commands.dlqUrl,
-    eventsTopicArn,
+    eventsTopicArn: topic.topicArn,
+    commandsSubscriptionArn: topic.commandsSubscriptionArn ?? "",
     feedQueueUrl: feed.url,
     feedDlqUrl: feed.dlqUrl,
     webhooksQueueUrl: webhooks.url,

@@ -155,6 +155,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // As in AWS: events go to the SNS FIFO topic, which copies them to the events, feed and webhooks queues.
       EVENTS_TOPIC_ARN: resources.eventsTopicArn,
       COMMANDS_QUEUE_URL: resources.commandsQueueUrl,
+      // As in AWS: the commands queue takes the `queued` announcements, so a new command is sent once.
+      COMMANDS_SUBSCRIPTION_ARN: resources.commandsSubscriptionArn,
       JOBS_QUEUE_URL: jobsQueue.url,
       AWS_REGION: "us-east-1",
       DYNAMODB_ENDPOINT: dynamodb.endpoint,

@@ -74,6 +74,7 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
   const deployedApiConfig = {
     ...apiConfig,
     EVENTS_TOPIC_ARN: resources.eventsTopicArn,
+    COMMANDS_SUBSCRIPTION_ARN: resources.commandsSubscriptionArn,
     SNS_ENDPOINT: endpoints.sqs,
   };
   const deployedApi = createApiApp(createApiDeps(deployedApiConfig, clients), { logger: benchLogger() });

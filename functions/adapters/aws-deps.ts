@@ -61,9 +61,9 @@ export function createAwsDeps(
     ),
     commands: new DynamoDbCommandStore(dynamodb, config.TABLE_NAME),
     events: eventsPort(config, clients),
-    // With the events topic, the commands queue is subscribed to its `queued` announcements (infra).
+    // The commands queue subscribed to the events topic's `queued` announcements (infra, the local stack).
     queue: new SqsCommandQueue(sqs, config.COMMANDS_QUEUE_URL, {
-      fedByAnnouncements: Boolean(config.EVENTS_TOPIC_ARN),
+      fedByAnnouncements: Boolean(config.EVENTS_TOPIC_ARN && config.COMMANDS_SUBSCRIPTION_ARN),
     }),
     devices: new DynamoDbDeviceRegistry(dynamodb, config.TABLE_NAME),
     shadows: new DynamoDbShadowStore(dynamodb, config.TABLE_NAME),

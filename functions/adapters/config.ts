@@ -34,6 +34,13 @@ const BaseEntries = {
    * with raw delivery). Unset: the events go straight to EVENTS_QUEUE_URL, as before the feed.
    */
   EVENTS_TOPIC_ARN: v.optional(v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/, "must be an SNS topic ARN"))),
+  /**
+   * The commands queue's subscription to the events topic's `queued` announcements; set, creating a
+   * command announces it only (the announcement is its queue message), unset, it also enqueues it.
+   */
+  COMMANDS_SUBSCRIPTION_ARN: v.optional(
+    v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/, "must be an SNS subscription ARN")),
+  ),
   COMMANDS_QUEUE_URL: Url,
   /** The jobs queue (standard SQS): the API starts jobs on it, the jobs worker consumes it. */
   JOBS_QUEUE_URL: v.optional(Url),

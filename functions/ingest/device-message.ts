@@ -2,7 +2,6 @@ import * as v from "valibot";
 import { recordAttendance } from "../core/attendance.ts";
 import { requeuePending } from "../core/commands/requeue-pending.ts";
 import { InvalidInputError } from "../core/errors.ts";
-import { DEFAULT_EPOCH } from "../core/gaps/track-seq.ts";
 import type { Transport } from "../core/ports.ts";
 import type { PresenceSignal } from "../core/presence.ts";
 import { quarantineAll, type Rejection } from "../core/quarantine.ts";
@@ -63,9 +62,10 @@ async function reportToGapTracker(deps: IngestDeps, message: DeviceMessage, stat
     receivedAt: message.receivedAt,
     ...(status.last_seq === undefined ? {} : { lastSeq: status.last_seq }),
     ...(status.seq_epoch === undefined ? {} : { epoch: status.seq_epoch }),
-    ...(status.prev_last_seq === undefined
+    // Without `prev_epoch` there is no telling the old counter from the current one.
+    ...(status.prev_last_seq === undefined || status.prev_epoch === undefined
       ? {}
-      : { previous: { epoch: status.prev_epoch ?? DEFAULT_EPOCH, lastSeq: status.prev_last_seq } }),
+      : { previous: { epoch: status.prev_epoch, lastSeq: status.prev_last_seq } }),
     ...(status.device_time === undefined ? {} : { deviceTime: status.device_time }),
   });
 }

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { ITopic } from "aws-cdk-lib/aws-sns";
+import type { CfnSubscription, ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { liveAssetSources } from "../../functions/api/live/assets.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
@@ -104,7 +104,7 @@ export class EmqxBridge extends Construct {
       consumerTimeout: TIMEOUTS.feed,
     });
     this.secrets = new BridgeSecrets(this, "Secrets");
-    const { table, eventsQueue, eventsTopic, commandsQueue } = this.storage;
+    const { table, eventsQueue, eventsTopic, commandsQueue, commandsSubscription } = this.storage;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const shared = {
       TABLE_NAME: table.tableName,
@@ -112,6 +112,9 @@ export class EmqxBridge extends Construct {
       // Events are published here; the events, feed and webhooks queues each get a raw copy.
       EVENTS_TOPIC_ARN: eventsTopic.topicArn,
       COMMANDS_QUEUE_URL: commandsQueue.queueUrl,
+      // Set: the commands queue takes the `queued` announcements, so creating a command sends once. A Ref,
+      // so CloudFormation makes the subscription before any function relies on it.
+      COMMANDS_SUBSCRIPTION_ARN: (commandsSubscription.node.defaultChild as CfnSubscription).ref,
       ...(props.secretsRevision ? { SECRETS_REVISION: props.secretsRevision } : {}),
     };
 
@@ -215,6 +218,10 @@ export class EmqxBridge extends Construct {
       grantEvents: (fn) => grantPublish(fn, eventsTopic),
     });
     this.gaps.acceptReports(this.ingest);
+    // What creates commands without enqueueing them is updated after what reads the announcements the
+    // subscription delivers: during a deploy no new command reaches a publisher that cannot read it.
+    for (const producer of [this.ingest, this.api, this.jobs.function, this.gaps.function])
+      producer.function.node.addDependency(this.publisher.function, this.commandDlq.function);
 
     this.feed = new BridgeFunction(this, "Feed", {
       entry: HANDLER_ENTRIES.feed,
@@ -280,6 +287,11 @@ export class EmqxBridge extends Construct {
         commandsDlq: this.storage.commandsDlq,
       },
       deadLetterQueues: {
+        CommandsSubscriptionDlq: {
+          queue: this.storage.commandsSubscriptionDlq,
+          description:
+            "New commands SNS could not put on the commands queue (they stay queued): redrive this DLQ into the commands queue.",
+        },
         FeedDlq: {
           queue: this.storage.feedDlq,
           description: "Events the feed could not publish to EMQX (bridge-feed): inspect, fix EMQX, redrive.",

@@ -1,7 +1,13 @@
-import { Duration, type RemovalPolicy } from "aws-cdk-lib";
+import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Alias } from "aws-cdk-lib/aws-kms";
-import { FifoThroughputScope, FilterOrPolicy, SubscriptionFilter, Topic } from "aws-cdk-lib/aws-sns";
+import {
+  FifoThroughputScope,
+  FilterOrPolicy,
+  type Subscription,
+  SubscriptionFilter,
+  Topic,
+} from "aws-cdk-lib/aws-sns";
 import { SqsSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import {
   DeduplicationScope,
@@ -72,6 +78,9 @@ export class BridgeStorage extends Construct {
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
   readonly commandsQueue: Queue;
+  /** The commands queue's subscription to the `queued` announcements, and where SNS puts what it could not deliver. */
+  readonly commandsSubscription: Subscription;
+  readonly commandsSubscriptionDlq: Queue;
   readonly commandsDlq: Queue;
   /**
    * Where every producer publishes the events (SNS FIFO, group = sn, dedupe = eventId); the events,
@@ -185,9 +194,23 @@ export class BridgeStorage extends Construct {
       deadLetterQueue: { queue: this.commandsDlq, maxReceiveCount: COMMANDS_MAX_RECEIVES },
     });
     // A new command's `queued` announcement is its pointer too: the one send that announces it enqueues it.
-    this.eventsTopic.addSubscription(
+    // SNS does not retry a delivery the queue refuses for good: it lands here (with an alarm), for redrive
+    // into the commands queue, whose publisher reads the announcement as it reads a pointer.
+    this.commandsSubscriptionDlq = new Queue(this, "CommandsSubscriptionDlq", {
+      ...encrypted,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.commandsSubscriptionDlq).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason:
+        "It is a dead-letter queue: the SNS subscription's (RedrivePolicy on AWS::SNS::Subscription), " +
+        "which the rule does not look at; it has an alarm and is redriven by hand (docs/deploy.md).",
+    });
+    this.commandsSubscription = this.eventsTopic.addSubscription(
       new SqsSubscription(this.commandsQueue, {
         rawMessageDelivery: true,
+        deadLetterQueue: this.commandsSubscriptionDlq,
         filterPolicyWithMessageBody: {
           type: FilterOrPolicy.filter(
             SubscriptionFilter.stringFilter({ allowlist: [...QUEUED_ANNOUNCEMENTS.type] }),

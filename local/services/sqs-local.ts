@@ -30,7 +30,7 @@ export async function eventsTopic(
   name: string,
   queueArns: string[],
   commandsQueueArn?: string,
-): Promise<string> {
+): Promise<{ topicArn: string; commandsSubscriptionArn?: string }> {
   const { TopicArn } = await sns.send(
     new CreateTopicCommand({
       Name: name,
@@ -48,16 +48,19 @@ export async function eventsTopic(
       }),
     );
   }
-  if (commandsQueueArn) await subscribeCommandsQueue(sns, TopicArn, commandsQueueArn);
-  return TopicArn;
+  if (!commandsQueueArn) return { topicArn: TopicArn };
+  return {
+    topicArn: TopicArn,
+    commandsSubscriptionArn: await subscribeCommandsQueue(sns, TopicArn, commandsQueueArn),
+  };
 }
 
 /**
  * The commands queue takes the `queued` announcements only (a filter on the body, as in infra), so the
  * one send that announces a new command also enqueues it.
  */
-async function subscribeCommandsQueue(sns: SNSClient, topicArn: string, queueArn: string): Promise<void> {
-  await sns.send(
+async function subscribeCommandsQueue(sns: SNSClient, topicArn: string, queueArn: string): Promise<string> {
+  const { SubscriptionArn } = await sns.send(
     new SubscribeCommand({
       TopicArn: topicArn,
       Protocol: "sqs",
@@ -69,4 +72,6 @@ async function subscribeCommandsQueue(sns: SNSClient, topicArn: string, queueArn
       },
     }),
   );
+  if (!SubscriptionArn) throw new Error(`SNS did not return the ARN of the commands queue's subscription`);
+  return SubscriptionArn;
 }

@@ -192,7 +192,28 @@ describe("storage", () => {
       Endpoint: { "Fn::GetAtt": [idOf(stack.bridge.storage.commandsQueue), "Arn"] },
       FilterPolicyScope: "MessageBody",
       FilterPolicy: { type: ["command_status"], data: { status: ["queued"] } },
+      RedrivePolicy: {
+        deadLetterTargetArn: {
+          "Fn::GetAtt": [idOf(stack.bridge.storage.commandsSubscriptionDlq), "Arn"],
+        },
+      },
     });
+    // Functions rely on it (one send per new command) only once it exists, and after the publisher
+    // and the commands DLQ consumer, which read what it delivers, are updated.
+    const subscription = stack.getLogicalId(
+      stack.bridge.storage.commandsSubscription.node.defaultChild as CfnElement,
+    );
+    for (const fn of [stack.bridge.api, stack.bridge.ingest]) {
+      const props = resources[idOf(fn.function)];
+      const environment = props?.Properties.Environment as { Variables: Record<string, unknown> };
+      expect(environment.Variables.COMMANDS_SUBSCRIPTION_ARN).toEqual({ Ref: subscription });
+      expect(props?.DependsOn).toEqual(
+        expect.arrayContaining([
+          idOf(stack.bridge.publisher.function),
+          idOf(stack.bridge.commandDlq.function),
+        ]),
+      );
+    }
     expect(JSON.stringify(template.findResources("AWS::SNS::TopicPolicy"))).toContain(
       '"aws:SecureTransport":"false"',
     );

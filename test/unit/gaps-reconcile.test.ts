@@ -237,6 +237,23 @@ describe("gap tracking", () => {
     expect(result.tracker.gaps).toEqual([]);
   });
 
+  it("ignores a previous epoch that is the current one (a firmware slip, not a reset)", () => {
+    const tracker = emptyTracker("SN1", new Date(T0).toISOString());
+    const report = {
+      sn: "SN1",
+      receivedAt: T0,
+      lastSeq: 2,
+      epoch: "b",
+      previous: { epoch: "b", lastSeq: 900 },
+    };
+    const result = reconcile(
+      tracker,
+      { punches: seqs([1, 2], "b"), reports: [report], nowMs: T0 + 6 * MIN },
+      config,
+    );
+    expect(result.tracker.gaps).toEqual([]);
+  });
+
   it("reads again from the written top, not the latest one, when writes were skipped", () => {
     const first = seqs(Array.from({ length: 20 }, (_, i) => i + 1));
     const { tracker } = passes([{ at: T0 + 21 * MIN, punches: first }]);

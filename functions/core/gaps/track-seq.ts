@@ -65,7 +65,9 @@ export function mergeReport(tracker: GapTracker, report: DeviceReport, now: stri
   if (report.lastSeq !== undefined)
     next = mergeTail(next, report.epoch ?? DEFAULT_EPOCH, report.lastSeq, now);
   const previous = report.previous;
-  if (previous && next.series.some((s) => s.epoch === previous.epoch))
+  const current = report.epoch ?? DEFAULT_EPOCH;
+  // The current epoch named as the previous one is a firmware slip, not a reset: its number is ignored.
+  if (previous && previous.epoch !== current && next.series.some((s) => s.epoch === previous.epoch))
     next = mergeTail(next, previous.epoch, previous.lastSeq, now);
   return next;
 }
