@@ -103,6 +103,10 @@ export class EmqxBridgeStack extends Stack {
       },
       CommandsQueueUrl: { value: storage.commandsQueue.queueUrl, description: "Commands FIFO queue" },
       CommandsDlqUrl: { value: storage.commandsDlq.queueUrl, description: "Commands EMQX never took" },
+      CommandsSubscriptionDlqUrl: {
+        value: storage.commandsSubscriptionDlq.queueUrl,
+        description: "New commands SNS could not put on the commands queue (redrive: docs/deploy.md)",
+      },
       TableName: { value: storage.table.tableName, description: "The DynamoDB table" },
       DashboardName: {
         value: this.bridge.observability.dashboard.dashboardName,

@@ -578,6 +578,7 @@ describe("outputs", () => {
         "EventsDlqUrl",
         "CommandsQueueUrl",
         "CommandsDlqUrl",
+        "CommandsSubscriptionDlqUrl",
         "TableName",
         "EmqxApiSecretArn",
         "EmqxImportCommand",
