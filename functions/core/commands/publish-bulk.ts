@@ -1,6 +1,7 @@
 import type { DevicePublisher, PublishItemResult } from "./ports.ts";
 import type { PublishDeps } from "./publish-commands.ts";
 import type { Candidate, PublishReport } from "./publish-run.ts";
+import { REASON_CODE } from "./reason-codes.ts";
 
 /** A call that failed as a whole (EMQX down, 5xx, timeout, 401): its commands are retried for `error`. */
 export interface CallFailed {
@@ -43,4 +44,8 @@ export async function publishSplittingOnRejection(
   return new Map([...first, ...second]);
 }
 
-const missing = (): PublishItemResult => ({ ok: false, reasonCode: 131, message: "no result for this item" });
+const missing = (): PublishItemResult => ({
+  ok: false,
+  reasonCode: REASON_CODE.failedToDispatch,
+  message: "no result for this item",
+});

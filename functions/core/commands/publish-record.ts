@@ -25,7 +25,9 @@ export async function recordChanges(deps: PublishDeps, run: BatchRun): Promise<v
   }
   for (const { command } of run.owed) {
     // Rare (a crash or an outage cut an announcement short): a failed mark only announces it again later.
-    await deps.commands.markAnnounced(command.sn, command.id, command.status).catch(() => undefined);
+    await deps.commands
+      .markAnnounced(command.sn, command.id, command.status)
+      .catch((error) => deps.log?.("could not mark an owed announcement as made", { error, sn: command.sn }));
   }
 }
 

@@ -1,10 +1,11 @@
 import { TransientError } from "../errors.ts";
 import type { Outcome } from "./publish-bulk.ts";
 import type { BatchRun, Candidate } from "./publish-run.ts";
+import { REASON_CODE } from "./reason-codes.ts";
 import type { TransitionFields } from "./types.ts";
 
 /** EMQX reason codes that mean "try again later", not "this command is wrong". */
-const RETRYABLE_REASON_CODES = new Set([131]);
+const RETRYABLE_REASON_CODES = new Set<number>([REASON_CODE.failedToDispatch]);
 
 type Verdict = { retry: unknown } | { to: "sent" | "pending" | "failed"; fields: TransitionFields };
 
@@ -28,7 +29,7 @@ function verdictOf(result: Outcome | undefined): Verdict {
   if (!result) return { retry: new Error("no publish result") };
   if ("callFailed" in result) return { retry: result.callFailed };
   if (result.ok) return { to: "sent", fields: { messageId: result.messageId } };
-  if (result.reasonCode === 16)
+  if (result.reasonCode === REASON_CODE.noMatchingSubscribers)
     return { to: "pending", fields: { reason: "no_matching_subscribers: kept until the device is online" } };
   // failed_to_dispatch: EMQX could not route it just now (a node restarting), an outage, not a bad command.
   if (RETRYABLE_REASON_CODES.has(result.reasonCode))
