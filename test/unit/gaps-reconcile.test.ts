@@ -220,32 +220,13 @@ describe("gap tracking", () => {
     ]);
   });
 
-  it("never asks for a whole epoch it has not seen because a heartbeat names it as the previous one", () => {
+  it.each([
+    ["an epoch it has not seen (it never asks for a whole unknown epoch)", "a"],
+    ["the current epoch (a firmware slip, not a reset)", "b"],
+  ])("ignores prev_last_seq naming %s", (_, previousEpoch) => {
     const tracker = emptyTracker("SN1", new Date(T0).toISOString());
-    const report = {
-      sn: "SN1",
-      receivedAt: T0,
-      lastSeq: 2,
-      epoch: "b",
-      previous: { epoch: "a", lastSeq: 900 },
-    };
-    const result = reconcile(
-      tracker,
-      { punches: seqs([1, 2], "b"), reports: [report], nowMs: T0 + 6 * MIN },
-      config,
-    );
-    expect(result.tracker.gaps).toEqual([]);
-  });
-
-  it("ignores a previous epoch that is the current one (a firmware slip, not a reset)", () => {
-    const tracker = emptyTracker("SN1", new Date(T0).toISOString());
-    const report = {
-      sn: "SN1",
-      receivedAt: T0,
-      lastSeq: 2,
-      epoch: "b",
-      previous: { epoch: "b", lastSeq: 900 },
-    };
+    const previous = { epoch: previousEpoch, lastSeq: 900 };
+    const report = { sn: "SN1", receivedAt: T0, lastSeq: 2, epoch: "b", previous };
     const result = reconcile(
       tracker,
       { punches: seqs([1, 2], "b"), reports: [report], nowMs: T0 + 6 * MIN },
