@@ -25,6 +25,14 @@ const SIZES = quick
   : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16 } };
 
 /**
+ * `npm run bench -- --only cold-start`: that area alone (no local stack), printed and not written to
+ * bench/results/latest.json, which stays the full run of record.
+ */
+const ONLY_AREAS = { "cold-start": () => coldStart(SIZES.coldSamples) } as const;
+const onlyIndex = process.argv.indexOf("--only");
+const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
+
+/**
  * `npm run bench`: one table per area, each figure a ratio measured side by side in this run with its
  * goal and whether it was met; the same in bench/results/latest.json (which `npm run cost` prices).
  * Exits 1 only when a correctness check fails (a punch lost or doubled, a command unfinished, a wrong
@@ -122,7 +130,16 @@ function reconnectStorm(): void {
   if (run.status !== 0) console.error(`reconnect storm exited ${run.status}; its figures are missing`);
 }
 
-main().catch((error) => {
+/** The one area `--only` names, alone; exits 1 when it crashed or a correctness check failed. */
+async function runOnly(name: string): Promise<void> {
+  const area = ONLY_AREAS[name as keyof typeof ONLY_AREAS];
+  if (!area) throw new Error(`--only takes one of: ${Object.keys(ONLY_AREAS).join(", ")}`);
+  const result = await area();
+  console.log(`\n${formatArea(result)}`);
+  if (result.failures?.length) process.exitCode = 1;
+}
+
+(only === undefined ? main() : runOnly(only)).catch((error) => {
   console.error(`bench failed: ${error instanceof Error ? error.stack : error}`);
   process.exit(1);
 });
