@@ -41,7 +41,14 @@ afterAll(async () => {
 });
 
 const postJob = (body: Record<string, unknown>) => api.call("POST", "/v1/jobs", body);
-const finished = (id: string, timeoutMs = 240_000) => waitForJob(api, id, { timeoutMs });
+/** The job once it settled (final status, nothing open, counted after its last change); fails if it never does. */
+async function finished(id: string, timeoutMs = 240_000) {
+  const job = await waitForJob(api, id, { timeoutMs });
+  expect((job.countedAt ?? "") >= job.updatedAt, `job ${id} never settled: ${JSON.stringify(job)}`).toBe(
+    true,
+  );
+  return job;
+}
 
 describe("jobs over real MQTT: API → jobs worker → commands pipeline → devices → acks", () => {
   it("a job over a group of 200 devices completes with every execution acked", async () => {

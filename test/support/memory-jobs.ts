@@ -71,8 +71,9 @@ export class MemoryJobStore implements JobStore {
     job.slicesDone += 1;
     if (last) job.lastSlice = slice;
     if (total !== undefined) job.total ??= total;
+    if (job.status !== "in_progress") return "stopped";
     job.updatedAt = this.clock.iso();
-    return job.status === "in_progress" ? "recorded" : "stopped";
+    return "recorded";
   }
 
   async finish(id: string, to: JobStatus, at: string, reason?: string) {

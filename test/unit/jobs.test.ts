@@ -128,14 +128,20 @@ describe("jobs: fan-out", () => {
     const first = s.jobQueue.next();
     if (first?.kind !== "fanout") throw new Error("expected the first slice");
     const create = s.commands.create.bind(s.commands);
+    let stoppedAt: string | undefined;
     s.commands.create = async (command) => {
       // The abort (or a cancel) lands after the slice read the job and before it counted its executions.
-      if (s.commands.items.size === 2) await cancelJob(s.deps, "j1");
+      if (s.commands.items.size === 2) {
+        stoppedAt = (await cancelJob(s.deps, "j1"))?.updatedAt;
+        s.clock.advance(1_000);
+      }
       return create(command);
     };
     expect(await runSlice(s.deps, first)).toBe("stopped");
     const job = await s.job("j1");
     expect(job.created).toBe(s.executions("j1").length);
+    // The job's last change stays the stop: a check that counted after it is still current.
+    expect(job.updatedAt).toBe(stoppedAt);
     expect(s.executions("j1").every((c) => c.status === "expired")).toBe(true);
     expect(s.queue.accepted).toHaveLength(0);
   });

@@ -120,52 +120,58 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     last: boolean,
     total?: number,
   ): Promise<SliceRecord> {
-    const input = this.sliceInput(id, slice, created, last, total);
-    const result = await conditional("DynamoDB UpdateItem (job slice)", () =>
-      this.documents.send(new UpdateCommand(input)),
+    const what = "DynamoDB UpdateItem (job slice)";
+    const slices = { slice, created, last, total };
+    const first = await conditional(what, () =>
+      this.documents.send(new UpdateCommand(this.sliceInput(id, slices, "in_progress"))),
     );
-    // Passed: counted; failed on a job still in progress: this slice was counted before.
-    const job = result.passed ? result.output.Attributes : result.stored;
-    if (job?.status !== "in_progress") return "stopped";
-    return result.passed ? "recorded" : "repeat";
+    if (first.passed) return "recorded";
+    const stored = first.stored;
+    if (stored?.status === "in_progress") return "repeat";
+    const counted = stored?.sliceKeys instanceof Set && stored.sliceKeys.has(slice);
+    // The job stopped while this slice stored its executions: they exist (and are then canceled), so
+    // `created` counts them, but the job's `updatedAt` stays the stop's (its last check counted after it).
+    if (stored && !counted)
+      await conditional(what, () =>
+        this.documents.send(new UpdateCommand(this.sliceInput(id, slices, "stopped"))),
+      );
+    return "stopped";
   }
 
   /**
-   * A slice's update: counted once (its number joins `sliceKeys`), even when the job stopped while the
-   * slice was storing its executions: they exist (and are then canceled), so `created` must count them.
+   * A slice's update, counted once (its number joins `sliceKeys`): on a job in progress it also moves
+   * `updatedAt`; on a stopped one (`job` "stopped") it only adds the slice's executions.
    */
   private sliceInput(
     id: string,
-    slice: number,
-    created: number,
-    last: boolean,
-    total: number | undefined,
+    { slice, created, last, total }: { slice: number; created: number; last: boolean; total?: number },
+    job: "in_progress" | "stopped",
   ): UpdateCommandInput {
     const sets = [
-      "updatedAt = :at",
+      ...(job === "in_progress" ? ["updatedAt = :at"] : []),
       ...(last ? ["lastSlice = :slice"] : []),
       // `total` is one of DynamoDB's reserved words.
       ...(total !== undefined ? ["#total = if_not_exists(#total, :total)"] : []),
     ];
     const input = this.updateInput(
       id,
-      `ADD created :n, slicesDone :one, sliceKeys :keys SET ${sets.join(", ")}`,
+      `ADD created :n, slicesDone :one, sliceKeys :keys${sets.length ? ` SET ${sets.join(", ")}` : ""}`,
       {
         ":n": created,
         ":one": 1,
         ":keys": new Set([slice]),
         ":slice": slice,
-        ":at": new Date().toISOString(),
+        ...(job === "in_progress" ? { ":at": new Date().toISOString(), ":ip": "in_progress" } : {}),
         ...(total !== undefined ? { ":total": total } : {}),
       },
     );
-    input.ConditionExpression = "attribute_exists(#status) AND NOT contains(sliceKeys, :slice)";
+    const status = job === "in_progress" ? "#status = :ip" : "attribute_exists(#status)";
+    input.ConditionExpression = `${status} AND NOT contains(sliceKeys, :slice)`;
     input.ExpressionAttributeNames = {
       "#status": "status",
       ...(total !== undefined ? { "#total": "total" } : {}),
     };
     input.ReturnValuesOnConditionCheckFailure = "ALL_OLD";
-    input.ReturnValues = "ALL_NEW";
     return input;
   }
 

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbJobStore } from "../../functions/adapters/dynamodb/job-store.ts";
+import { createJob } from "../../functions/core/jobs/create-job.ts";
+import { systemClock } from "../../functions/core/ports.ts";
+import { FakeClock, MemoryEventQueue } from "../support/memory/index.ts";
+import { MemoryJobQueue } from "../support/memory-jobs.ts";
+import { createTestResources, type TestResources, uniqueName } from "../support/resources.ts";
+
+/** The job store's slice counting on DynamoDB Local, where a slice and a stop race. */
+let env: TestResources;
+let jobs: DynamoDbJobStore;
+
+beforeAll(async () => {
+  env = await createTestResources();
+  jobs = new DynamoDbJobStore(env.dynamodb, env.tableName);
+});
+afterAll(() => env?.destroy());
+
+async function newJob() {
+  const deps = {
+    jobs,
+    jobQueue: new MemoryJobQueue(new FakeClock()),
+    events: new MemoryEventQueue(),
+    clock: systemClock,
+  };
+  const { job } = await createJob(deps, {
+    id: uniqueName("job"),
+    op: "reboot",
+    targets: { sns: ["A", "B"] },
+  });
+  return job;
+}
+
+describe("recording a job's slices", () => {
+  it("counts a slice once while the job is in progress", async () => {
+    const job = await newJob();
+    expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("recorded");
+    expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("repeat");
+    expect((await jobs.get(job.id))?.created).toBe(2);
+  });
+
+  it("still counts a slice that stored its executions while the job stopped, leaving the stop its last change", async () => {
+    const job = await newJob();
+    const stopped = await jobs.finish(job.id, "aborted", new Date().toISOString(), "too many failed");
+    expect(await jobs.recordSlice(job.id, 0, 2, true, 2)).toBe("stopped");
+    expect(await jobs.recordSlice(job.id, 0, 2, true, 2)).toBe("stopped");
+    const after = await jobs.get(job.id);
+    expect(after).toMatchObject({ status: "aborted", created: 2, slicesDone: 1, lastSlice: 0, total: 2 });
+    expect(after?.updatedAt).toBe(stopped?.updatedAt);
+  });
+});
