@@ -11,7 +11,7 @@ export interface EmqxApiOptions {
   timeoutMs?: number;
 }
 
-/** EMQX's `POST /api/v5/publish/bulk` (EMQX-CONTRACT §5), Basic auth with an API key. */
+/** EMQX's `POST /api/v5/publish/bulk` (docs/emqx.md §8.3), Basic auth with an API key. */
 export class EmqxPublishClient implements DevicePublisher {
   private readonly authorization: string;
 

@@ -1,6 +1,6 @@
 /**
  * The MQTT 5 reason codes EMQX's publish API answers per message that the publisher acts on
- * (docs/emqx.md §8.2): the rest mean EMQX refused the command for what it is.
+ * (docs/emqx.md §8.2, §8.3): the rest mean EMQX refused the command for what it is.
  */
 export const REASON_CODE = {
   /** 0x10: nobody subscribes to the device's command topic; the command waits until it is online. */
