@@ -1,40 +1,24 @@
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
 import type * as v from "valibot";
-import type { BridgeMetrics, MetricsService } from "../core/metrics.ts";
+import type { BridgeMetrics } from "../core/metrics.ts";
 import { createAwsDeps } from "./aws-deps.ts";
 import type { BaseConfig } from "./config.ts";
-import { readConfig } from "./config.ts";
 import { countingCommandStore } from "./counting-command-store.ts";
-import { installLazySourceMaps } from "./lazy-source-maps.ts";
-import { createMetrics } from "./metrics.ts";
-import { loadSecretsIntoEnv } from "./secrets.ts";
+import { bootWithoutAws, type LambdaBootOptions } from "./lambda-boot-base.ts";
 
-export interface LambdaBootOptions {
-  /** The Powertools `serviceName` on every log line, e.g. `bridge-ingest`. */
-  logService: string;
-  /** The `service` dimension the function's metrics count under. */
-  metricsService: MetricsService;
-  /** Whether `NAME_SECRET_ARN` variables are resolved before the config is read (default true). */
-  loadSecrets?: boolean;
-}
+export type { LambdaBootOptions } from "./lambda-boot-base.ts";
 
 /**
  * The cold start every Lambda entry shares, in the order it must happen: stack traces mapped first,
  * then the secrets into the environment, then the config read from it, then the logger, the metrics
- * and every AWS port, the command store counting status changes.
+ * (functions/adapters/lambda-boot-base.ts) and every AWS port, the command store counting status changes.
  */
 export async function bootLambda<S extends v.GenericSchema<unknown, BaseConfig>>(
   schema: S,
   options: LambdaBootOptions,
 ) {
-  // Errors printed with their TypeScript lines; the source map is read only then (not at init).
-  installLazySourceMaps();
-  // Every NAME_SECRET_ARN secret becomes NAME before the config is read (once per environment).
-  if (options.loadSecrets ?? true) await loadSecretsIntoEnv();
-  const config: v.InferOutput<S> = readConfig(schema, process.env);
-  const logger = new Logger({ serviceName: options.logService });
-  const metrics = createMetrics(options.metricsService);
+  const { config, logger, metrics } = await bootWithoutAws(schema, options);
   const aws = createAwsDeps(config);
   const deps = { ...aws, commands: countingCommandStore(aws.commands, metrics) };
   return { config, logger, metrics, deps };

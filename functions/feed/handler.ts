@@ -1,11 +1,12 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { PublisherConfig } from "../adapters/config.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
-import { bootLambda } from "../adapters/lambda-boot.ts";
+import { bootWithoutAws } from "../adapters/lambda-boot-base.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleFeedBatch } from "./batch.ts";
 
-const { config, logger } = await bootLambda(PublisherConfig, {
+// No AWS port: the feed only publishes to EMQX (SQS hands it the batch and takes the failures back).
+const { config, logger } = await bootWithoutAws(PublisherConfig, {
   logService: "bridge-feed",
   metricsService: METRICS_SERVICE.publisher,
 });

@@ -105,19 +105,6 @@ const NOT_SENT_BY: Record<string, Record<string, string>> = {
     "dynamodb:BatchWriteItem": "the ingest's quarantine writes",
     "dynamodb:DeleteItem": "the publisher's hold release, the ingest's discard: the tracker deletes nothing",
   },
-  "EmqxBridge/Bridge/Feed": Object.fromEntries(
-    [
-      "dynamodb:BatchGetItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:UpdateItem",
-      "sns:Publish",
-      "sqs:SendMessage",
-    ].map((action) => [action, "the feed only publishes to EMQX: its handler uses no AWS port"]),
-  ),
 };
 
 let outdir: string;
