@@ -2,21 +2,17 @@ import { handle } from "hono/aws-lambda";
 import { IngestConfig } from "../adapters/config.ts";
 import { bootLambda, lambdaEntry } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
-import { createSqsClient } from "../adapters/sqs/client.ts";
 import { SqsDeviceReportSink } from "../gaps/report-sink.ts";
 import { createIngestApp } from "./app.ts";
 
-const { config, logger, metrics, deps } = await bootLambda(IngestConfig, {
+const { config, logger, metrics, deps, clients } = await bootLambda(IngestConfig, {
   logService: "bridge-ingest",
   metricsService: METRICS_SERVICE.ingest,
 });
 
-// Heartbeat reports for the gap tracker, when the stack has one (GAPS_QUEUE_URL).
+// Heartbeat reports for the gap tracker, when the stack has one (GAPS_QUEUE_URL), on the ports' SQS client.
 const reports = config.GAPS_QUEUE_URL
-  ? new SqsDeviceReportSink(
-      createSqsClient({ region: config.AWS_REGION, endpoint: config.SQS_ENDPOINT }),
-      config.GAPS_QUEUE_URL,
-    )
+  ? new SqsDeviceReportSink(clients.sqs, config.GAPS_QUEUE_URL)
   : undefined;
 
 /**
