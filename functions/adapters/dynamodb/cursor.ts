@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { InvalidInputError } from "../../core/errors.ts";
 import { isWellFormedText } from "../../core/schemas/storable.ts";
 
@@ -15,9 +14,9 @@ export interface CursorRule {
 const queryTag = (query: string) => createHash("sha256").update(query).digest("base64url").slice(0, 16);
 
 /**
- * DynamoDB's LastEvaluatedKey as an opaque cursor, bound to the query that produced it. The key is kept
- * in DynamoDB's own form (`{ "pk": { "S": ... } }`) whether it came from the DocumentClient (plain
- * strings) or the raw client, so cursors handed out before the stores moved to the DocumentClient still read.
+ * DynamoDB's LastEvaluatedKey as an opaque cursor, bound to the query that produced it. The DocumentClient
+ * hands the key over as plain strings; it is kept in DynamoDB's own form (`{ "pk": { "S": ... } }`), as the
+ * raw client returned it, so cursors handed out before the stores moved to the DocumentClient still read.
  */
 export function encodeCursor(key: Record<string, unknown> | undefined, query: string): string | undefined {
   if (!key) return undefined;
@@ -52,15 +51,6 @@ export function decodeCursorKey(
   const key = stringKey(parsed.k, rule.keyAttributes);
   if (!key || !rule.accept(key)) throw refused;
   return key;
-}
-
-/** {@link decodeCursorKey}, the key in DynamoDB's own form for a query on the raw client (the gap store's). */
-export function decodeCursor(
-  cursor: string | undefined,
-  rule: CursorRule,
-): Record<string, AttributeValue> | undefined {
-  const key = decodeCursorKey(cursor, rule);
-  return key && Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
 }
 
 /** The key's string values if it has exactly these attributes, each exactly one non-empty, well-formed string. */

@@ -1,19 +1,14 @@
-import {
-  type AttributeValue,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import * as v from "valibot";
 import type { AtWindow, DeviceLister, GapStore, GapTrackerPage, PunchReader } from "../../core/gaps/ports.ts";
 import { DEFAULT_EPOCH } from "../../core/gaps/track-seq.ts";
 import type { GapTracker, SeenPunch } from "../../core/gaps/types.ts";
-import { send } from "../aws-errors.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { checkStorable } from "../aws-errors.ts";
+import type { CursorRule } from "./cursor.ts";
+import { readItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, GSI1, keys } from "./keys.ts";
-import { getItem, sendConditional } from "./send.ts";
-import { TableAdapter } from "./table-adapter.ts";
+import { sendConditional } from "./send.ts";
+import { type QueryInput, TableAdapter } from "./table-adapter.ts";
 
 /** Sort key of a device's tracker item, beside its presence (`STATE`) and punches (`ATT#...`). */
 const TRACKER_SK = "GAPS";
@@ -21,6 +16,92 @@ const TRACKER_SK = "GAPS";
 export const UNRESOLVED_GAPS_KEY = "GAPS";
 
 const trackerKey = (sn: string) => ({ pk: keys.device(sn), sk: TRACKER_SK });
+const TABLE_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "type"];
+
+/**
+ * The cursor of `listUnresolved`: the query's name and key attributes are those of the cursors handed out
+ * while this store was on the raw client, so those still read.
+ */
+const UNRESOLVED_RULE: CursorRule = {
+  query: "gaps|unresolved",
+  keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"],
+  accept: (k) => k.gsi1pk === UNRESOLVED_GAPS_KEY && k.sk === TRACKER_SK,
+};
+
+const text = v.string();
+const optionalText = v.optional(text);
+const count = v.number();
+
+const StoredGap = v.looseObject({
+  epoch: text,
+  from: count,
+  to: count,
+  missing: v.array(v.tuple([count, count])),
+  status: v.picklist(["pending", "open", "closed", "unrecoverable"]),
+  source: v.picklist(["seq", "tail"]),
+  detectedAt: text,
+  openedAt: optionalText,
+  closedAt: optionalText,
+  attempts: count,
+  nextAttemptAt: optionalText,
+  lastAskedAt: optionalText,
+  afterAt: optionalText,
+  beforeAt: optionalText,
+});
+
+const StoredDrift = v.looseObject({
+  offsetMs: count,
+  source: v.picklist(["status", "punch"]),
+  sampledAt: text,
+  episode: count,
+  flagged: v.boolean(),
+  setTimeSent: count,
+  lastSetTimeAt: optionalText,
+  correctionMs: v.optional(count),
+});
+
+/** The tracker (functions/core/gaps/types.ts) as `save` writes it into `state`, as JSON; only shapes are checked. */
+const StoredTrackerState = v.looseObject({
+  sn: text,
+  firstSightAt: text,
+  series: v.array(v.looseObject({ epoch: text, top: count, topAt: optionalText, lastReceivedAt: text })),
+  gaps: v.array(StoredGap),
+  drift: v.optional(StoredDrift),
+  persistedTop: v.record(text, count),
+  // Written as `{ id, expiresAt }` before `holdsUntil`: such a wave never held the next one (its time read
+  // as NaN), and read as none it still does not.
+  resends: v.fallback(v.optional(v.array(v.looseObject({ id: text, holdsUntil: text }))), undefined),
+  latestAt: optionalText,
+  persistedLatestAt: optionalText,
+});
+
+const StoredTrackerItem = v.looseObject({
+  state: v.pipe(text, v.parseJson(), StoredTrackerState),
+  version: count,
+});
+
+/**
+ * A punch as `punchQuery` projects it. `extra` is the device's record: `seq` is taken only as a number and
+ * `seq_epoch` as text, as the tracker always read them (punches stored before both were validated may hold
+ * anything there).
+ */
+const StoredPunch = v.looseObject({
+  eventId: text,
+  attTimeNormalized: text,
+  receivedAt: text,
+  userId: text,
+  attState: count,
+  suspect: optionalText,
+  extra: v.optional(
+    v.looseObject({
+      seq: v.fallback(v.optional(count), undefined),
+      seq_epoch: v.optional(v.pipe(v.unknown(), v.transform(String))),
+    }),
+  ),
+});
+
+/** The devices index as `listDevices` projects it: the serial number only. */
+const StoredDeviceEntry = v.looseObject({ gsi1sk: text });
 
 /**
  * The gap tracker's items and reads. One item per device holds its series, gaps and drift as JSON; it
@@ -28,12 +109,8 @@ const trackerKey = (sn: string) => ({ pk: keys.device(sn), sk: TRACKER_SK });
  */
 export class DynamoDbGapStore extends TableAdapter implements GapStore, PunchReader, DeviceLister {
   async get(sn: string): Promise<GapTracker | undefined> {
-    const item = await getItem(this.client, {
-      tableName: this.tableName,
-      key: trackerKey(sn),
-      what: "gap tracker",
-    });
-    return item ? fromItem(item) : undefined;
+    // Eventually consistent: `save` writes only over the version read, so a stale read costs a conflict.
+    return this.itemByKey(trackerKey(sn), "gap tracker", fromItem, false);
   }
 
   async save(tracker: GapTracker): Promise<boolean> {
@@ -46,116 +123,69 @@ export class DynamoDbGapStore extends TableAdapter implements GapStore, PunchRea
       version: version + 1,
       ...(unresolved ? { gsi1pk: UNRESOLVED_GAPS_KEY, gsi1sk: tracker.sn } : {}),
     };
-    return sendConditional("DynamoDB PutItem (gap tracker)", () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(item),
-          ConditionExpression: version === 0 ? "attribute_not_exists(pk)" : "version = :v",
-          ...(version === 0 ? {} : { ExpressionAttributeValues: marshall({ ":v": version }) }),
-        }),
-      ),
-    );
+    checkStorable(item, "gap tracker");
+    return this.putAtVersion(item, version, "gap tracker");
   }
 
-  async listUnresolved(limit: number, cursor?: string): Promise<GapTrackerPage> {
-    const rule = {
-      query: "gaps|unresolved",
-      keyAttributes: ["pk", "sk", "gsi1pk", "gsi1sk"],
-      accept: (k: Record<string, string>) => k.gsi1pk === UNRESOLVED_GAPS_KEY && k.sk === TRACKER_SK,
+  listUnresolved(limit: number, cursor?: string): Promise<GapTrackerPage> {
+    const input: QueryInput = {
+      IndexName: GSI1,
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": UNRESOLVED_GAPS_KEY },
     };
-    const start = decodeCursor(cursor, rule);
-    const result = await send("DynamoDB Query (unresolved gaps)", () =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: GSI1,
-          KeyConditionExpression: "gsi1pk = :pk",
-          ExpressionAttributeValues: marshall({ ":pk": UNRESOLVED_GAPS_KEY }),
-          Limit: limit,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      ),
-    );
-    const next = encodeCursor(result.LastEvaluatedKey, rule.query);
-    return {
-      items: (result.Items ?? []).map((item) => fromItem(unmarshall(item))),
-      ...(next ? { cursor: next } : {}),
-    };
+    return this.queryPage(input, { limit, cursor }, UNRESOLVED_RULE, fromItem);
   }
 
   async read(sn: string, windows: AtWindow[]): Promise<SeenPunch[]> {
     const seen = new Map<string, SeenPunch>();
     for (const window of windows) {
-      for (const punch of await this.readWindow(sn, window)) seen.set(punch.eventId, punch);
+      for (const punch of await this.queryAll(punchQuery(sn, window), "punches for gaps", toSeen)) {
+        seen.set(punch.eventId, punch);
+      }
     }
     return [...seen.values()];
   }
 
   async flagSuspect(sn: string, punch: SeenPunch, reason: string): Promise<void> {
+    // The punch may be gone (TTL) since it was read: nothing to flag then.
     await sendConditional("DynamoDB UpdateItem (suspect punch)", () =>
-      this.client.send(
-        new UpdateItemCommand({
+      this.documents.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: marshall({
+          Key: {
             pk: keys.device(sn),
             sk: keys.attendance(punch.attTimeNormalized, punch.userId, punch.attState),
-          }),
+          },
           UpdateExpression: "SET suspect = :r",
           ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: marshall({ ":r": reason }),
+          ExpressionAttributeValues: { ":r": reason },
         }),
       ),
     );
   }
 
+  /** Every device with presence (the pass reads them all before it starts). */
   async *listDevices(): AsyncIterable<string> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.tableName,
-        IndexName: GSI1,
-        KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: marshall({ ":pk": DEVICES_INDEX_KEY }),
-        ProjectionExpression: "gsi1sk",
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      };
-      const result = await send("DynamoDB Query (devices)", () => this.client.send(new QueryCommand(input)));
-      for (const item of result.Items ?? []) yield String(unmarshall(item).gsi1sk);
-      start = result.LastEvaluatedKey;
-    } while (start);
-  }
-
-  private async readWindow(sn: string, window: AtWindow): Promise<SeenPunch[]> {
-    const punches: SeenPunch[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await send("DynamoDB Query (punches for gaps)", () =>
-        this.client.send(
-          new QueryCommand({
-            ...punchQuery(this.tableName, sn, window),
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of result.Items ?? []) punches.push(toSeen(unmarshall(item)));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    return punches;
+    const input: QueryInput = {
+      IndexName: GSI1,
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": DEVICES_INDEX_KEY },
+      ProjectionExpression: "gsi1sk",
+    };
+    yield* await this.queryAll(input, "devices", (item) => v.parse(StoredDeviceEntry, item).gsi1sk);
   }
 }
 
 /** Only what the tracker uses: the numbers, times and key parts, not the whole record. */
-function punchQuery(tableName: string, sn: string, window: AtWindow): QueryCommandInput {
+function punchQuery(sn: string, window: AtWindow): QueryInput {
   return {
-    TableName: tableName,
     KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-    ExpressionAttributeValues: marshall({
+    ExpressionAttributeValues: {
       ":pk": keys.device(sn),
       ":from": `ATT#${window.from ?? ""}`,
       // '~' sorts after every character of a normalized time and after '#'.
       ":to": `ATT#${window.to ?? ""}~`,
-    }),
+    },
     ProjectionExpression:
       "eventId, attTimeNormalized, receivedAt, userId, attState, suspect, #x.#seq, #x.#epoch",
     ExpressionAttributeNames: { "#x": "extra", "#seq": "seq", "#epoch": "seq_epoch" },
@@ -163,22 +193,20 @@ function punchQuery(tableName: string, sn: string, window: AtWindow): QueryComma
 }
 
 function toSeen(item: Record<string, unknown>): SeenPunch {
-  const extra = (item.extra ?? {}) as { seq?: unknown; seq_epoch?: unknown };
+  const { extra, suspect, ...punch } = readItem(StoredPunch, item, TABLE_ATTRIBUTES);
   return {
-    eventId: String(item.eventId),
-    attTimeNormalized: String(item.attTimeNormalized),
-    receivedAt: String(item.receivedAt),
-    userId: String(item.userId),
-    attState: Number(item.attState),
-    epoch: extra.seq_epoch === undefined ? DEFAULT_EPOCH : String(extra.seq_epoch),
-    ...(typeof extra.seq === "number" ? { seq: extra.seq } : {}),
-    ...(typeof item.suspect === "string" ? { suspect: item.suspect } : {}),
+    eventId: punch.eventId,
+    attTimeNormalized: punch.attTimeNormalized,
+    receivedAt: punch.receivedAt,
+    userId: punch.userId,
+    attState: punch.attState,
+    epoch: extra?.seq_epoch ?? DEFAULT_EPOCH,
+    ...(extra?.seq === undefined ? {} : { seq: extra.seq }),
+    ...(suspect === undefined ? {} : { suspect }),
   };
 }
 
 function fromItem(item: Record<string, unknown>): GapTracker {
-  return {
-    ...(JSON.parse(String(item.state)) as Omit<GapTracker, "version">),
-    version: Number(item.version),
-  };
+  const { state, version } = readItem(StoredTrackerItem, item, TABLE_ATTRIBUTES);
+  return { ...state, version };
 }

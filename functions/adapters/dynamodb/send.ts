@@ -1,8 +1,6 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { send, toDomainError } from "../aws-errors.ts";
-import { documentClient } from "./client.ts";
+import { toDomainError } from "../aws-errors.ts";
 
 /** A conditional write's outcome: its output, or the stored item that failed the condition (if asked for). */
 export type Conditional<T> =
@@ -27,21 +25,4 @@ export async function conditional<T>(operation: string, call: () => Promise<T>):
 /** A conditional write ({@link conditional}) that answers only whether it was written. */
 export async function sendConditional(operation: string, call: () => Promise<unknown>): Promise<boolean> {
   return (await conditional(operation, call)).passed;
-}
-
-/** One item by its key, or `undefined` when there is none. */
-export async function getItem(
-  client: DynamoDBClient,
-  request: { tableName: string; key: Record<string, string>; consistent?: boolean; what: string },
-): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await send(`DynamoDB GetItem (${request.what})`, () =>
-    documentClient(client).send(
-      new GetCommand({
-        TableName: request.tableName,
-        Key: request.key,
-        ...(request.consistent ? { ConsistentRead: true } : {}),
-      }),
-    ),
-  );
-  return Item;
 }

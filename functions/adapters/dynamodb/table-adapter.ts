@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   type PutCommandInput,
   QueryCommand,
@@ -12,7 +13,7 @@ import type { Page, PageRequest } from "../../core/queries.ts";
 import { send } from "../aws-errors.ts";
 import { documentClient } from "./client.ts";
 import { type CursorRule, decodeCursorKey, encodeCursor } from "./cursor.ts";
-import { conditional, getItem, sendConditional } from "./send.ts";
+import { conditional, sendConditional } from "./send.ts";
 
 /** A query's input without what the table adapter fills in: the table, and where a page starts and stops. */
 export type QueryInput = Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">;
@@ -40,8 +41,16 @@ export abstract class TableAdapter {
     read: (item: Item) => T,
     consistent = true,
   ): Promise<T | undefined> {
-    const item = await getItem(this.client, { tableName: this.tableName, key, consistent, what });
-    return item ? read(item) : undefined;
+    const { Item } = await send(`DynamoDB GetItem (${what})`, () =>
+      this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: key,
+          ...(consistent ? { ConsistentRead: true } : {}),
+        }),
+      ),
+    );
+    return Item ? read(Item) : undefined;
   }
 
   /** A PutItem into the table (under `input`'s condition, if any), its failure told as `DynamoDB PutItem (what)`. */
