@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbAttendanceStore } from "../../functions/adapters/dynamodb/attendance-store.ts";
+import { documentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDbGapStore, UNRESOLVED_GAPS_KEY } from "../../functions/adapters/dynamodb/gap-store.ts";
 import { DynamoDbPresenceStore } from "../../functions/adapters/dynamodb/presence-store.ts";
 import { InvalidInputError } from "../../functions/core/errors.ts";
@@ -67,6 +69,25 @@ describe("tracker items", () => {
     expect(stored).toEqual({ ...tracker, version: 1 });
     expect(await gaps.save({ ...tracker, version: 1, gaps: [] })).toBe(true);
     expect(await gaps.get(sn)).toMatchObject({ gaps: [], version: 2 });
+  });
+
+  it("reads a tracker whose last wave was written before resends said until when they hold, as holding none", async () => {
+    const sn = uniqueName("SN");
+    const { version, resends, ...state } = trackerWithGap(sn, openGap(3, 4));
+    const written = { ...state, resends: [{ id: "cmd-0", expiresAt: AT }] };
+    await documentClient(env.dynamodb).send(
+      new PutCommand({
+        TableName: env.tableName,
+        Item: {
+          pk: `DEVICE#${sn}`,
+          sk: "GAPS",
+          type: "gap_tracker",
+          state: JSON.stringify(written),
+          version: 3,
+        },
+      }),
+    );
+    expect(await gaps.get(sn)).toEqual({ ...state, resends: undefined, version: 3 });
   });
 
   it("lists the trackers with an unresolved gap a page at a time, through the old cursors too", async () => {
