@@ -118,7 +118,10 @@ describe("events through the SNS FIFO topic", () => {
     const commands = new DynamoDbCommandStore(resources.dynamodb, resources.tableName);
     let publishes = 0;
     const counted = {
-      send: (...args: Parameters<SnsEventTopic["send"]>) => (publishes++, topic.send(...args)),
+      send: (...args: Parameters<SnsEventTopic["send"]>) => {
+        publishes++;
+        return topic.send(...args);
+      },
     };
     const deps = { commands, events: counted, queue, clock: systemClock };
     const { command } = await createCommand(deps, "TOPIC-6", { id: "reboot-1", op: "reboot" });

@@ -40,7 +40,7 @@ export function parseCommandPointer(body: string): CommandQueueMessage | undefin
     return undefined;
   }
   const result = v.safeParse(PointerBody, parsed);
-  return result.success ? { sn: result.output.sn, id: result.output.id } : undefined;
+  return result.success ? result.output : undefined;
 }
 
 /**
