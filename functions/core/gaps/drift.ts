@@ -36,7 +36,7 @@ export function sampleOffset(
   // A device that reports its clock is measured by its heartbeats only: its punches' times may be from
   // before a correction (a backlog, a backfill, or punches a pass reads again).
   if (timed.length > 0 || current?.source === "status") return undefined;
-  return punchSample(punches, current, config);
+  return punchSample(punches, current, setAtMs, config);
 }
 
 /**
@@ -46,8 +46,12 @@ export function sampleOffset(
  * `set_time` was applied or expired: up to its TTL after it was sent, plus the offset it corrected. A
  * punch stamped before that does not count (a backlog, a backfill, punches read again).
  */
-function punchSample(punches: SeenPunch[], current: DriftState | undefined, config: GapConfig) {
-  const setAtMs = current?.lastSetTimeAt ? Date.parse(current.lastSetTimeAt) : undefined;
+function punchSample(
+  punches: SeenPunch[],
+  current: DriftState | undefined,
+  setAtMs: number | undefined,
+  config: GapConfig,
+) {
   const stampedAfterMs =
     setAtMs === undefined ? -Infinity : setAtMs + SET_TIME_TTL_SECONDS * 1000 + (current?.correctionMs ?? 0);
   const ahead = punches
