@@ -1,5 +1,4 @@
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { currentAbortSignal } from "../core/deadline.ts";
 
 /** Time to open a TCP connection; DynamoDB and SQS answer a SYN in milliseconds. */
 export const CONNECTION_TIMEOUT_MS = 1_000;
@@ -26,9 +25,7 @@ export function awsClientConfig(options: AwsClientOptions) {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 3,
-    requestHandler: new CancellableHttpHandler(
-      attemptTimeouts(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
-    ),
+    requestHandler: new NodeHttpHandler(attemptTimeouts(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS)),
   };
 }
 
@@ -46,18 +43,4 @@ function attemptTimeouts(requestTimeoutMs: number) {
     throwOnRequestTimeout: true,
     socketTimeout: requestTimeoutMs,
   };
-}
-
-/**
- * Node's HTTP handler, each request also ended by the deadline it was sent under (`withDeadline`,
- * functions/core/deadline.ts): past the deadline the request is aborted, not left to run after the
- * answer. One place, so every SDK call of every port honours it without a signal in the ports.
- */
-type HttpHandlerOptions = NonNullable<Parameters<NodeHttpHandler["handle"]>[1]>;
-
-class CancellableHttpHandler extends NodeHttpHandler {
-  override handle(request: Parameters<NodeHttpHandler["handle"]>[0], options: HttpHandlerOptions = {}) {
-    const abortSignal = options.abortSignal ?? (currentAbortSignal() as HttpHandlerOptions["abortSignal"]);
-    return super.handle(request, abortSignal ? { ...options, abortSignal } : options);
-  }
 }

@@ -3,8 +3,6 @@ import {
   type KickOutcome,
   unconfiguredBrokerSessions,
 } from "../../core/broker-access/index.ts";
-import { withCurrentSignal } from "../../core/deadline.ts";
-
 import type { EmqxApiOptions } from "./publish-client.ts";
 
 /** EMQX versions before 5.9 have no node caches and answer their reset paths with 404 (docs/emqx.md §10.7). */
@@ -58,7 +56,7 @@ export class EmqxSessionsClient implements BrokerSessions {
       return await fetch(`${this.options.baseUrl}${path}`, {
         method,
         headers: { authorization: this.authorization },
-        signal: withCurrentSignal(AbortSignal.timeout(this.options.timeoutMs ?? SESSIONS_TIMEOUT_MS)),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? SESSIONS_TIMEOUT_MS),
       });
     } catch (error) {
       throw new Error(`EMQX at ${this.options.baseUrl} is unreachable: ${(error as Error).message}`);
