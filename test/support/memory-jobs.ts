@@ -64,16 +64,25 @@ export class MemoryJobStore implements JobStore {
     this.writes.recordSlice++;
     const job = this.must(id);
     const done = this.slices.get(id) ?? new Set<number>();
-    if (done.has(slice)) return job.status === "in_progress" ? "repeat" : "stopped";
-    done.add(slice);
-    this.slices.set(id, done);
+    if (job.status !== "in_progress") return "stopped";
+    if (done.has(slice)) return "repeat";
+    this.count(id, slice, created, last, total);
+    job.updatedAt = this.clock.iso();
+    return "recorded";
+  }
+
+  async countStoppedSlice(id: string, slice: number, created: number, last: boolean, total?: number) {
+    this.writes.other++;
+    if (!this.slices.get(id)?.has(slice)) this.count(id, slice, created, last, total);
+  }
+
+  private count(id: string, slice: number, created: number, last: boolean, total?: number) {
+    const job = this.must(id);
+    this.slices.set(id, new Set([...(this.slices.get(id) ?? []), slice]));
     job.created += created;
     job.slicesDone += 1;
     if (last) job.lastSlice = slice;
     if (total !== undefined) job.total ??= total;
-    if (job.status !== "in_progress") return "stopped";
-    job.updatedAt = this.clock.iso();
-    return "recorded";
   }
 
   async finish(id: string, to: JobStatus, at: string, reason?: string) {

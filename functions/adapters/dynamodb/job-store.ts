@@ -120,22 +120,20 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     last: boolean,
     total?: number,
   ): Promise<SliceRecord> {
-    const what = "DynamoDB UpdateItem (job slice)";
-    const slices = { slice, created, last, total };
-    const first = await conditional(what, () =>
-      this.documents.send(new UpdateCommand(this.sliceInput(id, slices, "in_progress"))),
+    const input = this.sliceInput(id, { slice, created, last, total }, "in_progress");
+    const result = await conditional("DynamoDB UpdateItem (job slice)", () =>
+      this.documents.send(new UpdateCommand(input)),
     );
-    if (first.passed) return "recorded";
-    const stored = first.stored;
-    if (stored?.status === "in_progress") return "repeat";
-    const counted = stored?.sliceKeys instanceof Set && stored.sliceKeys.has(slice);
-    // The job stopped while this slice stored its executions: they exist (and are then canceled), so
-    // `created` counts them, but the job's `updatedAt` stays the stop's (its last check counted after it).
-    if (stored && !counted)
-      await conditional(what, () =>
-        this.documents.send(new UpdateCommand(this.sliceInput(id, slices, "stopped"))),
-      );
-    return "stopped";
+    if (result.passed) return "recorded";
+    return result.stored?.status === "in_progress" ? "repeat" : "stopped";
+  }
+
+  async countStoppedSlice(id: string, slice: number, created: number, last: boolean, total?: number) {
+    const input = this.sliceInput(id, { slice, created, last, total }, "stopped");
+    // Failed: counted before (a repeated slice), or no such job.
+    await conditional("DynamoDB UpdateItem (stopped job slice)", () =>
+      this.documents.send(new UpdateCommand(input)),
+    );
   }
 
   /**

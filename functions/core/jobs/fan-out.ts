@@ -52,6 +52,8 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
   if (recorded === "stopped") {
     const stopped = (await deps.jobs.get(job.id)) ?? job;
     await expireUnsent(deps, executions, now.toISOString(), canceledReason(stopped));
+    // Counted once canceled: a stopped job never shows counted executions still waiting.
+    await deps.jobs.countStoppedSlice(job.id, message.slice, executions.length, !page.cursor, total);
     return "stopped";
   }
   const waiting = executions.filter((command) => command.status === "queued");

@@ -14,10 +14,9 @@ export interface JobStore {
   list(page: PageRequest): Promise<Page<Job>>;
   markStarted(id: string, at: string): Promise<void>;
   /**
-   * Adds slice `slice`'s `created` executions once, even to a job that stopped meanwhile (they exist,
-   * so the job counts them): `repeat` when it was recorded before, `stopped` when the job is no longer
-   * in progress. `last` marks the slice after which there are no targets;
-   * `total`, when given, is set unless known.
+   * Adds slice `slice`'s `created` executions once while the job is in progress: `repeat` when it was
+   * recorded before, `stopped` (nothing added) when the job is no longer in progress. `last` marks the
+   * slice after which there are no targets; `total`, when given, is set unless known.
    */
   recordSlice(
     id: string,
@@ -26,6 +25,11 @@ export interface JobStore {
     last: boolean,
     total?: number,
   ): Promise<SliceRecord>;
+  /**
+   * Adds the executions a slice stored while its job stopped (once per slice, whatever the job's status),
+   * without changing the job's `updatedAt`: its last check stays the one that counted after the stop.
+   */
+  countStoppedSlice(id: string, slice: number, created: number, last: boolean, total?: number): Promise<void>;
   /** Moves an in-progress job to `to`; `undefined` when it was not in progress any more. */
   finish(id: string, to: JobStatus, at: string, reason?: string): Promise<Job | undefined>;
   /** Saves check `seq`'s counts if the last saved check was `seq - 1`; false for a stray second chain. */
