@@ -1,15 +1,12 @@
 import type { Context, Hono } from "hono";
-import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { DeviceProfiles } from "../../core/jobs/groups.ts";
 import { SnParams } from "../../core/schemas/api.ts";
 import { DeviceProfileRequest } from "../../core/schemas/jobs.ts";
-import { requireScope } from "../../http/api-key-auth.ts";
-import { jsonObjectBody } from "../../http/json-body.ts";
 import { problemResponse } from "../../http/problems.ts";
-import { validate } from "../../http/validate.ts";
+import { apiRoutes } from "../declare-route.ts";
 import { PAGED_ROUTES } from "../route-cursor.ts";
-import { jsonContent, page, paging, problems } from "../route-kit.ts";
+import { page, paging } from "../route-kit.ts";
 import type { ApiDeps, ApiEnv } from "../types.ts";
 
 export const DeviceProfileView = v.object({
@@ -25,37 +22,20 @@ export const DeviceProfileView = v.object({
  * through the group's membership items, never a scan.
  */
 export function addDeviceProfileRoutes(app: Hono<ApiEnv>, deps: ApiDeps) {
-  app.put(
-    "/:sn",
-    describeRoute({
-      tags: ["devices"],
-      summary: "Set a device's groups and attributes",
-      description: "Replaces both (an omitted one becomes empty). A device may be in up to 20 groups.",
-      responses: {
-        "200": {
-          description: "The device's groups and attributes",
-          content: jsonContent(v.object({ device: DeviceProfileView })),
-        },
-        ...problems(400, 413, 415, 422),
-      },
-    }),
-    requireScope(deps.keys, "admin"),
-    validate("param", SnParams),
-    jsonObjectBody(),
-    validate("json", DeviceProfileRequest),
-    async (c) => {
-      if (!deps.profiles) return notConfigured(c);
-      const { sn } = c.req.valid("param");
-      const body = c.req.valid("json");
-      const profile = await deps.profiles.put({
-        sn,
-        groups: body.groups ?? [],
-        attributes: body.attributes ?? {},
-        updatedAt: deps.clock.now().toISOString(),
-      });
-      return c.json({ device: profile }, 200);
-    },
-  );
+  const declaration = {
+    summary: "Set a device's groups and attributes",
+    description: "Replaces both (an omitted one becomes empty). A device may be in up to 20 groups.",
+    ok: ["The device's groups and attributes", v.object({ device: DeviceProfileView })],
+    param: SnParams,
+    json: DeviceProfileRequest,
+  } as const;
+  apiRoutes(deps.keys, { tags: ["devices"], scope: "admin" }, app).put("/:sn", declaration, async (c) => {
+    if (!deps.profiles) return notConfigured(c);
+    const { sn } = c.req.valid("param");
+    const { groups = [], attributes = {} } = c.req.valid("json");
+    const updatedAt = deps.clock.now().toISOString();
+    return c.json({ device: await deps.profiles.put({ sn, groups, attributes, updatedAt }) }, 200);
+  });
 }
 
 /** `GET /v1/devices?group=`: the group's devices with their groups and attributes, by serial number. */

@@ -1,17 +1,13 @@
-import { type Context, Hono } from "hono";
-import { describeRoute } from "hono-openapi";
+import type { Context } from "hono";
 import * as v from "valibot";
-import type { Scope } from "../../core/api-keys.ts";
 import { DELIVERY_TRANSPORTS } from "../../core/device-transport.ts";
 import { SnParams } from "../../core/schemas/api.ts";
-import { requireScope } from "../../http/api-key-auth.ts";
-import { jsonObjectBody } from "../../http/json-body.ts";
 import { problemResponse } from "../../http/problems.ts";
-import { validate } from "../../http/validate.ts";
-import { jsonContent, problems } from "../route-kit.ts";
-import type { ApiDeps, ApiEnv } from "../types.ts";
+import { type ApiRoutes, apiRoutes, type ResourceDefaults } from "../declare-route.ts";
+import type { ApiDeps } from "../types.ts";
 
-const READERS = ["read", "commands", "admin"] as const satisfies Scope[];
+/** Reading needs any scope; setting, `admin`. */
+const TRANSPORT: ResourceDefaults = { tags: ["device identity"], scope: ["read", "commands", "admin"] };
 
 const Transport = v.picklist(
   DELIVERY_TRANSPORTS,
@@ -28,53 +24,33 @@ const TransportAnswer = v.object({ sn: v.string(), transport: Transport });
  * `GET /v1/devices/{sn}/commands/next`, so the publisher never calls EMQX for it and its commands wait
  * as `pending` for the poll. `mqtt` (the default) clears it.
  */
-export function deviceTransportRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
-  app.get(
-    "/",
-    describeRoute({
-      tags: ["device identity"],
-      summary: "How a device takes its commands (mqtt or http)",
-      responses: {
-        "200": { description: "The transport", content: jsonContent(TransportAnswer) },
-        ...problems(400),
-      },
-    }),
-    requireScope(deps.keys, READERS),
-    validate("param", SnParams),
-    async (c) => {
-      if (!deps.transports) return notConfigured(c);
-      const { sn } = c.req.valid("param");
-      return c.json({ sn, transport: await deps.transports.get(sn) }, 200);
-    },
-  );
-  setTransport(app, deps);
-  return app;
+export function deviceTransportRoutes(deps: ApiDeps) {
+  const routes = apiRoutes(deps.keys, TRANSPORT);
+  const summary = "How a device takes its commands (mqtt or http)";
+  routes.get("/", { summary, ok: ["The transport", TransportAnswer], param: SnParams }, async (c) => {
+    if (!deps.transports) return notConfigured(c);
+    const { sn } = c.req.valid("param");
+    return c.json({ sn, transport: await deps.transports.get(sn) }, 200);
+  });
+  setTransport(routes, deps);
+  return routes.app;
 }
 
-function setTransport(app: Hono<ApiEnv>, deps: ApiDeps) {
-  app.put(
-    "/",
-    describeRoute({
-      tags: ["device identity"],
-      summary: "Set how a device takes its commands: http (it polls) or mqtt",
-      responses: {
-        "200": { description: "The transport", content: jsonContent(TransportAnswer) },
-        ...problems(400, 415, 422),
-      },
-    }),
-    requireScope(deps.keys, "admin"),
-    validate("param", SnParams),
-    jsonObjectBody(),
-    validate("json", TransportRequest),
-    async (c) => {
-      if (!deps.transports) return notConfigured(c);
-      const { sn } = c.req.valid("param");
-      const { transport } = c.req.valid("json");
-      await deps.transports.set(sn, transport, deps.clock.now().toISOString());
-      return c.json({ sn, transport }, 200);
-    },
-  );
+function setTransport(routes: ApiRoutes, deps: ApiDeps) {
+  const declaration = {
+    summary: "Set how a device takes its commands: http (it polls) or mqtt",
+    ok: ["The transport", TransportAnswer],
+    scope: "admin",
+    param: SnParams,
+    json: TransportRequest,
+  } as const;
+  routes.put("/", declaration, async (c) => {
+    if (!deps.transports) return notConfigured(c);
+    const { sn } = c.req.valid("param");
+    const { transport } = c.req.valid("json");
+    await deps.transports.set(sn, transport, deps.clock.now().toISOString());
+    return c.json({ sn, transport }, 200);
+  });
 }
 
 function notConfigured(c: Context): Response {
