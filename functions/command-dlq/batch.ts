@@ -2,7 +2,6 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { parseCommandPointer } from "../adapters/sqs/command-queue.ts";
 import { type DeadLetterDeps, failDeadLettered } from "../core/commands/fail-dead-lettered.ts";
-import { type BridgeMetrics, noopMetrics } from "../core/metrics.ts";
 
 /**
  * The commands DLQ consumer: every dead-lettered command that is still waiting becomes `failed` with
@@ -13,13 +12,11 @@ export async function handleDeadLetters(
   deps: DeadLetterDeps,
   event: SQSEvent,
   logger: Logger,
-  metrics: BridgeMetrics = noopMetrics,
 ): Promise<SQSBatchResponse> {
   const failures: string[] = [];
   for (const record of event.Records) {
     if (!(await handleOne(deps, record, logger))) failures.push(record.messageId);
   }
-  metrics.flush();
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 

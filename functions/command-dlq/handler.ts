@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { BaseConfig } from "../adapters/config.ts";
-import { bootLambda } from "../adapters/lambda-boot.ts";
+import { bootLambda, lambdaEntry } from "../adapters/lambda-boot.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleDeadLetters } from "./batch.ts";
 
@@ -11,6 +11,11 @@ const { logger, metrics, deps } = await bootLambda(BaseConfig, {
   loadSecrets: false,
 });
 
-/** Lambda entry for the commands DLQ's event source mapping (with ReportBatchItemFailures). */
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleDeadLetters(deps, event, logger, metrics);
+/**
+ * Lambda entry for the commands DLQ's event source mapping (with ReportBatchItemFailures); every log line
+ * carries the invocation's request id, and the `failed` counts (its command store's) are written even when the batch throws.
+ */
+export const handler = lambdaEntry(
+  (event: SQSEvent): Promise<SQSBatchResponse> => handleDeadLetters(deps, event, logger),
+  { logger, metrics },
+);

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { PublisherConfig } from "../adapters/config.ts";
 import { EmqxPublishClient } from "../adapters/emqx/publish-client.ts";
 import { bootWithoutAws } from "../adapters/lambda-boot-base.ts";
+import { lambdaEntry } from "../adapters/lambda-entry.ts";
 import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleFeedBatch } from "./batch.ts";
 
@@ -19,5 +20,11 @@ const deps = {
   }),
 };
 
-/** Lambda entry for the feed FIFO queue's event source mapping (with ReportBatchItemFailures). */
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => handleFeedBatch(deps, event, logger);
+/**
+ * Lambda entry for the feed FIFO queue's event source mapping (with ReportBatchItemFailures); every log
+ * line carries the invocation's request id. The feed counts no metric, so there are none to write.
+ */
+export const handler = lambdaEntry(
+  (event: SQSEvent): Promise<SQSBatchResponse> => handleFeedBatch(deps, event, logger),
+  { logger },
+);

@@ -5,6 +5,7 @@ import { createAwsDeps } from "../adapters/aws-deps.ts";
 import { BaseConfig, readConfig } from "../adapters/config.ts";
 import { createDynamoDbClient } from "../adapters/dynamodb/client.ts";
 import { DynamoDbGapStore } from "../adapters/dynamodb/gap-store.ts";
+import { lambdaEntry } from "../adapters/lambda-entry.ts";
 import { installLazySourceMaps } from "../adapters/lazy-source-maps.ts";
 import { METRICS_NAMESPACE } from "../adapters/metrics.ts";
 import { createSqsClient } from "../adapters/sqs/client.ts";
@@ -39,11 +40,17 @@ const deps = gapRunDeps(aws, store, reports, {
   setTime: config.GAP_SET_TIME === "true",
 });
 
-/** Lambda entry for the EventBridge schedule: one pass over the fleet. */
-export const handler = async (): Promise<void> => {
-  const stats = await runGapTracker(deps);
-  for (const [name, value] of Object.entries(stats.byType)) metrics.addMetric(name, MetricUnit.Count, value);
-  metrics.addMetric("GapTrackerWrites", MetricUnit.Count, stats.trackerWrites);
-  metrics.publishStoredMetrics();
-  logger.info("gap tracker pass", { ...stats });
-};
+/**
+ * Lambda entry for the EventBridge schedule: one pass over the fleet. Every log line carries the
+ * invocation's request id; the pass's counts are written when it ends (a pass that throws counted nothing).
+ */
+export const handler = lambdaEntry(
+  async (): Promise<void> => {
+    const stats = await runGapTracker(deps);
+    for (const [name, value] of Object.entries(stats.byType))
+      metrics.addMetric(name, MetricUnit.Count, value);
+    metrics.addMetric("GapTrackerWrites", MetricUnit.Count, stats.trackerWrites);
+    logger.info("gap tracker pass", { ...stats });
+  },
+  { logger, metrics: { flush: () => metrics.hasStoredMetrics() && metrics.publishStoredMetrics() } },
+);

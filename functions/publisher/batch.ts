@@ -30,7 +30,6 @@ export async function handleCommandBatch(
   for (const outcome of Object.values(report.outcomes)) {
     if (outcome in PUBLISH_RESULT) metrics.count(METRIC.EmqxPublishResults, 1, { result: outcome });
   }
-  metrics.flush();
   return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 

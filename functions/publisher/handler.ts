@@ -5,15 +5,8 @@ import { METRICS_SERVICE } from "../adapters/metrics.ts";
 import { handleCommandBatch } from "./batch.ts";
 import { PublisherSettings } from "./config.ts";
 
-const {
-  config,
-  logger,
-  metrics,
-  deps: aws,
-} = await bootLambda(PublisherSettings, {
-  logService: "bridge-publisher",
-  metricsService: METRICS_SERVICE.publisher,
-});
+const BOOT = { logService: "bridge-publisher", metricsService: METRICS_SERVICE.publisher } as const;
+const { config, logger, metrics, deps: aws } = await bootLambda(PublisherSettings, BOOT);
 const deps = {
   ...aws,
   publisher: new EmqxPublishClient({
