@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishBody } from "../support/emqx-bodies.ts";
 import { SECOND_TOKEN, startIngest } from "../support/ingest-server.ts";
+import { expectNothingShown, type ReadApi, startReadApi } from "../support/read-api.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 let env: TestResources;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
+let api: ReadApi;
 
 beforeAll(async () => {
   env = await createTestResources();
   ingest = await startIngest(env.deps);
+  api = await startReadApi(env);
 });
 afterAll(async () => {
   await ingest.stop();
+  await api.stop();
   env.destroy();
 });
 
@@ -21,6 +26,8 @@ const punch = (userId: string, attTime = "2026-11-22T08:01:02+08:00", attState =
   att_state: attState,
   verify_mode: "fp",
 });
+/** The device's punches, as `GET /v1/devices/{sn}/attendance` reads them. */
+const punches = (sn: string) => userReads(env).attendance(sn);
 
 describe("attendance over the EMQX rule endpoint", () => {
   it("stores a punch once, keeps extra fields, and fans it out with a stable eventId", async () => {
@@ -29,7 +36,7 @@ describe("attendance over the EMQX rule endpoint", () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ result: "attendance", stored: 1, duplicates: 0 });
 
-    const items = await env.partition("DEVICE#SN-A1", "ATT#");
+    const items = await punches("SN-A1");
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({
       userId: "1001",
@@ -60,7 +67,7 @@ describe("attendance over the EMQX rule endpoint", () => {
     ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(answers.reduce((n, a) => n + (a.body.stored as number), 0)).toBe(1);
-    expect(await env.partition("DEVICE#SN-A2", "ATT#")).toHaveLength(1);
+    expect(await punches("SN-A2")).toHaveLength(1);
     const events = await env.drainEvents();
     expect(events.filter((e) => e.sn === "SN-A2")).toHaveLength(1);
   });
@@ -70,7 +77,7 @@ describe("attendance over the EMQX rule endpoint", () => {
     const answer = await ingest.post(publishBody("api/mqtt/v1/SN-A3/evt", JSON.stringify(backlog)));
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ stored: 2 });
-    const items = await env.partition("DEVICE#SN-A3", "ATT#");
+    const items = await punches("SN-A3");
     expect(items.map((i) => i.userId).sort()).toEqual(["3003", "3004"]);
     expect(await env.drainEvents()).toHaveLength(2);
   });
@@ -80,9 +87,9 @@ describe("attendance over the EMQX rule endpoint", () => {
     const answer = await ingest.post(publishBody("api/mqtt/v1/SN-A4/evt", JSON.stringify(backlog)));
     expect(answer.status).toBe(422);
     expect(answer.body).toMatchObject({ field: "payload[1].att_time", stored: 1 });
-    expect(await env.partition("DEVICE#SN-A4", "ATT#")).toHaveLength(1);
+    expect(await punches("SN-A4")).toHaveLength(1);
     const day = new Date().toISOString().slice(0, 10);
-    const rejected = await env.partition(`REJECTED#${day}`);
+    const rejected = await userReads(env).quarantined(day);
     expect(rejected.find((r) => r.id === answer.body.quarantineId)).toMatchObject({
       field: "payload[1].att_time",
       sn: "SN-A4",
@@ -106,7 +113,7 @@ describe("attendance over the EMQX rule endpoint", () => {
     const wrong = await ingest.post(body, "not-the-token-at-all-000000");
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("content-type")).toContain("application/problem+json");
-    expect(await env.partition("DEVICE#SN-A6")).toHaveLength(0);
+    await expectNothingShown(api, "SN-A6");
   });
 
   it("stores a punch repeated inside one backlog once, at once, with one message", async () => {
