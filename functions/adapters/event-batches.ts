@@ -2,7 +2,7 @@ import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { asciiJson } from "../core/ascii-json.ts";
 import { TransientError } from "../core/errors.ts";
 import type { FanoutMessage } from "../core/fanout.ts";
-import type { SendOptions } from "../core/ports.ts";
+import type { EventQueue, SendOptions } from "../core/ports.ts";
 import { FanoutRefusedError, type RefusedMessage } from "../core/refusal.ts";
 import { toDomainError } from "./aws-errors.ts";
 
@@ -39,6 +39,15 @@ export interface BatchSender {
   contentErrors: ReadonlySet<string>;
   /** Sends one batch (entry ids are the indexes in it); returns the entries the service did not take. */
   sendBatch(batch: Entry[]): Promise<FailedEntry[]>;
+}
+
+/** The events port over one service's batch call (the SQS events queue, the SNS events topic). */
+export class BatchedEventQueue implements EventQueue {
+  constructor(private readonly sender: BatchSender) {}
+
+  send(messages: FanoutMessage[], options: SendOptions = {}): Promise<void> {
+    return sendEvents(this.sender, messages, options);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { BrokerCutOff, DeviceIdentity } from "../core/broker-access/index.ts";
 import type { Command } from "../core/commands/types.ts";
+import { definedFields } from "../core/defined-fields.ts";
 import type { StoredAttendance } from "../core/ports.ts";
 import { derivePresence } from "../core/presence.ts";
 import type { DevicePresence } from "../core/queries.ts";
@@ -37,8 +38,7 @@ export function publicIdentity(identity: DeviceIdentity) {
     generation: identity.generation,
     registeredBy: identity.registeredBy,
     createdAt: identity.createdAt,
-    ...(identity.lastLoginAt ? { lastLoginAt: identity.lastLoginAt } : {}),
-    ...(identity.updatedAt ? { updatedAt: identity.updatedAt } : {}),
+    ...definedFields({ lastLoginAt: identity.lastLoginAt, updatedAt: identity.updatedAt }),
   };
 }
 
@@ -85,11 +85,13 @@ export function publicCommand(command: Command): PublicCommand {
     status: command.status,
     createdAt: command.createdAt,
     updatedAt: command.updatedAt,
-    ...(command.expiresAt !== undefined ? { expiresAt: command.expiresAt } : {}),
-    ...(command.ttlSeconds !== undefined ? { ttlSeconds: command.ttlSeconds } : {}),
-    ...(command.messageId !== undefined ? { messageId: command.messageId } : {}),
-    ...(command.reason !== undefined ? { reason: command.reason } : {}),
-    ...(command.result !== undefined ? { result: command.result } : {}),
-    ...(command.jobId !== undefined ? { jobId: command.jobId } : {}),
+    ...definedFields({
+      expiresAt: command.expiresAt,
+      ttlSeconds: command.ttlSeconds,
+      messageId: command.messageId,
+      reason: command.reason,
+      result: command.result,
+      jobId: command.jobId,
+    }),
   };
 }

@@ -1,9 +1,7 @@
-import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
 import { readItem, StoredAttendanceItem } from "./items.ts";
 import { keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
-import { sendConditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /** Attendance in DynamoDB: one conditional put per new punch, its failure returns the stored one. */
@@ -14,16 +12,11 @@ export class DynamoDbAttendanceStore extends TableAdapter implements AttendanceS
 
   async discard(record: StoredAttendance): Promise<void> {
     // Gone already, or another attempt's write of the same punch: that one stays.
-    await sendConditional("DynamoDB DeleteItem (attendance not on the queue)", () =>
-      this.documents.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: primaryKey(record),
-          ConditionExpression: "storedBy = :by",
-          ExpressionAttributeValues: { ":by": record.storedBy ?? "" },
-        }),
-      ),
-    );
+    await this.deleteIf("attendance not on the queue", {
+      Key: primaryKey(record),
+      ConditionExpression: "storedBy = :by",
+      ExpressionAttributeValues: { ":by": record.storedBy ?? "" },
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import type {
   AnswerStore,
@@ -9,7 +9,7 @@ import type {
 } from "../../core/app-requests/ports.ts";
 import { StoreRejectedError, toDomainError } from "../aws-errors.ts";
 import { TTL_ATTRIBUTE } from "./keys.ts";
-import { conditional, sendConditional } from "./send.ts";
+import { conditional } from "./send.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 const SORT_KEY = "ANSWER";
@@ -71,18 +71,13 @@ export class DynamoDbAnswerStore extends TableAdapter implements AnswerStore {
   }
 
   async release(key: RequestKey): Promise<void> {
-    await sendConditional("DynamoDB UpdateItem (request release)", () =>
-      this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keyOf(key),
-          UpdateExpression: "SET leaseUntil = :zero",
-          ConditionExpression: "#state = :running",
-          ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":zero": 0, ":running": "running" },
-        }),
-      ),
-    );
+    await this.updateIf("request release", {
+      Key: keyOf(key),
+      UpdateExpression: "SET leaseUntil = :zero",
+      ConditionExpression: "#state = :running",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: { ":zero": 0, ":running": "running" },
+    });
   }
 
   async find(key: RequestKey): Promise<StoredRequest | undefined> {

@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
+  type DeleteCommandInput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -74,6 +76,23 @@ export abstract class TableAdapter {
           ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ":expected": expectedVersion } }),
         }),
       ),
+    );
+  }
+
+  /**
+   * An UpdateItem under `input`'s condition: false when the condition failed, which the caller's comment
+   * says is nothing to do (gone already, or moved on).
+   */
+  protected updateIf(what: string, input: Omit<UpdateCommandInput, "TableName">): Promise<boolean> {
+    return sendConditional(`DynamoDB UpdateItem (${what})`, () =>
+      this.documents.send(new UpdateCommand({ ...input, TableName: this.tableName })),
+    );
+  }
+
+  /** A DeleteItem under `input`'s condition: false when the condition failed (see {@link updateIf}). */
+  protected deleteIf(what: string, input: Omit<DeleteCommandInput, "TableName">): Promise<boolean> {
+    return sendConditional(`DynamoDB DeleteItem (${what})`, () =>
+      this.documents.send(new DeleteCommand({ ...input, TableName: this.tableName })),
     );
   }
 

@@ -1,7 +1,6 @@
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
-import type { FanoutMessage } from "../../core/fanout.ts";
-import type { EventQueue, SendOptions } from "../../core/ports.ts";
-import { type BatchSender, type Entry, type FailedEntry, sendEvents } from "../event-batches.ts";
+import { BatchedEventQueue, type Entry, type FailedEntry } from "../event-batches.ts";
+import { fifoEntry } from "../sqs/fifo-batch.ts";
 
 /** Errors SNS raises for what a request holds: retried one message at a time to find the culprit. */
 const CONTENT_ERRORS = new Set([
@@ -21,38 +20,26 @@ const CONTENT_ERRORS = new Set([
  * message SNS refuses for its content never fails the others: `FanoutRefusedError` names it
  * (batching and refusals shared with the SQS events queue in functions/adapters/event-batches.ts).
  */
-export class SnsEventTopic implements EventQueue {
-  private readonly sender: BatchSender;
-
-  constructor(
-    private readonly client: SNSClient,
-    private readonly topicArn: string,
-  ) {
-    this.sender = {
+export class SnsEventTopic extends BatchedEventQueue {
+  constructor(client: SNSClient, topicArn: string) {
+    super({
       service: "SNS",
       operation: "SNS PublishBatch (events)",
       contentErrors: CONTENT_ERRORS,
-      sendBatch: (batch) => this.publish(batch),
-    };
+      sendBatch: (batch) => publish(client, topicArn, batch),
+    });
   }
+}
 
-  send(messages: FanoutMessage[], options: SendOptions = {}): Promise<void> {
-    return sendEvents(this.sender, messages, options);
-  }
-
-  private async publish(batch: Entry[]): Promise<FailedEntry[]> {
-    const result = await this.client.send(
-      new PublishBatchCommand({
-        TopicArn: this.topicArn,
-        PublishBatchRequestEntries: batch.map((entry, index) => ({
-          Id: String(index),
-          Message: entry.body,
-          MessageAttributes: entry.attributes,
-          MessageGroupId: entry.message.sn,
-          MessageDeduplicationId: entry.deduplicationId,
-        })),
-      }),
-    );
-    return result.Failed ?? [];
-  }
+async function publish(client: SNSClient, topicArn: string, batch: Entry[]): Promise<FailedEntry[]> {
+  const result = await client.send(
+    new PublishBatchCommand({
+      TopicArn: topicArn,
+      PublishBatchRequestEntries: batch.map((entry, index) => ({
+        ...fifoEntry({ ...entry, groupId: entry.message.sn }, index),
+        Message: entry.body,
+      })),
+    }),
+  );
+  return result.Failed ?? [];
 }

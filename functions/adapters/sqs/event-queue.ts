@@ -1,7 +1,5 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { FanoutMessage } from "../../core/fanout.ts";
-import type { EventQueue, SendOptions } from "../../core/ports.ts";
-import { type BatchSender, type Entry, type FailedEntry, sendEvents } from "../event-batches.ts";
+import { BatchedEventQueue } from "../event-batches.ts";
 import { sendFifoBatch } from "./fifo-batch.ts";
 
 /** Errors SQS raises for what a request holds: retried one message at a time to find the culprit. */
@@ -20,30 +18,18 @@ const CONTENT_ERRORS = new Set([
  * another to keep their order. A message SQS refuses for its content never fails the others: they are
  * sent, and `FanoutRefusedError` names it (functions/adapters/event-batches.ts).
  */
-export class SqsEventQueue implements EventQueue {
-  private readonly sender: BatchSender;
-
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-  ) {
-    this.sender = {
+export class SqsEventQueue extends BatchedEventQueue {
+  constructor(client: SQSClient, queueUrl: string) {
+    super({
       service: "SQS",
       operation: "SQS SendMessageBatch (events)",
       contentErrors: CONTENT_ERRORS,
-      sendBatch: (batch) => this.sendBatch(batch),
-    };
-  }
-
-  send(messages: FanoutMessage[], options: SendOptions = {}): Promise<void> {
-    return sendEvents(this.sender, messages, options);
-  }
-
-  private sendBatch(batch: Entry[]): Promise<FailedEntry[]> {
-    return sendFifoBatch(
-      this.client,
-      this.queueUrl,
-      batch.map((entry) => ({ ...entry, groupId: entry.message.sn })),
-    );
+      sendBatch: (batch) =>
+        sendFifoBatch(
+          client,
+          queueUrl,
+          batch.map((entry) => ({ ...entry, groupId: entry.message.sn })),
+        ),
+    });
   }
 }

@@ -27,13 +27,23 @@ export async function sendFifoBatch(
     new SendMessageBatchCommand({
       QueueUrl: queueUrl,
       Entries: messages.map((message, index) => ({
-        Id: String(index),
+        ...fifoEntry(message, index),
         MessageBody: message.body,
-        ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
-        MessageGroupId: message.groupId,
-        MessageDeduplicationId: message.deduplicationId,
       })),
     }),
   );
   return result.Failed ?? [];
+}
+
+/**
+ * A batch entry's fields but its body, which SQS (`MessageBody`) and SNS (`Message`) name differently:
+ * `Id` is its index in the batch, the group and deduplication ids are the FIFO's.
+ */
+export function fifoEntry(message: Omit<FifoMessage, "body">, index: number) {
+  return {
+    Id: String(index),
+    ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
+    MessageGroupId: message.groupId,
+    MessageDeduplicationId: message.deduplicationId,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import * as v from "valibot";
+import { definedFields } from "../../core/defined-fields.ts";
 import { cancelJob } from "../../core/jobs/cancel-job.ts";
 import { isFannedOut } from "../../core/jobs/check.ts";
 import { createJob, type JobDeps } from "../../core/jobs/create-job.ts";
@@ -175,9 +176,7 @@ export function publicJob(job: Job): v.InferOutput<typeof JobView> {
     op: job.op,
     data: job.data,
     targets: job.targets,
-    ...(job.rollout ? { rollout: job.rollout } : {}),
-    ...(job.ttlSeconds ? { ttlSeconds: job.ttlSeconds } : {}),
-    ...(job.abort ? { abort: job.abort } : {}),
+    ...definedFields({ rollout: job.rollout, ttlSeconds: job.ttlSeconds, abort: job.abort }),
     status: job.status,
     ...(job.reason ? { reason: job.reason } : {}),
     createdAt: job.createdAt,
@@ -189,6 +188,6 @@ export function publicJob(job: Job): v.InferOutput<typeof JobView> {
       ...(total ? { percent: Math.floor((job.created * 100) / total) } : {}),
     },
     counts: Object.fromEntries(Object.entries(job.counts).map(([k, n]) => [k, n ?? 0])),
-    ...(job.countedAt ? { countedAt: job.countedAt } : {}),
+    ...definedFields({ countedAt: job.countedAt }),
   };
 }

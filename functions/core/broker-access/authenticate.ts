@@ -10,7 +10,14 @@ import {
   LOGIN_RECORD_INTERVAL_MS,
   type RegistrationPolicy,
 } from "./registry.ts";
-import type { BrokerDecision, BrokerLogin, DenyReason } from "./types.ts";
+import type { AclRule, BrokerDecision, BrokerIdentity, BrokerLogin, DenyReason } from "./types.ts";
+
+/** Decides one login of its kind (device or application). */
+type Authenticator = (
+  deps: BrokerAccessDeps,
+  options: BrokerAccessOptions,
+  login: BrokerLogin,
+) => Promise<BrokerDecision>;
 
 /** An app may hold several connections: client id = key id, or key id + `/` + a short suffix. */
 const APP_CLIENT_SUFFIX = /^(\/[-_0-9a-zA-Z]{0,36})?$/;
@@ -49,11 +56,7 @@ export async function authenticateBrokerClient(
  * A device's login alone (an API key never passes here): what HTTP devices are checked with, so the same
  * token, registry and first-login registration serve both transports.
  */
-export async function authenticateDevice(
-  deps: BrokerAccessDeps,
-  options: BrokerAccessOptions,
-  login: BrokerLogin,
-): Promise<BrokerDecision> {
+export const authenticateDevice: Authenticator = async (deps, options, login) => {
   const sn = login.username;
   if (!v.is(SerialNumber, sn)) return deny("malformed_login");
   if (login.clientid !== sn) return deny("clientid_mismatch");
@@ -63,13 +66,8 @@ export async function authenticateDevice(
   const refusal = refusalOf(identity, generation, options.registration);
   if (refusal) return deny(refusal);
   await noteLogin(deps, sn, identity);
-  return {
-    result: "allow",
-    identity: { kind: "device", sn, generation },
-    expireAt: expiry(deps, options),
-    acl: deviceAcl(sn),
-  };
-}
+  return allow(deps, options, { kind: "device", sn, generation }, deviceAcl(sn));
+};
 
 function refusalOf(
   identity: DeviceIdentity | undefined,
@@ -103,11 +101,7 @@ async function noteLogin(deps: BrokerAccessDeps, sn: string, identity: DeviceIde
   if (now.getTime() - last >= LOGIN_RECORD_INTERVAL_MS) await deps.devices.recordLogin(sn, at);
 }
 
-async function authenticateApp(
-  deps: BrokerAccessDeps,
-  options: BrokerAccessOptions,
-  login: BrokerLogin,
-): Promise<BrokerDecision> {
+const authenticateApp: Authenticator = async (deps, options, login) => {
   const keyId = login.username;
   // An app's key id is its key's name, which is a topic level (ApiKeyName).
   if (!v.is(ApiKeyName, keyId)) return deny("malformed_login");
@@ -118,16 +112,18 @@ async function authenticateApp(
   if (!key || key.name !== keyId) return deny("bad_credentials");
   // A bare key id shares the client id space with serial numbers: never let an app take a device's session.
   if (login.clientid === keyId && (await deps.devices.find(keyId))) return deny("clientid_mismatch");
-  return {
-    result: "allow",
-    identity: { kind: "app", keyId, scopes: key.scopes },
-    expireAt: expiry(deps, options),
-    acl: appAcl(keyId, key.scopes),
-  };
-}
+  return allow(deps, options, { kind: "app", keyId, scopes: key.scopes }, appAcl(keyId, key.scopes));
+};
 
-function expiry(deps: BrokerAccessDeps, options: BrokerAccessOptions): number {
-  return Math.floor(deps.clock.now().getTime() / 1000) + options.sessionLifetimeSeconds;
+/** An allow for `identity`, its session bounded by the configured lifetime from now. */
+function allow(
+  deps: BrokerAccessDeps,
+  options: BrokerAccessOptions,
+  identity: BrokerIdentity,
+  acl: AclRule[],
+): BrokerDecision {
+  const expireAt = Math.floor(deps.clock.now().getTime() / 1000) + options.sessionLifetimeSeconds;
+  return { result: "allow", identity, expireAt, acl };
 }
 
 function deny(reason: DenyReason): BrokerDecision {

@@ -1,3 +1,4 @@
+import { definedFields } from "../defined-fields.ts";
 import { stableEventId } from "../event-id.ts";
 import type { FanoutMessage } from "../fanout.ts";
 import type { CommandRequest } from "../schemas/command.ts";
@@ -18,8 +19,7 @@ export function publicGap(sn: string, gap: Gap) {
     source: gap.source,
     detected_at: gap.detectedAt,
     attempts: gap.attempts,
-    ...(gap.openedAt ? { opened_at: gap.openedAt } : {}),
-    ...(gap.closedAt ? { closed_at: gap.closedAt } : {}),
+    ...definedFields({ opened_at: gap.openedAt, closed_at: gap.closedAt }),
     ...(gap.nextAttemptAt && gap.status === "open" ? { next_attempt_at: gap.nextAttemptAt } : {}),
   };
 }

@@ -43,12 +43,15 @@ export const AttTime = v.pipe(
   ),
 );
 
+/** A number, or up to `digits` decimal digits in a string (firmware sends either), as a number. */
+function numberOrDigits(digits: number, message: string) {
+  const text = v.pipe(v.string(), v.regex(new RegExp(`^\\d{1,${digits}}$`)), v.transform(Number));
+  return v.union([v.number(), text], message);
+}
+
 /** 0 check-in, 1 check-out, other values are device-defined; digits in a string are accepted. */
 export const AttState = v.pipe(
-  v.union(
-    [v.number(), v.pipe(v.string(), v.regex(/^\d{1,4}$/), v.transform(Number))],
-    "att_state must be an integer",
-  ),
+  numberOrDigits(4, "att_state must be an integer"),
   v.integer("att_state must be an integer"),
   v.minValue(0, "att_state must be 0 or more"),
   v.maxValue(9999, "att_state must be at most 9999"),
@@ -56,10 +59,7 @@ export const AttState = v.pipe(
 
 /** A per-device punch counter (README "Firmware: numbering punches"): 1, 2, 3, ... within one `seq_epoch`. */
 export const Seq = v.pipe(
-  v.union(
-    [v.number(), v.pipe(v.string(), v.regex(/^\d{1,15}$/), v.transform(Number))],
-    "seq must be a whole number",
-  ),
+  numberOrDigits(15, "seq must be a whole number"),
   v.safeInteger("seq must be a whole number"),
   v.minValue(1, "seq must be 1 or more"),
 );
