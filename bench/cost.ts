@@ -13,7 +13,8 @@ const END = "<!-- cost:end -->";
 /** The goal of issue 9: at most this per million new punches, and below AWS IoT Core's path. */
 const GOAL_PER_MILLION = 2.0;
 
-type Counted = RequestCount & { emqxCalls?: number };
+/** What the bench counted for one operation; `logBytes`/`logLines`: the EMF lines it wrote, measured. */
+type Counted = RequestCount & { emqxCalls?: number; logBytes?: number; logLines?: number };
 
 interface Invocation {
   fn: FunctionSettings;
@@ -94,7 +95,8 @@ function price(inv: Invocation, facts: TemplateFacts, queueFifo: boolean): Break
   const queueRequests = inv.count.sends - viaTopic.sends + (inv.extraQueueRequests ?? 0);
   const sqs = inv.share * queueRequests * perQueueRequest;
   const sns = inv.share * snsCost(viaTopic.sends, viaTopic.messages, facts.eventsSubscriptions);
-  const logs = inv.share * million * (logBytes(inv.fn) / 1e9) * PRICES.cloudwatchLogs.perGbIngested;
+  const logs =
+    inv.share * million * (logBytes(inv.fn, inv.count) / 1e9) * PRICES.cloudwatchLogs.perGbIngested;
   const total = lambdaRequests + lambdaCompute + dynamodb + sqs + sns + logs;
   return { lambdaRequests, lambdaCompute, dynamodb, sqs, sns, logs, total, durationMs: duration };
 }
@@ -118,15 +120,43 @@ export function snsCost(sends: number, messages: number, subscriptions: number):
   );
 }
 
-/** Bytes a handled request writes to CloudWatch Logs, from the template's log settings. */
-function logBytes(fn: FunctionSettings): number {
+/**
+ * The floor with its own compute: the bare conditional PutItem + send of the warm-ingest area, its CPU
+ * priced by the same model on the ingest's memory, writing no log line. What no handler can go below.
+ */
+function floorWithCompute(
+  floor: number,
+  cpuMs: number | undefined,
+  count: Counted,
+  facts: TemplateFacts,
+): Row[] {
+  if (cpuMs === undefined) return [];
+  const bare = { ...count, logBytes: 0, logLines: 0 };
+  const compute = price(
+    { fn: facts.functions.ingest, share: 1, count: bare, cpuMs, initMs: 0 },
+    facts,
+    facts.eventsFifo,
+  ).lambdaCompute;
+  return [
+    {
+      figure: `floor of a new punch with compute (the bare PutItem + send's ${cpuMs.toFixed(2)} ms CPU, no log line)`,
+      value: `$${(floor + compute).toFixed(2)}`,
+    },
+  ];
+}
+
+/**
+ * Bytes a handled request makes CloudWatch Logs ingest: its EMF lines as the bench measured them (else
+ * the assumed line), each with CloudWatch's per-event overhead, plus what the template's log settings add.
+ */
+function logBytes(fn: FunctionSettings, count?: Counted): number {
   const platform = fn.logFormat === "JSON" && fn.systemLogLevel !== "INFO" && fn.systemLogLevel !== "DEBUG";
   const appLine = fn.applicationLogLevel === "DEBUG" || fn.applicationLogLevel === "TRACE";
-  return (
-    ASSUMPTIONS.emfLineBytes +
-    (platform ? 0 : ASSUMPTIONS.platformLinesBytes) +
-    (appLine ? ASSUMPTIONS.appLineBytes : 0)
-  );
+  const emf =
+    count?.logBytes === undefined
+      ? ASSUMPTIONS.emfLineBytes + ASSUMPTIONS.logEventOverheadBytes
+      : count.logBytes + (count.logLines ?? 0) * ASSUMPTIONS.logEventOverheadBytes;
+  return emf + (platform ? 0 : ASSUMPTIONS.platformLinesBytes) + (appLine ? ASSUMPTIONS.appLineBytes : 0);
 }
 
 const add = (a: Breakdown, b: Breakdown): Breakdown => ({
@@ -143,7 +173,10 @@ const add = (a: Breakdown, b: Breakdown): Breakdown => ({
 /** Per million: the operations priced from the template and the counts and CPU times the bench measured. */
 export function computeCost(results: Results, facts: TemplateFacts = readTemplate()): Area {
   const counts = (find(results, "requests").data?.counts ?? {}) as Record<string, Counted>;
-  const ingestData = (find(results, "ingest").data ?? {}) as Record<string, { cpuMs: number }>;
+  const ingestData = (find(results, "ingest").data ?? {}) as Record<
+    string,
+    { cpuMs: number; floorCpuMs?: number }
+  >;
   const init = initTimes(results);
   const need = (name: string) => {
     const count = counts[name];
@@ -226,6 +259,7 @@ export function computeCost(results: Results, facts: TemplateFacts = readTemplat
       figure: "floor of a new punch before compute and logs (1 invocation, its WRUs, 1 send)",
       value: `$${floor.toFixed(2)}`,
     },
+    ...floorWithCompute(floor, ingestData.newPunch?.floorCpuMs, need("new punch"), facts),
   ];
   const memory = recommendMemory(cpuNew, need("new punch"));
   return {

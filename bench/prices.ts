@@ -70,8 +70,19 @@ export const ASSUMPTIONS = {
   fullVcpuMb: 1769,
   /** Share of invocations that are cold starts; their init is billed since Aug 2025. */
   coldStartShare: 0.01,
-  /** An EMF metrics line per request (~0.4 KB) and, in text format, START/END/REPORT (~0.35 KB). */
-  emfLineBytes: 400,
+  /**
+   * An EMF metrics line per request where the bench did not measure one (the feed); the bench measures
+   * the ingest's, the API's and the publisher's (bench/lib/measured-metrics.ts). In text format, Lambda
+   * adds START/END/REPORT (~0.35 KB).
+   */
+  emfLineBytes: 250,
+  /**
+   * What CloudWatch Logs counts for each log event on top of its message: 26 bytes (the PutLogEvents
+   * batch size is "the sum of all event messages in UTF-8, plus 26 bytes for each log event",
+   * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html);
+   * counted as ingested, to be safe.
+   */
+  logEventOverheadBytes: 26,
   platformLinesBytes: 350,
   /** An application log line (one per request at DEBUG only). */
   appLineBytes: 300,

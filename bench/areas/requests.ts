@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { countingCommandStore } from "../../functions/adapters/counting-command-store.ts";
 import { EmqxPublishClient } from "../../functions/adapters/emqx/publish-client.ts";
 import type { DevicePublisher } from "../../functions/core/commands/ports.ts";
 import { handleCommandBatch } from "../../functions/publisher/batch.ts";
@@ -39,11 +40,12 @@ interface Goal {
 export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<Area> {
   const rows: Row[] = [];
   const failures: string[] = [];
-  const counts: Record<string, RequestCount & { emqxCalls?: number }> = {};
+  const counts: Record<string, Counted> = {};
   const measure = async (name: string, goal: Goal, op: () => Promise<unknown>, emqxCalls?: () => number) => {
     try {
+      const logs = logsWritten(fx);
       const count = await fx.counter.count(op);
-      const withEmqx = emqxCalls ? { ...count, emqxCalls: emqxCalls() } : count;
+      const withEmqx = { ...count, ...logs(), ...(emqxCalls ? { emqxCalls: emqxCalls() } : {}) };
       counts[name] = withEmqx;
       rows.push(row(name, withEmqx, goal));
     } catch (error) {
@@ -79,10 +81,13 @@ export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<
     "publisher batch of 10 commands",
     { reads: 1, writes: 10, sends: 1, emqx: 1 },
     async () => {
+      // As the publisher's handler wires it (bootLambda): command statuses counted in its metrics.
+      const commands = countingCommandStore(fx.deps.commands, fx.metrics.publisher);
       const answer = await handleCommandBatch(
-        { ...fx.deps, publisher, recycle: { queue: fx.deps.queue, afterReceives: 5 } },
+        { ...fx.deps, commands, publisher, recycle: { queue: fx.deps.queue, afterReceives: 5 } },
         batch,
         benchLogger(),
+        fx.metrics.publisher,
       );
       if (answer.batchItemFailures.length)
         throw new Error(`${answer.batchItemFailures.length} of 10 commands were not published`);
@@ -99,7 +104,23 @@ export async function requestsPerOperation(fx: Fixture, emqx: EmqxApi): Promise<
   };
 }
 
-function row(name: string, count: RequestCount & { emqxCalls?: number }, goal: Goal): Row {
+type Counted = RequestCount & { emqxCalls?: number; logBytes: number; logLines: number };
+
+/**
+ * The EMF lines an operation made its function write, measured: the ingest app flushes its own once a
+ * request; the API's Lambda entry flushes after the request, done here as there.
+ */
+function logsWritten(fx: Fixture) {
+  const all = Object.values(fx.metrics);
+  const sum = (field: "bytes" | "lines") => all.reduce((total, metrics) => total + metrics[field], 0);
+  const [bytes, lines] = [sum("bytes"), sum("lines")];
+  return () => {
+    fx.metrics.api.flush();
+    return { logBytes: sum("bytes") - bytes, logLines: sum("lines") - lines };
+  };
+}
+
+function row(name: string, count: Counted, goal: Goal): Row {
   const emqx = count.emqxCalls === undefined ? "" : `, ${count.emqxCalls} EMQX`;
   const goalEmqx = goal.emqx === undefined ? "" : `, ${goal.emqx} EMQX`;
   const met =

@@ -2,13 +2,16 @@ import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { type AwsClients, createApiDeps, createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import type { ApiConfig, IngestConfig } from "../../functions/adapters/config.ts";
+import { countingCommandStore } from "../../functions/adapters/counting-command-store.ts";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSnsClient } from "../../functions/adapters/sns/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { createApiApp } from "../../functions/api/app.ts";
+import { METRICS_SERVICE } from "../../functions/core/metrics.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
 import { provision } from "../../local/provision.ts";
 import { AwsRequestCounter } from "./aws-counter.ts";
+import { MeasuredEmfMetrics } from "./measured-metrics.ts";
 
 export const INGEST_TOKEN = `bench-ingest-${randomBytes(12).toString("hex")}`;
 export const API_KEY = `bench-api-${randomBytes(12).toString("hex")}`;
@@ -62,12 +65,19 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
   };
   const apiConfig: ApiConfig = { ...base, API_KEYS: [API_KEY] };
   const deps = createAwsDeps(ingestConfig, clients);
+  // Real EMF metrics, as on Lambda, counted instead of printed (what CloudWatch Logs would ingest).
+  const metrics = {
+    ingest: new MeasuredEmfMetrics(METRICS_SERVICE.ingest),
+    api: new MeasuredEmfMetrics(METRICS_SERVICE.api),
+    publisher: new MeasuredEmfMetrics(METRICS_SERVICE.publisher),
+  };
   const ingest = createIngestApp(deps, {
     tokens: ingestConfig.INGEST_TOKENS,
     deadlineMs: ingestConfig.INGEST_DEADLINE_MS,
     maxBodyBytes: ingestConfig.MAX_BODY_BYTES,
     deviceTokenSecrets: [],
     logger: benchLogger(),
+    metrics: metrics.ingest,
   });
   const api = createApiApp(createApiDeps(apiConfig, clients), { logger: benchLogger() });
   // As deployed: events through the SNS FIFO topic, whose `queued` announcements feed the commands queue.
@@ -77,11 +87,17 @@ export async function createFixture(endpoints: { dynamodb: string; sqs: string }
     COMMANDS_SUBSCRIPTION_ARN: resources.commandsSubscriptionArn,
     SNS_ENDPOINT: endpoints.sqs,
   };
-  const deployedApi = createApiApp(createApiDeps(deployedApiConfig, clients), { logger: benchLogger() });
+  const deployedDeps = createApiDeps(deployedApiConfig, clients);
+  // As the API's handler wires it: command statuses counted; its Lambda entry flushes once a request.
+  const deployedApi = createApiApp(
+    { ...deployedDeps, commands: countingCommandStore(deployedDeps.commands, metrics.api) },
+    { logger: benchLogger() },
+  );
   return {
     clients,
     resources,
     counter,
+    metrics,
     deps,
     ingest,
     api,
