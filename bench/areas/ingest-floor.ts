@@ -1,8 +1,11 @@
 import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import * as v from "valibot";
+import { recordAttendance } from "../../functions/core/attendance.ts";
+import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
-import { call, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
+import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
 
@@ -32,9 +35,17 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     samples,
     { warmup, onProgress: progress("ingest dup  ", samples) },
   );
+  // Where the gap is: the same punches through the domain on the real adapters, without the HTTP edge.
+  const domain = await interleaved(
+    (i) => recordOne(fx, `BD${fx.id}N${i % DEVICES}`, i),
+    (i) => floor.newPunch(`FLOOR${fx.id}D${i % DEVICES}`, i),
+    Math.round(samples / 2),
+    { warmup, onProgress: progress("domain new  ", Math.round(samples / 2)) },
+  );
   const rows = [
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
+    decomposition(fresh, domain),
   ];
   return {
     id: "ingest",
@@ -47,6 +58,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       samples,
       newPunch: summary(fresh),
       duplicate: summary(duplicate),
+      domain: summary(domain),
     },
   };
 }
@@ -65,7 +77,32 @@ function ratioRows(label: string, paired: { a: number[]; b: number[] }, floorNam
   return rows;
 }
 
-function summary(paired: { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] }) {
+/** `recordAttendance` on the fixture's own ports: the domain and the adapters, no request or answer. */
+async function recordOne(fx: Fixture, sn: string, n: number): Promise<void> {
+  const records = [v.parse(AttendanceRecord, punch(n))];
+  const outcome = await recordAttendance(fx.deps, { sn, records, transport: "mqtt", emqxId: emqxId() });
+  if (outcome.stored.length !== 1)
+    throw new Error(`the domain did not store punch ${n}: ${JSON.stringify(outcome)}`);
+}
+
+/**
+ * Where the gap is, each ratio from its own interleaved pair: the domain on the real adapters (no request,
+ * no answer) against the floor, and the whole app against the floor; what lies between is the HTTP edge.
+ */
+function decomposition(app: Paired, domain: Paired) {
+  const cpu = (values: number[]) => mean(values) / 1000;
+  const p50 = (pair: Paired) => percentile(pair.a, 50) / percentile(pair.b, 50);
+  const cpuRatio = (pair: Paired) => cpu(pair.cpuA) / cpu(pair.cpuB);
+  return {
+    figure:
+      "new punch without the HTTP edge (the domain on the real adapters) vs the floor; whole app vs the floor",
+    value: `p50 ${times(p50(domain))}, CPU ${times(cpuRatio(domain))} (${ms(cpu(domain.cpuA))}); whole app p50 ${times(p50(app))}, CPU ${times(cpuRatio(app))} (${ms(cpu(app.cpuA))})`,
+  };
+}
+
+type Paired = { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] };
+
+function summary(paired: Paired) {
   return {
     p50Ms: percentile(paired.a, 50),
     p99Ms: percentile(paired.a, 99),
