@@ -1,30 +1,28 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
+import { LOCAL_CREDENTIALS } from "../../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../../functions/adapters/sqs/client.ts";
 import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { startTestStack } from "../support/local-stack.ts";
-import { queryPartition } from "../support/resources.ts";
 
 let stack: LocalStack;
-let dynamodb: ReturnType<typeof createDynamoDbClient>;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  dynamodb = createDynamoDbClient({
-    region: "us-east-1",
-    credentials: LOCAL_CREDENTIALS,
-    endpoint: stack.endpoints.dynamodb,
-  });
 });
 afterAll(async () => {
-  dynamodb.destroy();
   await stack.stop();
 });
 
-const items = (sn: string, prefix: string) =>
-  queryPartition(dynamodb, stack.tableName, `DEVICE#${sn}`, prefix);
+/** What an application reads from the stack's operations API with its key. */
+async function apiGet(path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${stack.endpoints.api}${path}`, {
+    headers: { authorization: `Bearer ${stack.apiKeys[0]}` },
+  });
+  expect(response.status, path).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
 
 /** The message with this eventId on the events queue (the test is its only consumer). */
 async function fannedOut(eventId: unknown): Promise<Record<string, unknown> | undefined> {
@@ -64,7 +62,7 @@ async function devicePost(sn: string, channel: "evt" | "st", payload: string) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-describe("HTTP device → ingest (local stack) → DynamoDB", () => {
+describe("HTTP device → ingest (local stack) → DynamoDB → operations API and events queue", () => {
   it("stores a punch and the presence the device announces", async () => {
     const punch = JSON.stringify({
       user_id: "77",
@@ -77,10 +75,15 @@ describe("HTTP device → ingest (local stack) → DynamoDB", () => {
       status: 200,
       body: { result: "presence", online: true },
     });
-    const stored = await items("E2E-H1", "ATT#");
+    const stored = (await apiGet("/v1/devices/E2E-H1/attendance")).items as Array<Record<string, unknown>>;
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ userId: "77", attState: 0, extra: { temp: 36.6 }, transport: "http" });
+    expect(stored[0]).toMatchObject({
+      user_id: "77",
+      att_state: 0,
+      extra: { temp: 36.6 },
+      transport: "http",
+    });
     expect(await fannedOut(stored[0]?.eventId)).toMatchObject({ type: "attendance", sn: "E2E-H1" });
-    expect((await items("E2E-H1", "STATE"))[0]).toMatchObject({ online: true });
+    expect((await apiGet("/v1/devices/E2E-H1")).device).toMatchObject({ sn: "E2E-H1", online: true });
   });
 });
