@@ -36,7 +36,8 @@ export class AwsRequestCounter {
 
   /** `queueNames` names queues by URL and topics by ARN. */
   attach(client: DynamoDBClient | SQSClient | SNSClient, service: "DynamoDB" | "SQS" | "SNS"): void {
-    (client.middlewareStack as unknown as InitializeStack).add(
+    const stack: InitializeStack = client.middlewareStack;
+    stack.add(
       (next, context) => async (args) => {
         const name = (context.commandName ?? "?").replace(/Command$/, "");
         const input = args.input as { QueueUrl?: string; TopicArn?: string };

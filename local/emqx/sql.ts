@@ -112,7 +112,7 @@ function splitAnd(text: string): string[] {
 function parseComparison(ruleId: string, text: string): Predicate {
   const match = COMPARISON.exec(text);
   if (!match) throw new UnsupportedSqlError(ruleId, `WHERE ${text}`);
-  const [, column, operator, quoted] = match as unknown as [string, string, string, string];
+  const [, column = "", operator = "", quoted = ""] = match;
   const literal = quoted.replaceAll("''", "'");
   if (operator === "=~") {
     const error = topicFilterError(literal);

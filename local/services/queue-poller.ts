@@ -96,11 +96,22 @@ function toRecord(message: Message, queueUrl: string): SQSRecord {
     messageId: message.MessageId ?? "",
     receiptHandle: message.ReceiptHandle ?? "",
     body: message.Body ?? "",
-    attributes: (message.Attributes ?? {}) as unknown as SQSRecord["attributes"],
+    attributes: recordAttributes(message.Attributes ?? {}),
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? "",
     eventSource: "aws:sqs",
     eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${name}`,
     awsRegion: "us-east-1",
+  };
+}
+
+/** What Lambda's poller puts in a record's `attributes`, from the attributes SQS returned. */
+function recordAttributes(received: Partial<Record<string, string>>): SQSRecord["attributes"] {
+  return {
+    ...received,
+    ApproximateReceiveCount: received.ApproximateReceiveCount ?? "1",
+    SentTimestamp: received.SentTimestamp ?? String(Date.now()),
+    SenderId: received.SenderId ?? "000000000000",
+    ApproximateFirstReceiveTimestamp: received.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
   };
 }
