@@ -91,6 +91,8 @@ export function apiRoutes(
     (method: string): AddRoute =>
     (path, declaration, handler) => {
       const route = { ...defaults, ...declaration };
+      // The handler's input is typed from the declaration (AddRoute); Hono cannot infer it from a
+      // middleware list built at run time, so it is registered as a plain handler.
       app.on(method, path, ...middleware(keys, route), handler as Handler);
       return routes;
     };
