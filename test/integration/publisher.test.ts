@@ -235,13 +235,20 @@ describe("publisher: commands FIFO queue → EMQX bulk publish → devices", () 
     const publisher = publisherFor({ baseUrl: `${proxy.url}/api/v5`, timeoutMs: 500 });
 
     proxy.set("hang");
-    const started = Date.now();
-    const first = await handle(publisher, event);
-    const elapsed = Date.now() - started;
+    const logger = silentLogger();
+    const warnings = vi.spyOn(logger, "warn");
+    const first = await handle(publisher, event, logger);
 
     expect(failedIds(first)).toEqual(event.Records.map((r) => r.messageId));
-    expect(elapsed).toBeGreaterThanOrEqual(450);
-    expect(elapsed).toBeLessThan(5_000);
+    // EMQX never answers here, so only the client's timeout can end the call (else the test runs into its
+    // own time limit); one call, and the cause the publisher logs is that timeout, not a refused connection.
+    expect(publisher.calls).toHaveLength(1);
+    expect(warnings.mock.calls).toEqual([
+      [
+        expect.any(String),
+        expect.objectContaining({ error: expect.stringMatching(/aborted due to timeout/) }),
+      ],
+    ]);
     for (const c of commands) expect((await stored(sn, c.id)).status).toBe("queued");
     expect(await dev.settle(0)).toEqual([]);
 
