@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { described } from "../core/schemas/api.ts";
 import { CommandStatus } from "../core/schemas/command.ts";
 
 /** Response shapes, for the OpenAPI document (requests: `core/schemas/api.ts`). */
@@ -32,13 +33,16 @@ const pageOf = <T extends v.GenericSchema>(item: T) =>
   v.object({ items: v.array(item), cursor: v.optional(v.string()) });
 export const CommandPage = pageOf(CommandView);
 
+/** A device's presence (docs/presence.md); all but `sn` absent until a signal of it was seen. */
 export const DeviceView = v.object({
-  sn: v.string(),
-  online: v.optional(v.boolean()),
-  since: v.optional(v.string()),
-  lastSeenAt: v.optional(v.string()),
-  reason: v.optional(v.string()),
-  connectedAt: v.optional(v.string()),
+  sn: described(v.string(), "the device's serial number"),
+  online: v.optional(described(v.boolean(), "whether it is connected, by the newest trustworthy signal")),
+  since: v.optional(described(v.string(), "when that signal happened, ISO 8601 UTC")),
+  lastSeenAt: v.optional(described(v.string(), "the newest signal of any kind, ISO 8601 UTC")),
+  reason: v.optional(
+    described(v.string(), "`connected`, `status`, `will`, or the broker's disconnect reason"),
+  ),
+  connectedAt: v.optional(described(v.string(), "when its current (or last) session began")),
 });
 /** A device's entry in the registry: who may log in as it, and with which token generation. */
 export const DeviceIdentityView = v.object({
@@ -72,21 +76,22 @@ export const AttendanceView = v.object({
 });
 export const AttendancePage = pageOf(AttendanceView);
 
+/** A rejected message as kept for operators (functions/core/quarantine.ts). */
 export const QuarantineView = v.object({
-  id: v.string(),
-  day: v.string(),
-  receivedAt: v.string(),
-  transport: v.string(),
-  status: v.number(),
-  reason: v.string(),
-  field: v.string(),
-  message: v.string(),
-  raw: v.string(),
-  rawBytes: v.number(),
-  truncated: v.boolean(),
-  sn: v.optional(v.string()),
-  emqxId: v.optional(v.string()),
-  ruleId: v.optional(v.string()),
+  id: described(v.string(), "the entry's id (a UUID), for `POST /v1/quarantine/replay`"),
+  day: described(v.string(), "UTC day `YYYY-MM-DD` it was received, the partition `?day=` lists"),
+  receivedAt: described(v.string(), "when the bridge received it, ISO 8601 UTC"),
+  transport: described(v.string(), "how it came: `mqtt` (an EMQX rule event) or `http` (an HTTP device)"),
+  status: described(v.number(), "the HTTP status the sender was answered (4xx)"),
+  reason: described(v.string(), "the error kind, as in the answer's problem `type` (README, Errors)"),
+  field: described(v.string(), "the input field at fault, as a path (`payload.att_time`), or empty"),
+  message: described(v.string(), "what is wrong with it, as the sender was told"),
+  raw: described(v.string(), "the body as received (its first bytes when `truncated`)"),
+  rawBytes: described(v.number(), "the size of the whole body in bytes"),
+  truncated: described(v.boolean(), "whether `raw` holds only the first bytes of a larger body"),
+  sn: v.optional(described(v.string(), "the device's serial number, when it could be read")),
+  emqxId: v.optional(described(v.string(), "EMQX's message id, when it came through a rule")),
+  ruleId: v.optional(described(v.string(), "the EMQX rule that sent it")),
 });
 export const QuarantinePage = pageOf(QuarantineView);
 

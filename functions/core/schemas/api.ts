@@ -14,7 +14,9 @@ import { GroupName } from "./jobs.ts";
 export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 25;
 
-const described = <S extends v.GenericSchema>(schema: S, text: string) => v.pipe(schema, v.description(text));
+/** `schema` with the text the OpenAPI document shows for it. */
+export const described = <S extends v.GenericSchema>(schema: S, text: string) =>
+  v.pipe(schema, v.description(text));
 
 export const SnParams = v.object({ sn: described(SerialNumber, "device serial number") });
 export const CommandParams = v.object({ ...SnParams.entries, id: described(CommandId, "command id") });
