@@ -11,11 +11,11 @@ import { startUnacceptingListener } from "../support/unaccepting-listener.ts";
 /**
  * The SDK's per-attempt timeouts against endpoints that never answer. The API's own deadline is set far
  * out of reach, so only the SDK can end these requests: before `throwOnRequestTimeout` an attempt waited
- * for the 300 s default socket timeout and each of these tests ran into its own time limit.
+ * for the 300 s default socket timeout and each of these tests ran into its own time limit. No stopwatch:
+ * an answer at all (within the test's 60 s; three attempts at the default 2.5 s plus backoff take about
+ * 8 s) whose detail names the SDK's timeout is the proof that the timeout ended the attempts.
  */
 const FAR_DEADLINE_MS = 600_000;
-/** Generous: three attempts at the default 2.5 s plus backoff take about 8 s. */
-const BOUND_MS = 30_000;
 
 let env: TestResources;
 let dynamoProxy: Awaited<ReturnType<typeof startFaultProxy>>;
@@ -49,14 +49,6 @@ async function apiBehindProxies(endpoints: { dynamodb?: string; sqs?: string } =
   );
 }
 
-/** Sends one request and returns the answer once it comes, failing if it has not well before the bound. */
-async function answerOf(request: () => Promise<ApiAnswer>): Promise<ApiAnswer> {
-  const started = Date.now();
-  const answer = await request();
-  expect(Date.now() - started).toBeLessThan(BOUND_MS);
-  return answer;
-}
-
 /** An outage answer: 503 with Retry-After, whose detail says which timeout ended the attempts. */
 function expectTimeoutOutage(answer: ApiAnswer, cause: RegExp) {
   expectProblem(answer, 503);
@@ -70,9 +62,7 @@ describe("SDK timeouts against a black-holed endpoint", () => {
     const api = await apiBehindProxies();
     dynamoProxy.set("hang");
     try {
-      const write = await answerOf(() =>
-        api.request("POST", "/v1/devices/SN-TO1/commands", { body: { op: "x" } }),
-      );
+      const write = await api.request("POST", "/v1/devices/SN-TO1/commands", { body: { op: "x" } });
       expectTimeoutOutage(write, /requestTimeout/);
     } finally {
       dynamoProxy.set("up");
@@ -84,9 +74,9 @@ describe("SDK timeouts against a black-holed endpoint", () => {
     const api = await apiBehindProxies({ dynamodb: env.dynamodbEndpoint });
     sqsProxy.set("hang");
     try {
-      const answer = await answerOf(() =>
-        api.request("POST", "/v1/devices/SN-TO2/commands", { body: { id: "to-2", op: "x" } }),
-      );
+      const answer = await api.request("POST", "/v1/devices/SN-TO2/commands", {
+        body: { id: "to-2", op: "x" },
+      });
       expectTimeoutOutage(answer, /requestTimeout/);
     } finally {
       sqsProxy.set("up");
@@ -108,7 +98,7 @@ describe("SDK timeouts against a black-holed endpoint", () => {
     const silent = await startUnacceptingListener();
     const api = await apiBehindProxies({ dynamodb: silent.url });
     try {
-      const answer = await answerOf(() => api.request("GET", "/v1/devices/SN-TO3"));
+      const answer = await api.request("GET", "/v1/devices/SN-TO3");
       expectTimeoutOutage(answer, /did not establish a connection/);
     } finally {
       await api.stop();
