@@ -1,4 +1,5 @@
 import type { AttendanceStore, PutAttendanceResult, StoredAttendance } from "../../core/ports.ts";
+import { deleteIf } from "./delete-if.ts";
 import { readItem, StoredAttendanceItem } from "./items.ts";
 import { keys } from "./keys.ts";
 import { putIfAbsent } from "./put-if-absent.ts";
@@ -12,7 +13,7 @@ export class DynamoDbAttendanceStore extends TableAdapter implements AttendanceS
 
   async discard(record: StoredAttendance): Promise<void> {
     // Gone already, or another attempt's write of the same punch: that one stays.
-    await this.deleteIf("attendance not on the queue", {
+    await deleteIf(this.documents, this.tableName, "attendance not on the queue", {
       Key: primaryKey(record),
       ConditionExpression: "storedBy = :by",
       ExpressionAttributeValues: { ":by": record.storedBy ?? "" },

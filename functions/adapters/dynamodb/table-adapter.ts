@@ -1,7 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand,
-  type DeleteCommandInput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -81,18 +79,11 @@ export abstract class TableAdapter {
 
   /**
    * An UpdateItem under `input`'s condition: false when the condition failed, which the caller's comment
-   * says is nothing to do (gone already, or moved on).
+   * says is nothing to do (gone already, or moved on). A conditional delete: `deleteIf` (delete-if.ts).
    */
   protected updateIf(what: string, input: Omit<UpdateCommandInput, "TableName">): Promise<boolean> {
     return sendConditional(`DynamoDB UpdateItem (${what})`, () =>
       this.documents.send(new UpdateCommand({ ...input, TableName: this.tableName })),
-    );
-  }
-
-  /** A DeleteItem under `input`'s condition: false when the condition failed (see {@link updateIf}). */
-  protected deleteIf(what: string, input: Omit<DeleteCommandInput, "TableName">): Promise<boolean> {
-    return sendConditional(`DynamoDB DeleteItem (${what})`, () =>
-      this.documents.send(new DeleteCommand({ ...input, TableName: this.tableName })),
     );
   }
 
