@@ -1,4 +1,5 @@
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { onDeadlinePassed } from "../core/deadline.ts";
 
 /** Time to open a TCP connection; DynamoDB and SQS answer a SYN in milliseconds. */
 export const CONNECTION_TIMEOUT_MS = 1_000;
@@ -25,7 +26,9 @@ export function awsClientConfig(options: AwsClientOptions) {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler(attemptTimeouts(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS)),
+    requestHandler: new CancellableHttpHandler(
+      attemptTimeouts(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+    ),
   };
 }
 
@@ -43,4 +46,72 @@ function attemptTimeouts(requestTimeoutMs: number) {
     throwOnRequestTimeout: true,
     socketTimeout: requestTimeoutMs,
   };
+}
+
+/**
+ * How long a request still in flight when its deadline passes may take to answer before it is aborted.
+ * Aborting closes its keep-alive connection, and a storm of new connections to DynamoDB costs more than
+ * the late answers: a request that answers within this keeps its socket, one that hangs is closed.
+ */
+export const LATE_ANSWER_GRACE_MS = 1_000;
+
+/**
+ * Node's HTTP handler, each request also ended by the deadline it was sent under (`withDeadline`,
+ * functions/core/deadline.ts), so work does not run on after the answer: once the deadline has passed an
+ * attempt (a retry) is not sent at all, and one in flight is aborted {@link LATE_ANSWER_GRACE_MS} later.
+ * One place, so every SDK call of every port honours it without a signal in the ports.
+ */
+class CancellableHttpHandler extends NodeHttpHandler {
+  override async handle(request: HttpRequest, options: HttpHandlerOptions = {}) {
+    if (options.abortSignal) return super.handle(request, options);
+    const { abortSignal, done } = abortAtDeadline();
+    try {
+      const answer = await super.handle(request, { ...options, abortSignal });
+      doneWhenClosed(answer.response.body, done);
+      return answer;
+    } catch (error) {
+      done();
+      throw error;
+    }
+  }
+}
+
+type HttpHandlerOptions = NonNullable<Parameters<NodeHttpHandler["handle"]>[1]>;
+type HttpRequest = Parameters<NodeHttpHandler["handle"]>[0];
+/** Smithy's plain signal: it sets `onabort` when the request is sent and reads `aborted` before. */
+type PlainAbortSignal = { aborted: boolean; onabort: (() => void) | null; reason?: Error };
+
+const DEADLINE_PASSED = new Error("the deadline passed");
+
+/**
+ * A plain signal the current deadline aborts, and `done` to call once the exchange is over. Plain, not an
+ * `AbortSignal`: the deadline holds the abort only while the call is in flight, so no listener, signal or
+ * timer outlives the call, and no `AbortSignal` is made per request.
+ */
+function abortAtDeadline(): { abortSignal: PlainAbortSignal; done: () => void } {
+  const abortSignal: PlainAbortSignal = { aborted: false, onabort: null };
+  const abort = () => {
+    abortSignal.aborted = true;
+    abortSignal.reason = DEADLINE_PASSED;
+    abortSignal.onabort?.();
+  };
+  let grace: NodeJS.Timeout | undefined;
+  const release = onDeadlinePassed(() => {
+    if (!abortSignal.onabort) return abort();
+    grace = setTimeout(abort, LATE_ANSWER_GRACE_MS);
+  });
+  return {
+    abortSignal,
+    done: () => {
+      clearTimeout(grace);
+      release();
+    },
+  };
+}
+
+/** Done once the answer's body is read or destroyed: a stalled body is aborted too. */
+function doneWhenClosed(body: unknown, done: () => void): void {
+  const stream = body as { once?: (event: string, listener: () => void) => void; closed?: boolean };
+  if (typeof stream?.once !== "function" || stream.closed) return void done();
+  stream.once("close", done);
 }

@@ -25,6 +25,6 @@ export function budgetMs<E extends { Bindings: LambdaBindings }>(c: Context<E>, 
 /** Every route's work within its budget; past it, a `DeadlineExceededError` for `onError` (503). */
 export function deadline(deadlineMs: number): MiddlewareHandler<{ Bindings: LambdaBindings }> {
   return async (c, next) => {
-    await withDeadline(next(), budgetMs(c, deadlineMs));
+    await withDeadline(() => next(), budgetMs(c, deadlineMs));
   };
 }

@@ -48,7 +48,7 @@ export async function processAndAnswer(
     return intake.process();
   };
   try {
-    const result = await withDeadline(run(), budget);
+    const result = await withDeadline(run, budget);
     options.logger.debug("ingested", { ...context, ...summary(result) });
     countAccepted(options.metrics, result);
     return answer(c, result);
@@ -133,13 +133,14 @@ async function quarantineAndReject(
   const answer = { status: PROBLEM_KINDS[kind].status, reason: PROBLEM_KINDS[kind].type, field, message };
   // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
   const entry = await withDeadline(
-    quarantine(deps, {
-      transport: intake.transport,
-      raw: intake.body.text,
-      rawBytes: intake.body.bytes,
-      ...intake.ids,
-      ...answer,
-    }),
+    () =>
+      quarantine(deps, {
+        transport: intake.transport,
+        raw: intake.body.text,
+        rawBytes: intake.body.bytes,
+        ...intake.ids,
+        ...answer,
+      }),
     QUARANTINE_BUDGET_MS,
   );
   // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.

@@ -15,7 +15,8 @@ export async function startFaultProxy(targetUrl: string) {
     client.on("close", () => sockets.delete(client));
     client.on("error", () => undefined);
     if (mode === "refuse") return void client.resetAndDestroy();
-    if (mode === "hang") return;
+    // Reads and drops what the client sends, so a client that gives up is seen closing its connection.
+    if (mode === "hang") return void client.resume();
     const upstream = connect(Number(target.port), target.hostname);
     sockets.add(upstream);
     upstream.on("close", () => sockets.delete(upstream));
@@ -28,6 +29,8 @@ export async function startFaultProxy(targetUrl: string) {
   const port = typeof address === "object" && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    /** Connections open through the proxy now (in `hang` mode: the clients' waiting requests). */
+    open: () => sockets.size,
     /** Switches mode and drops open connections, as a crashed or restarted service would. */
     set(next: ProxyMode) {
       mode = next;

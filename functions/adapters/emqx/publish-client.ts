@@ -1,5 +1,6 @@
 import { EmqxAuthError, EmqxConfigurationError } from "../../core/commands/errors.ts";
 import type { DevicePublisher, PublishItemResult, PublishRequest } from "../../core/commands/ports.ts";
+import { withCurrentSignal } from "../../core/deadline.ts";
 import { TransientError } from "../../core/errors.ts";
 
 export interface EmqxApiOptions {
@@ -50,7 +51,7 @@ export class EmqxPublishClient implements DevicePublisher {
         method: "POST",
         headers: { authorization: this.authorization, "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+        signal: withCurrentSignal(AbortSignal.timeout(this.options.timeoutMs ?? 5_000)),
       });
     } catch (error) {
       throw new TransientError(`EMQX at ${this.options.baseUrl} is unreachable: ${(error as Error).message}`);

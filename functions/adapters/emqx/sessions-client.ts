@@ -3,6 +3,7 @@ import {
   type KickOutcome,
   unconfiguredBrokerSessions,
 } from "../../core/broker-access/index.ts";
+import { withCurrentSignal } from "../../core/deadline.ts";
 import type { EmqxApiOptions } from "./publish-client.ts";
 
 /** EMQX versions before 5.9 have no node caches and answer their reset paths with 404 (docs/emqx.md §10.7). */
@@ -56,7 +57,7 @@ export class EmqxSessionsClient implements BrokerSessions {
       return await fetch(`${this.options.baseUrl}${path}`, {
         method,
         headers: { authorization: this.authorization },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? SESSIONS_TIMEOUT_MS),
+        signal: withCurrentSignal(AbortSignal.timeout(this.options.timeoutMs ?? SESSIONS_TIMEOUT_MS)),
       });
     } catch (error) {
       throw new Error(`EMQX at ${this.options.baseUrl} is unreachable: ${(error as Error).message}`);

@@ -1,3 +1,4 @@
+import { withCurrentSignal } from "../../core/deadline.ts";
 import type { PostOutcome, WebhookPoster } from "../../core/webhooks/ports.ts";
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -17,7 +18,7 @@ export class HttpWebhookPoster implements WebhookPoster {
         body,
         headers: { "content-type": "application/json", "user-agent": "emqx-serverless-bridge", ...headers },
         redirect: "manual",
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: withCurrentSignal(AbortSignal.timeout(this.timeoutMs)),
       });
       // The answer's body means nothing to us; not reading it would keep the connection busy.
       await response.body?.cancel().catch(() => undefined);

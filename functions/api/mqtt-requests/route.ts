@@ -68,16 +68,17 @@ export function mqttRequestRoutes(deps: AppRequestsDeps, options: ApiOptions, ap
         "malformed",
       );
       const outcome = await withDeadline(
-        answerAppRequest(
-          {
-            ...deps,
-            clock: deps.clock ?? systemClock,
-            route: (key, request) => runThroughApi(api, c.env, key, request),
-            refused,
-            pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-          },
-          event,
-        ),
+        () =>
+          answerAppRequest(
+            {
+              ...deps,
+              clock: deps.clock ?? systemClock,
+              route: (key, request) => runThroughApi(api, c.env, key, request),
+              refused,
+              pause: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+            },
+            event,
+          ),
         // The route's own deadline plus time to claim, keep and publish the answer.
         budgetMs(c, (options.deadlineMs ?? DEFAULT_DEADLINE_MS) + 4_000),
       );

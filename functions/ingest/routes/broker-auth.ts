@@ -69,7 +69,7 @@ async function decide(
   const clientid = login.output.clientid.slice(0, 64);
   try {
     const decision = await withDeadline(
-      authenticateBrokerClient(deps, options, login.output),
+      () => authenticateBrokerClient(deps, options, login.output),
       AUTH_DEADLINE_MS,
     );
     return logged(options.logger, decision, clientid);

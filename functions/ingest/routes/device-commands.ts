@@ -37,7 +37,7 @@ export function registerDeviceCommandRoute(app: Hono<IngestEnv>, deps: IngestDep
     try {
       // Bounded like any ingest work, so a slow store is a 503 (from the app's onError), not Lambda's timeout.
       const command = await withDeadline(
-        waitForNextCommand(deps, sn, { waitMs, intervalMs: POLL_INTERVAL_MS, signal }),
+        () => waitForNextCommand(deps, sn, { waitMs, intervalMs: POLL_INTERVAL_MS, signal }),
         waitMs + options.deadlineMs,
       );
       if (!command) return c.body(null, 204);

@@ -71,7 +71,10 @@ function httpDeviceCheck(deps: IngestDeps, options: IngestOptions): DeviceTokenC
   return async (sn, token) => {
     const login = { clientid: sn, username: sn, password: token };
     // Bounded like the work itself, so a slow registry is a 503 within the deadline, not at Lambda's timeout.
-    const decision = await withDeadline(authenticateDevice(access, accessOptions, login), options.deadlineMs);
+    const decision = await withDeadline(
+      () => authenticateDevice(access, accessOptions, login),
+      options.deadlineMs,
+    );
     return decision.result === "allow";
   };
 }
