@@ -20,6 +20,7 @@ import { createApp } from "../../infra/lib/app.ts";
 import { TIMEOUTS } from "../../infra/lib/emqx-bridge.ts";
 import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
+import { userReads } from "../support/user-reads.ts";
 
 const run = promisify(execFile);
 const EVENTS_DIR = fileURLToPath(new URL("../events/", import.meta.url));
@@ -194,7 +195,7 @@ describe("the bundled handlers", () => {
       stored: 1,
       duplicates: 0,
     });
-    expect(await env.partition("DEVICE#SN0001", "ATT#")).toHaveLength(1);
+    expect(await userReads(env).attendance("SN0001")).toHaveLength(1);
     const events = await env.drainEvents();
     expect(events.map((event) => [event.type, event.sn])).toEqual([["attendance", "SN0001"]]);
   });
