@@ -17,7 +17,7 @@ export interface BodyRead {
  */
 export async function readBody(request: Request, maxBytes: number): Promise<BodyRead> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared <= maxBytes) return readDeclared(request);
+  if (declared <= maxBytes) return readDeclared(request, maxBytes);
   const overDeclared = declared > maxBytes;
   const keep = overDeclared ? QUARANTINE_RAW_LIMIT : maxBytes;
   const chunks: Uint8Array[] = [];
@@ -32,10 +32,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Body
     // EMQX retries) instead of the 413. Left unread, the rest is discarded by the server after the answer.
     if (bytes > keep) break;
   }
-  const complete = !overDeclared && bytes <= maxBytes;
-  const body = Buffer.concat(chunks);
-  const text = new TextDecoder().decode(complete ? body : body.subarray(0, QUARANTINE_RAW_LIMIT));
-  return { text, bytes: overDeclared ? declared : bytes, complete };
+  return bodyRead(Buffer.concat(chunks), overDeclared ? declared : bytes, !overDeclared && bytes <= maxBytes);
 }
 
 /**
@@ -43,7 +40,14 @@ export async function readBody(request: Request, maxBytes: number): Promise<Body
  * `arrayBuffer()` reads the socket directly, where `body.getReader()` builds a web stream around it
  * (the larger part of the server's own CPU per punch, README "Performance").
  */
-async function readDeclared(request: Request): Promise<BodyRead> {
+async function readDeclared(request: Request, maxBytes: number): Promise<BodyRead> {
   const body = new Uint8Array(await request.arrayBuffer());
-  return { text: new TextDecoder().decode(body), bytes: body.byteLength, complete: true };
+  // The limit still holds should a body be longer than its header said.
+  return bodyRead(body, body.byteLength, body.byteLength <= maxBytes);
+}
+
+/** The text of what was read: all of it when complete, else the first bytes the quarantine keeps. */
+function bodyRead(body: Uint8Array, bytes: number, complete: boolean): BodyRead {
+  const text = new TextDecoder().decode(complete ? body : body.subarray(0, QUARANTINE_RAW_LIMIT));
+  return { text, bytes, complete };
 }
