@@ -14,7 +14,9 @@ export interface MqttBroker {
 export async function startBroker(options: { host?: string; port?: number; wsPort?: number } = {}) {
   const host = options.host ?? "127.0.0.1";
   const broker = await Aedes.createBroker();
-  const tcp = createServer(broker.handle);
+  // TCP_NODELAY on every connection, as EMQX's listeners default to (`tcp_options.nodelay`, docs/emqx.md):
+  // with Nagle, a PUBACK followed by a small PUBLISH waits on the peer's delayed ACK (~40 ms each time).
+  const tcp = createServer({ noDelay: true }, broker.handle);
   const http = createHttpServer();
   const wss = new WebSocketServer({ server: http, path: "/mqtt" });
   wss.on("connection", (socket, request) => broker.handle(createWebSocketStream(socket), request));
