@@ -6,7 +6,12 @@ import { promisify } from "node:util";
 import { type BuildOptions, build } from "esbuild";
 import { BUNDLING, HANDLER_ENTRIES, PROJECT_ROOT, RUNTIME } from "../../infra/lib/bridge-function.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
-import { helloHandlerSource, SDK_CLIENTS, type SdkClientPackage } from "../cold-start/hello-handler.ts";
+import {
+  clientLabel,
+  helloHandlerSource,
+  SDK_CLIENTS,
+  type SdkClientPackage,
+} from "../cold-start/hello-handler.ts";
 import { type Area, ms, type Row, times } from "../lib/report.ts";
 import { median } from "../lib/stats.ts";
 
@@ -106,14 +111,12 @@ export async function coldStart(samples: number): Promise<Area> {
 
 /** `hello (DynamoDB, SQS)`: the baseline variant with these clients. */
 function helloName(clients: readonly SdkClientPackage[]): string {
-  return `hello (${clients.map((c) => SDK_CLIENTS[c].label).join(", ")})`;
+  return `hello (${clients.map(clientLabel).join(", ")})`;
 }
 
 function clientsOf(name: string): SdkClientPackage[] {
   const labels = name.slice("hello (".length, -1).split(", ");
-  return (Object.keys(SDK_CLIENTS) as SdkClientPackage[]).filter((c) =>
-    labels.includes(SDK_CLIENTS[c].label),
-  );
+  return (Object.keys(SDK_CLIENTS) as SdkClientPackage[]).filter((c) => labels.includes(clientLabel(c)));
 }
 
 function rowsFor(label: string, init: Record<string, number>, baselineOf: Record<string, string>): Row[] {

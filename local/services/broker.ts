@@ -14,7 +14,7 @@ export interface MqttBroker {
 export async function startBroker(options: { host?: string; port?: number; wsPort?: number } = {}) {
   const host = options.host ?? "127.0.0.1";
   const broker = await Aedes.createBroker();
-  // TCP_NODELAY on every connection, as EMQX's listeners default to (`tcp_options.nodelay`, docs/emqx.md):
+  // TCP_NODELAY on every connection, as EMQX's listeners default to (`tcp_options.nodelay`, docs/emqx.md §9.2a):
   // with Nagle, a PUBACK followed by a small PUBLISH waits on the peer's delayed ACK (~40 ms each time).
   const tcp = createServer({ noDelay: true }, broker.handle);
   const http = createHttpServer();
