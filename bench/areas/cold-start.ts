@@ -97,7 +97,7 @@ export async function coldStart(samples: number): Promise<Area> {
       notes: [
         `Median of ${samples} fresh processes per bundle and Node version. Bundles: ${sizes.join(", ")}.`,
         "Each handler's baseline makes the SDK clients its bundle holds (Secrets Manager where a `*_SECRET_ARN` can name a secret); the last figure of a row is against the DynamoDB + SQS hello-world.",
-        "Init as configured by plain variables. On Lambda a `*_SECRET_ARN` adds the Secrets Manager client and Powertools Parameters (imported only then) and one GetSecretValue per secret.",
+        "Init as configured by plain variables. As deployed, every function names its secrets (`*_SECRET_ARN`): it then imports Powertools Parameters, makes the Secrets Manager client and reads each secret once (in parallel) at init.",
         ...(nodes.length < 2
           ? ["Node 22 was not available (npx -y node@22 failed): measured on Node 20 only."]
           : []),
