@@ -56,21 +56,9 @@ export interface VersionedPresence {
   version: number;
 }
 
-/** What {@link PresenceStore.read} finds for a device. */
-export interface PresenceRead {
-  /** The stored presence; absent before the device's first signal. */
-  current?: VersionedPresence;
-  /**
-   * Whether commands may be waiting for the device to come online (the publisher marks a device before
-   * any of its commands becomes `pending`); absent when the store cannot tell, which counts as yes.
-   */
-  commandsMayWait?: boolean;
-}
-
 /** Per-device presence, written with optimistic locking so concurrent signals never overwrite each other. */
 export interface PresenceStore {
-  /** The device's presence and, in the same request, whether commands may be waiting for it. */
-  read(sn: string): Promise<PresenceRead>;
+  get(sn: string): Promise<VersionedPresence | undefined>;
   /** Writes `state` if the stored version is still `expectedVersion` (0 = no item yet); false on a conflict. */
   save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean>;
 }

@@ -22,20 +22,14 @@ export interface PresenceDeps {
 /**
  * Runs when the derived presence changed, before the change is announced; must be safe to repeat.
  * `version` is the announcement's version: unlike `view.since`, it is never the same for two changes.
- * `commandsMayWait` is false only when the read that led to the change saw no command waiting.
  */
-export type OnPresenceChange = (
-  view: PresenceView,
-  version: number,
-  commandsMayWait: boolean,
-) => Promise<void>;
+export type OnPresenceChange = (view: PresenceView, version: number) => Promise<void>;
 
 const MAX_WRITE_ATTEMPTS = 8;
 
 /**
- * Merges one signal into the device's presence and announces the result when it changed: one read (which
- * also tells whether commands may wait for the device), one conditional write, one send per change; one
- * read and nothing else when nothing changed,
+ * Merges one signal into the device's presence and announces the result when it changed: one read,
+ * one conditional write, one SQS send per change; one read and nothing else when nothing changed,
  * unless the signal is the retry of the one that caused the last announcement (below).
  *
  * The write records the announcement (view, version, the signal that caused it) before the send, so
@@ -51,15 +45,13 @@ export async function recordPresence(
 ): Promise<PresenceView | undefined> {
   const signal = withoutUndefined(incoming);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const { current, commandsMayWait } = await deps.presence.read(sn);
+    const current = await deps.presence.get(sn);
     const before = current?.state ?? EMPTY_PRESENCE;
     const version = current?.version ?? 0;
     const merged = mergeSignal(before, signal);
-    const change =
-      onChange && ((view: PresenceView, v: number) => onChange(view, v, commandsMayWait !== false));
     if (isDeepStrictEqual(merged, before)) {
       if (isDeepStrictEqual(before.announced?.cause, signal))
-        await announce(deps, sn, before.announced, change);
+        await announce(deps, sn, before.announced, onChange);
       return derivePresence(before);
     }
     const view = derivePresence(merged);
@@ -69,7 +61,7 @@ export async function recordPresence(
       ? { ...merged, announced: { ...view, version: version + 1, cause: signal } }
       : merged;
     if (!(await deps.presence.save(sn, next, version))) continue;
-    if (changed) await announce(deps, sn, next.announced, change);
+    if (changed) await announce(deps, sn, next.announced, onChange);
     return view;
   }
   throw new TransientError(`presence of ${sn} kept changing under ${MAX_WRITE_ATTEMPTS} concurrent writes`);
@@ -79,7 +71,7 @@ async function announce(
   deps: PresenceDeps,
   sn: string,
   announced: PresenceState["announced"],
-  onChange: ((view: PresenceView, version: number) => Promise<void>) | undefined,
+  onChange: OnPresenceChange | undefined,
 ): Promise<void> {
   // Items written before versions existed have none; their next change gets one.
   if (announced?.version === undefined) return;

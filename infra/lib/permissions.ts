@@ -11,13 +11,11 @@ import { GSI1 } from "../../functions/adapters/dynamodb/keys.ts";
  */
 export const TABLE_ACTIONS = {
   /**
-   * Attendance put, presence (read with the command hold mark: BatchGetItem), quarantine
-   * (BatchWriteItem), command delivery, pending commands (GSI); DeleteItem takes back a punch it stored
-   * but could not queue (`discard`).
+   * Attendance put + fan-out mark, presence, quarantine (BatchWriteItem), command delivery, pending
+   * commands (GSI); DeleteItem takes back a punch it stored but could not queue (`discard`).
    */
   ingest: [
     "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

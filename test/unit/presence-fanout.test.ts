@@ -99,7 +99,7 @@ describe("presence fan-out, as a consumer keeping the highest version sees it", 
         const events = new MemoryEventQueue();
         const scheduled = {
           presence: {
-            read: s.scheduleFunction((sn: string) => store.read(sn)),
+            get: s.scheduleFunction((sn: string) => store.get(sn)),
             save: s.scheduleFunction((...args: Parameters<MemoryPresenceStore["save"]>) =>
               store.save(...args),
             ),

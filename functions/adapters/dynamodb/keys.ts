@@ -11,8 +11,6 @@ export const keys = {
   user: (userId: string) => `USER#${userId}`,
   userAttendance: (attTimeNormalized: string, sn: string) => `${attTimeNormalized}#${sn}`,
   command: (id: string) => `CMD#${id}`,
-  /** A device's hold mark: it may have commands waiting out of queue order; outside `CMD#` and in no index. */
-  commandHold: () => "CMDHOLD",
   commandsByStatus: (sn: string, status: string) => `CMDSTATUS#${sn}#${status}`,
   quarantineDay: (day: string) => `REJECTED#${day}`,
   quarantineEntry: (receivedAt: string, id: string) => `${receivedAt}#${id}`,

@@ -1,4 +1,4 @@
-import type { PresenceRead, PresenceStore, VersionedPresence } from "../../../functions/core/ports.ts";
+import type { PresenceStore, VersionedPresence } from "../../../functions/core/ports.ts";
 import { derivePresence, type PresenceState } from "../../../functions/core/presence.ts";
 import type { DevicePresence, DeviceReader, Page, PageRequest } from "../../../functions/core/queries.ts";
 import { pageOf } from "./paging.ts";
@@ -19,19 +19,10 @@ export class MemoryPresenceStore implements PresenceStore {
   readonly items = new Map<string, VersionedPresence>();
   readonly counts = { reads: 0, writes: 0 };
 
-  /**
-   * `holdsCommands`: the commands store's hold marks, which the DynamoDB store reads with the presence
-   * item (e.g. `(sn) => commands.holds.has(sn)`); without it the store cannot tell, as the port allows.
-   */
-  constructor(private readonly holdsCommands?: (sn: string) => boolean) {}
-
-  async read(sn: string): Promise<PresenceRead> {
+  async get(sn: string): Promise<VersionedPresence | undefined> {
     this.counts.reads++;
     const item = this.items.get(sn);
-    return {
-      ...(item ? { current: structuredClone(item) } : {}),
-      ...(this.holdsCommands ? { commandsMayWait: this.holdsCommands(sn) } : {}),
-    };
+    return item && structuredClone(item);
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
