@@ -59,13 +59,16 @@ export async function coldStart(samples: number): Promise<Area> {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundles-"));
   try {
     const files: Record<string, string> = {};
-    const baselineOf: Record<string, string> = {};
+    const clientsOf: Record<string, SdkClientPackage[]> = {};
     for (const [name, entry] of Object.entries(HANDLER_ENTRIES)) {
       const built = await bundle({ entryPoints: [entry] }, join(outdir, name));
       files[name] = built.file;
-      baselineOf[name] = helloName(built.clients);
+      clientsOf[name] = built.clients;
     }
-    for (const clients of [PLAIN_CLIENTS, ...Object.values(baselineOf).map(clientsOf)]) {
+    const baselineOf = Object.fromEntries(
+      Object.entries(clientsOf).map(([name, clients]) => [name, helloName(clients)]),
+    );
+    for (const clients of [PLAIN_CLIENTS, ...Object.values(clientsOf)]) {
       const name = helloName(clients);
       if (files[name]) continue;
       const stdin = {
@@ -112,11 +115,6 @@ export async function coldStart(samples: number): Promise<Area> {
 /** `hello (DynamoDB, SQS)`: the baseline variant with these clients. */
 function helloName(clients: readonly SdkClientPackage[]): string {
   return `hello (${clients.map(clientLabel).join(", ")})`;
-}
-
-function clientsOf(name: string): SdkClientPackage[] {
-  const labels = name.slice("hello (".length, -1).split(", ");
-  return (Object.keys(SDK_CLIENTS) as SdkClientPackage[]).filter((c) => labels.includes(clientLabel(c)));
 }
 
 function rowsFor(label: string, init: Record<string, number>, baselineOf: Record<string, string>): Row[] {
