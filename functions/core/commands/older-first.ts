@@ -9,7 +9,7 @@ export const OLDER_LIMIT = 25;
 const UNPUBLISHED: readonly CommandStatus[] = ["queued", "pending"];
 
 export interface OlderCommands {
-  /** Commands of the device created before `first` and not in this batch, oldest first. */
+  /** Commands of the device created before `first` (or in its millisecond) and not in this batch, oldest first. */
   older: Command[];
   /**
    * False when the device has even more older ones than were listed: `first` must then wait, or it
@@ -19,7 +19,7 @@ export interface OlderCommands {
 }
 
 /**
- * A device's commands still `queued` or `pending` that were created before `first`. The queue does not
+ * A device's commands still `queued` or `pending` that were created before `first` (or in its millisecond). The queue does not
  * always hold them ahead of it: a `pending` one is queued again only when its device reconnects, and a
  * message EMQX's outage kept too long is put back at the end of the group (`recycle.ts`). Publishing
  * them first, in creation order, is what keeps per-device order in both cases.
@@ -41,9 +41,11 @@ export async function olderUnpublished(
       complete = false;
     }
   }
+  // `<=`: a command stamped in `first`'s millisecond may be one its device still waits for, and the
+  // hold mark is lifted once everything up to `first.createdAt` went out (`first` itself is in the batch).
   const older = pages
     .flatMap((page) => page.items)
-    .filter((c) => (complete ? c.createdAt < until : c.createdAt <= until) && !inBatch(c))
+    .filter((c) => c.createdAt <= until && !inBatch(c))
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   return { older, complete };
 }
