@@ -11,6 +11,8 @@ export function countingCommandStore(store: CommandStore, metrics: BridgeMetrics
     readBatch: (pointers) => store.readBatch(pointers),
     hold: (sn, through) => store.hold(sn, through),
     release: (sn, through) => store.release(sn, through),
+    markWaiting: (sn, at) => store.markWaiting(sn, at),
+    clearWaiting: (sn, markedAt) => store.clearWaiting(sn, markedAt),
     markEnqueued: (sn, id, at, announced) => store.markEnqueued(sn, id, at, announced),
     markAnnounced: (sn, id, status) => store.markAnnounced(sn, id, status),
     listByStatus: (sn, status, limit, cursor) => store.listByStatus(sn, status, limit, cursor),

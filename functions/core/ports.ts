@@ -56,9 +56,29 @@ export interface VersionedPresence {
   version: number;
 }
 
+/**
+ * Whether commands may be waiting for a device to come online, as the presence read found it. The
+ * publisher marks a device before any of its commands becomes `pending` (`CommandStore.markWaiting`).
+ */
+export interface CommandsWaiting {
+  /** False only when no mark was there: none of the device's commands can be `pending`. */
+  mayWait: boolean;
+  /** When the publisher last set the mark, if it did: what `CommandStore.clearWaiting` takes. */
+  markedAt?: string;
+}
+
+/** What {@link PresenceStore.read} finds for a device, in one request. */
+export interface PresenceRead {
+  /** The stored presence; absent before the device's first signal. */
+  current?: VersionedPresence;
+  /** Absent when the store cannot tell, which counts as "commands may wait". */
+  waiting?: CommandsWaiting;
+}
+
 /** Per-device presence, written with optimistic locking so concurrent signals never overwrite each other. */
 export interface PresenceStore {
-  get(sn: string): Promise<VersionedPresence | undefined>;
+  /** The device's presence and, in the same request, whether commands may be waiting for it. */
+  read(sn: string): Promise<PresenceRead>;
   /** Writes `state` if the stored version is still `expectedVersion` (0 = no item yet); false on a conflict. */
   save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean>;
 }

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { TransientError } from "./errors.ts";
 import { stableEventId } from "./event-id.ts";
 import type { FanoutMessage } from "./fanout.ts";
-import type { EventQueue, PresenceStore } from "./ports.ts";
+import type { CommandsWaiting, EventQueue, PresenceStore } from "./ports.ts";
 import {
   type AnnouncedPresence,
   derivePresence,
@@ -20,16 +20,25 @@ export interface PresenceDeps {
 }
 
 /**
- * Runs when the derived presence changed, before the change is announced; must be safe to repeat.
- * `version` is the announcement's version: unlike `view.since`, it is never the same for two changes.
+ * What runs with a signal, before it is answered; each must be safe to repeat. `waiting` is what the
+ * presence read found (absent: the store cannot tell).
  */
-export type OnPresenceChange = (view: PresenceView, version: number) => Promise<void>;
+export interface PresenceHooks {
+  /**
+   * The derived presence changed; runs before the change is announced. `version` is the announcement's
+   * version: unlike `view.since`, it is never the same for two changes.
+   */
+  onChange?: (view: PresenceView, version: number, waiting?: CommandsWaiting) => Promise<void>;
+  /** The signal was recorded (or was already) and the presence stays what it was, e.g. an `st` online after its connect. */
+  onConfirm?: (view: PresenceView, waiting?: CommandsWaiting) => Promise<void>;
+}
 
 const MAX_WRITE_ATTEMPTS = 8;
 
 /**
- * Merges one signal into the device's presence and announces the result when it changed: one read,
- * one conditional write, one SQS send per change; one read and nothing else when nothing changed,
+ * Merges one signal into the device's presence and announces the result when it changed: one read
+ * (which also tells whether commands may wait for the device), one conditional write, one send per
+ * change; one read and nothing else when nothing changed,
  * unless the signal is the retry of the one that caused the last announcement (below).
  *
  * The write records the announcement (view, version, the signal that caused it) before the send, so
@@ -41,17 +50,18 @@ export async function recordPresence(
   deps: PresenceDeps,
   sn: string,
   incoming: PresenceSignal,
-  onChange?: OnPresenceChange,
+  hooks: PresenceHooks = {},
 ): Promise<PresenceView | undefined> {
   const signal = withoutUndefined(incoming);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const current = await deps.presence.get(sn);
+    const { current, waiting } = await deps.presence.read(sn);
     const before = current?.state ?? EMPTY_PRESENCE;
     const version = current?.version ?? 0;
     const merged = mergeSignal(before, signal);
     if (isDeepStrictEqual(merged, before)) {
       if (isDeepStrictEqual(before.announced?.cause, signal))
-        await announce(deps, sn, before.announced, onChange);
+        await announce(deps, sn, before.announced, hooks, waiting);
+      else await confirm(derivePresence(before), hooks, waiting);
       return derivePresence(before);
     }
     const view = derivePresence(merged);
@@ -61,7 +71,8 @@ export async function recordPresence(
       ? { ...merged, announced: { ...view, version: version + 1, cause: signal } }
       : merged;
     if (!(await deps.presence.save(sn, next, version))) continue;
-    if (changed) await announce(deps, sn, next.announced, onChange);
+    if (changed) await announce(deps, sn, next.announced, hooks, waiting);
+    else await confirm(view, hooks, waiting);
     return view;
   }
   throw new TransientError(`presence of ${sn} kept changing under ${MAX_WRITE_ATTEMPTS} concurrent writes`);
@@ -71,13 +82,22 @@ async function announce(
   deps: PresenceDeps,
   sn: string,
   announced: PresenceState["announced"],
-  onChange: OnPresenceChange | undefined,
+  hooks: PresenceHooks,
+  waiting: CommandsWaiting | undefined,
 ): Promise<void> {
   // Items written before versions existed have none; their next change gets one.
   if (announced?.version === undefined) return;
   const view = viewOf(announced);
-  await onChange?.(view, announced.version);
+  await hooks.onChange?.(view, announced.version, waiting);
   await deps.events.send([presenceMessage(sn, view, announced.version)]);
+}
+
+async function confirm(
+  view: PresenceView | undefined,
+  hooks: PresenceHooks,
+  waiting: CommandsWaiting | undefined,
+): Promise<void> {
+  if (view) await hooks.onConfirm?.(view, waiting);
 }
 
 /**

@@ -1,11 +1,9 @@
 import * as v from "valibot";
 import { recordAttendance } from "../core/attendance.ts";
-import { requeuePending } from "../core/commands/requeue-pending.ts";
+import { recordPresenceAndRequeue } from "../core/commands/requeue-on-connect.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import type { Transport } from "../core/ports.ts";
-import type { PresenceSignal } from "../core/presence.ts";
 import { quarantineAll, type Rejection } from "../core/quarantine.ts";
-import { recordPresence } from "../core/record-presence.ts";
 import { AttendancePayload, AttendanceRecord } from "../core/schemas/attendance.ts";
 import { StatusPayload } from "../core/schemas/status.ts";
 import type { DeviceChannel } from "../core/topics.ts";
@@ -153,16 +151,6 @@ async function quarantineRecords(
     message: record.message,
     quarantineId: entries[i]?.id ?? "",
   }));
-}
-
-/**
- * Merges a presence signal; when it brings the device online, its pending commands are queued again
- * before the change is announced, so a failure here is retried with the signal.
- */
-export function recordPresenceAndRequeue(deps: IngestDeps, sn: string, signal: PresenceSignal) {
-  return recordPresence(deps, sn, signal, async (view) => {
-    if (view.online) await requeuePending(deps, sn, String(view.since));
-  });
 }
 
 export function presenceResult(

@@ -1,10 +1,11 @@
 import * as v from "valibot";
+import { recordPresenceAndRequeue } from "../core/commands/requeue-on-connect.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import { SerialNumber } from "../core/schemas/common.ts";
 import type { EmqxClientConnected, EmqxClientDisconnected, EmqxRuleEvent } from "../core/schemas/emqx.ts";
 import { parseDeviceTopic } from "../core/topics.ts";
 import { ingestCommandAcked } from "./command-events.ts";
-import { ingestDeviceMessage, presenceResult, recordPresenceAndRequeue } from "./device-message.ts";
+import { ingestDeviceMessage, presenceResult } from "./device-message.ts";
 import type { IngestDeps, IngestResult } from "./types.ts";
 
 /** Routes one EMQX rule event (already validated) to the domain. */

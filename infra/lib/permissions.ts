@@ -11,11 +11,13 @@ import { GSI1 } from "../../functions/adapters/dynamodb/keys.ts";
  */
 export const TABLE_ACTIONS = {
   /**
-   * Attendance put + fan-out mark, presence, quarantine (BatchWriteItem), command delivery, pending
-   * commands (GSI); DeleteItem takes back a punch it stored but could not queue (`discard`).
+   * Attendance put, presence (read with the device's command marks: BatchGetItem), quarantine
+   * (BatchWriteItem), command delivery, pending commands (GSI); DeleteItem takes back a punch it stored
+   * but could not queue (`discard`) and lifts a settled "commands may wait" mark.
    */
   ingest: [
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
@@ -27,7 +29,8 @@ export const TABLE_ACTIONS = {
   /**
    * Reads a batch of commands (BatchGetItem), lists a device's older unpublished commands (GSI), moves
    * statuses, and holds a device's commands while EMQX is down: the hold is one item it updates and, on
-   * release, deletes (DeleteItem, conditional on the hold's own time). It never creates: no PutItem, so
+   * release, deletes (DeleteItem, conditional on the hold's own time); the "commands may wait" mark is
+   * another it updates (creating it if absent). It never creates by a put: no PutItem, so
    * it cannot create attendance; IAM cannot stop an UpdateItem or DeleteItem on an existing punch, because
    * conditions only see the partition key and commands share the device partition with attendance.
    */

@@ -73,9 +73,6 @@ const NEVER_SENT = new Set(["dynamodb:DescribeEndpoints"]);
  * with the reason its code never sends it; the test fails when an entry is granted or gone (stale).
  */
 const NOT_SENT_BY: Record<string, Record<string, string>> = {
-  "EmqxBridge/Bridge/Ingest": {
-    "dynamodb:BatchGetItem": "the publisher's batch read of commands (readBatch)",
-  },
   "EmqxBridge/Bridge/Api": {
     "dynamodb:BatchGetItem": "the publisher's batch read of commands (readBatch)",
     "dynamodb:BatchWriteItem": "the ingest's quarantine writes (putMany)",

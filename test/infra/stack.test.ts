@@ -402,6 +402,7 @@ describe("least privilege per function", () => {
     expect(actionsOn("ingest", table())).toEqual(
       [
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
         "dynamodb:Query",

@@ -169,11 +169,12 @@ describe("AWS requests per command operation", () => {
   it("publisher, a device with a pending command: lists its older commands only until they went out", async () => {
     const sn = uniqueName("HELD");
     await createCommand(deps, sn, { op: "first" });
-    // Offline: `pending`, and the device is marked as holding a command out of its queue order.
+    // Offline: `pending`, and the device is marked as holding a command out of its queue order and as
+    // having commands that may wait for its connect: status, hold mark, "commands may wait" mark.
     expect(await publishBatch(1)).toEqual({
       emqx: 1,
       BatchGetItemCommand: 1,
-      UpdateItemCommand: 2,
+      UpdateItemCommand: 3,
       "SendMessageBatchCommand (events)": 1,
     });
     const device = await online(sn);

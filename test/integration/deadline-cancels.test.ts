@@ -37,7 +37,7 @@ describe("a passed deadline", () => {
     });
     const presence = new DynamoDbPresenceStore(client, env.tableName);
     try {
-      await expect(withDeadline(() => presence.get("DEADLINE-1"), 200)).rejects.toBeInstanceOf(
+      await expect(withDeadline(() => presence.read("DEADLINE-1"), 200)).rejects.toBeInstanceOf(
         DeadlineExceededError,
       );
       await vi.waitFor(() => expect(proxy.open()).toBe(0), { timeout: 10_000 });

@@ -96,8 +96,10 @@ describe("pending commands when a device comes online", () => {
       ["p3", undefined],
     ] as const) {
       await createCommand(deps, "SN-K6", { op: "ping", id, ...(ttl ? { ttlSeconds: ttl } : {}) });
-      // No hold mark on purpose: the publisher may lift it after a listing on the (eventually consistent)
-      // index that missed a pending command, so a connect must find pending commands without it.
+      // As the publisher does: the "commands may wait" mark before pending, and no hold mark, which the
+      // publisher may lift after a listing on the (eventually consistent) index that missed a pending
+      // command; so a connect must find them by the mark that only a settled listing lifts.
+      await env.deps.commands.markWaiting("SN-K6", deps.clock.iso());
       await env.deps.commands.transition("SN-K6", id, "pending", deps.clock.iso());
     }
     // The first enqueue of each command is on the queue already; take those away.

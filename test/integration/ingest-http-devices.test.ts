@@ -134,6 +134,8 @@ describe("presence and commands from HTTP devices", () => {
     try {
       for (const id of ["p1", "p2"]) {
         await createCommand(env.deps, "SN-H6", { op: "ping", id });
+        // As the publisher does for a device it found offline: marked before one becomes pending.
+        await env.deps.commands.markWaiting("SN-H6", new Date().toISOString());
         await env.deps.commands.transition("SN-H6", id, "pending", new Date().toISOString());
       }
       expect(await env.takeCommandMessages("SN-H6")).toHaveLength(2); // the first enqueue of each

@@ -99,7 +99,7 @@ describe("presence fan-out, as a consumer keeping the highest version sees it", 
         const events = new MemoryEventQueue();
         const scheduled = {
           presence: {
-            get: s.scheduleFunction((sn: string) => store.get(sn)),
+            read: s.scheduleFunction((sn: string) => store.read(sn)),
             save: s.scheduleFunction((...args: Parameters<MemoryPresenceStore["save"]>) =>
               store.save(...args),
             ),

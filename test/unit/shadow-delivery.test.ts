@@ -74,6 +74,8 @@ describe("commands to HTTP-only devices", () => {
     expect(status("HTTP1", "h1")).toMatchObject({ status: "pending", reason: HTTP_POLL_REASON });
     expect(status("MQTT1", "m1")?.status).toBe("sent");
     expect(publisher.calls.flat().map((request) => request.topic)).toEqual(["api/mqtt/v1/MQTT1/cmd"]);
+    // It waits for a poll, not a connect: the device's presence signals need not look for it.
+    expect(commands.waiting.has("HTTP1")).toBe(false);
     expect((await takeNextCommand(deps, "HTTP1"))?.id).toBe("h1");
     expect(status("HTTP1", "h1")?.status).toBe("delivered");
   });

@@ -1,4 +1,4 @@
-import { BatchGetCommand, DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import {
   type CommandBatchRead,
@@ -9,9 +9,9 @@ import {
 } from "../../core/commands/ports.ts";
 import { KEEPS_REASON, STATUS_RANK } from "../../core/commands/status.ts";
 import type { Command, CommandQueueMessage, TransitionFields } from "../../core/commands/types.ts";
-import { TransientError } from "../../core/errors.ts";
 import type { CommandStatus } from "../../core/schemas/command.ts";
 import { checkStorable, send } from "../aws-errors.ts";
+import { itemsByKeys } from "./batch-get.ts";
 import { TRANSPORT_SK, transportKey } from "./device-transport.ts";
 import { readItem, StoredCommandItem, StoredHoldItem, StoredTransportItem } from "./items.ts";
 import { GSI1, keys } from "./keys.ts";
@@ -40,7 +40,7 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
       ...devices.map(transportKey),
     ];
     const read: CommandBatchRead = { commands: new Map(), heldThrough: new Map(), httpOnly: new Set() };
-    for (const item of await this.batchGet(wanted)) {
+    for (const item of await itemsByKeys(this.documents, this.tableName, "commands", wanted)) {
       if (item.sk === HOLD_SK) {
         const hold = v.parse(StoredHoldItem, item);
         read.heldThrough.set(hold.sn, hold.heldThrough);
@@ -53,24 +53,6 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
       }
     }
     return read;
-  }
-
-  /** BatchGetItem, asking again for what DynamoDB left unprocessed (it does so when throttled). */
-  private async batchGet(keyList: Array<Record<string, string>>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let pending: Array<Record<string, unknown>> = keyList;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === 4) throw new TransientError("DynamoDB left commands unread after 4 BatchGetItem calls");
-      const keys = pending;
-      const { Responses, UnprocessedKeys } = await send("DynamoDB BatchGetItem (commands)", () =>
-        this.documents.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-        ),
-      );
-      items.push(...(Responses?.[this.tableName] ?? []));
-      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    return items;
   }
 
   async hold(sn: string, through: string): Promise<void> {
@@ -92,6 +74,28 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
     });
     // Another hold replaced it: that one stays.
     await sendConditional("DynamoDB DeleteItem (command hold)", () => this.documents.send(remove));
+  }
+
+  async markWaiting(sn: string, at: string): Promise<void> {
+    // An update, not a put, though it may create the item: the publisher is granted no PutItem.
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: waitingKey(sn),
+      UpdateExpression: "SET markedAt = :at, sn = :sn",
+      ExpressionAttributeValues: { ":at": at, ":sn": sn },
+    });
+    await send("DynamoDB UpdateItem (commands waiting)", () => this.documents.send(update));
+  }
+
+  async clearWaiting(sn: string, markedAt: string): Promise<void> {
+    const remove = new DeleteCommand({
+      TableName: this.tableName,
+      Key: waitingKey(sn),
+      ConditionExpression: "markedAt = :m",
+      ExpressionAttributeValues: { ":m": markedAt },
+    });
+    // Set again since: that mark stays for a later listing.
+    await sendConditional("DynamoDB DeleteItem (commands waiting)", () => this.documents.send(remove));
   }
 
   /** Where a device's hold lives: one item beside its commands. */
@@ -195,9 +199,11 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
 }
 
 const primaryKey = (sn: string, id: string) => ({ pk: keys.device(sn), sk: keys.command(id) });
-/** The device's hold mark; outside `CMD#` so command listings never see it, and in no index. */
-const HOLD_SK = "CMDHOLD";
-const holdKey = (sn: string) => ({ pk: keys.device(sn), sk: HOLD_SK });
+const HOLD_SK = keys.commandHold();
+/** The device's hold mark (the presence store reads it too: functions/adapters/dynamodb/presence-store.ts). */
+export const holdKey = (sn: string) => ({ pk: keys.device(sn), sk: HOLD_SK });
+/** The device's "commands may wait" mark, read with its presence (presence-store.ts). */
+export const waitingKey = (sn: string) => ({ pk: keys.device(sn), sk: keys.commandsWaiting() });
 const statusKey = (sn: string, status: CommandStatus) => keys.commandsByStatus(sn, status);
 
 /** The conditional update of a status change: only forward, and only from `onlyFrom` when given. */

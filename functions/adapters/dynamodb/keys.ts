@@ -11,6 +11,10 @@ export const keys = {
   user: (userId: string) => `USER#${userId}`,
   userAttendance: (attTimeNormalized: string, sn: string) => `${attTimeNormalized}#${sn}`,
   command: (id: string) => `CMD#${id}`,
+  /** A device's hold mark: outside `CMD#` so command listings never see it, and in no index. */
+  commandHold: () => "CMDHOLD",
+  /** A device's "commands may wait" mark, read with its presence; outside `CMD#` and in no index too. */
+  commandsWaiting: () => "CMDWAIT",
   commandsByStatus: (sn: string, status: string) => `CMDSTATUS#${sn}#${status}`,
   quarantineDay: (day: string) => `REJECTED#${day}`,
   quarantineEntry: (receivedAt: string, id: string) => `${receivedAt}#${id}`,

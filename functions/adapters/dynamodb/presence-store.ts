@@ -1,17 +1,34 @@
 import * as v from "valibot";
-import type { PresenceStore, VersionedPresence } from "../../core/ports.ts";
+import type { CommandsWaiting, PresenceRead, PresenceStore } from "../../core/ports.ts";
 import { derivePresence, type PresenceState } from "../../core/presence.ts";
-import { StoredPresenceItem } from "./items.ts";
+import { itemsByKeys } from "./batch-get.ts";
+import { StoredPresenceItem, StoredWaitingItem } from "./items.ts";
 import { DEVICES_INDEX_KEY, keys } from "./keys.ts";
 import { TableAdapter } from "./table-adapter.ts";
 
 /** Presence in DynamoDB, one item per device, guarded by a version number. */
 export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore {
-  async get(sn: string): Promise<VersionedPresence | undefined> {
-    return this.itemByKey(presenceKey(sn), "presence", (item) => {
-      const { state, version } = v.parse(StoredPresenceItem, item);
-      return { state, version };
-    });
+  /**
+   * The presence item and the device's two command marks (functions/adapters/dynamodb/command-store.ts),
+   * all in the device's partition, in one consistent BatchGetItem: a connect lists pending commands only
+   * when a mark is there. The hold mark counts too, so commands made `pending` before the "commands may
+   * wait" mark existed are still found.
+   */
+  async read(sn: string): Promise<PresenceRead> {
+    const device = keys.device(sn);
+    const wanted = [presenceKey(sn), { pk: device, sk: WAITING_SK }, { pk: device, sk: HOLD_SK }];
+    const read: PresenceRead & { waiting: CommandsWaiting } = { waiting: { mayWait: false } };
+    for (const item of await itemsByKeys(this.documents, this.tableName, "presence", wanted)) {
+      if (item.sk === WAITING_SK) {
+        read.waiting = { mayWait: true, markedAt: v.parse(StoredWaitingItem, item).markedAt };
+      } else if (item.sk === HOLD_SK) {
+        read.waiting.mayWait = true;
+      } else {
+        const { state, version } = v.parse(StoredPresenceItem, item);
+        read.current = { state, version };
+      }
+    }
+    return read;
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
@@ -32,6 +49,9 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
     return this.putAtVersion(item, expectedVersion, "presence");
   }
 }
+
+const WAITING_SK = keys.commandsWaiting();
+const HOLD_SK = keys.commandHold();
 
 /** The key of a device's presence item (the readers' `get` reads the same one). */
 export function presenceKey(sn: string) {

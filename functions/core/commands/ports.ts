@@ -35,6 +35,14 @@ export interface CommandStore {
   /** Lifts the mark, unless it no longer says `through` (something was held since). */
   release(sn: string, through: string): Promise<void>;
   /**
+   * Marks `sn` as possibly holding `pending` commands, as of `at`: set before any command becomes
+   * `pending`, read with the device's presence, never lifted by the publisher (see
+   * `core/commands/requeue-on-connect.ts` for who lifts it and when).
+   */
+  markWaiting(sn: string, at: string): Promise<void>;
+  /** Lifts the mark set at `markedAt`, unless it was set again since. */
+  clearWaiting(sn: string, markedAt: string): Promise<void>;
+  /**
    * Moves the command to `to` if that is forward (see `STATUS_RANK`) and, when `onlyFrom` is given, only
    * from one of those statuses; `undefined` when refused or missing.
    */

@@ -1,4 +1,5 @@
 import { mapWithConcurrency } from "../concurrency.ts";
+import { HTTP_POLL_REASON } from "../device-transport.ts";
 import { commandStatusMessage } from "./announce.ts";
 import type { PublishDeps } from "./publish-commands.ts";
 import type { BatchRun, Change } from "./publish-run.ts";
@@ -31,18 +32,27 @@ export async function recordChanges(deps: PublishDeps, run: BatchRun): Promise<v
   }
 }
 
-/** Devices whose command becomes `pending` are marked before anything is announced or written. */
+/**
+ * Devices whose command becomes `pending` are marked before anything is announced or written: as
+ * holding commands out of queue order (for their newer commands) and, at every such batch, as having
+ * commands that may wait (for their next connect, which lists them only then).
+ */
 async function holdPending(deps: PublishDeps, run: BatchRun): Promise<void> {
   const through = new Map<string, string>();
-  for (const { command, to } of run.changes) {
+  const waitsForPoll = new Set<string>();
+  for (const { command, to, fields } of run.changes) {
     if (to !== "pending") continue;
+    if (fields.reason === HTTP_POLL_REASON) waitsForPoll.add(command.sn);
     const newest = through.get(command.sn);
     if (!newest || command.createdAt > newest) through.set(command.sn, command.createdAt);
   }
+  const now = deps.clock.now().toISOString();
   for (const [sn, createdAt] of through) {
     const state = run.device(sn);
-    if (state.heldThrough !== undefined && state.heldThrough >= createdAt) continue;
     try {
+      // An HTTP device's commands wait for its poll, not for a connect.
+      if (!waitsForPoll.has(sn)) await deps.commands.markWaiting(sn, now);
+      if (state.heldThrough !== undefined && state.heldThrough >= createdAt) continue;
       await deps.commands.hold(sn, createdAt);
       state.heldThrough = createdAt;
     } catch (error) {

@@ -20,12 +20,17 @@ import { pageOf } from "./paging.ts";
  * CommandStore with the DynamoDB one's contract, in memory: create only if absent, status changes only
  * forward (and only from `onlyFrom`), a reason dropped when the command moves past the statuses it
  * explains, `enqueuedAt`/`announcedStatus` set once, hold marks that never go down and lift only when
- * unchanged, and listings in creation order that page like a Query with `Limit`. Copies in and out.
+ * unchanged, and listings in creation order that page like a Query with `Limit` (and can lag behind the
+ * writes, as the status index does: `lagIndex`). Copies in and out.
  */
 export class MemoryCommandStore implements CommandStore {
   readonly items = new Map<string, Command>();
   /** The hold marks, by device. */
   readonly holds = new Map<string, string>();
+  /** The "commands may wait" marks, by device: when each was set. */
+  readonly waiting = new Map<string, string>();
+  /** While set, listings show the commands as they were then: a status index that has not caught up. */
+  private indexed?: Map<string, Command>;
 
   async create(command: Command): Promise<CreateCommandResult> {
     const existing = this.items.get(commandKey(command.sn, command.id));
@@ -57,6 +62,23 @@ export class MemoryCommandStore implements CommandStore {
 
   async release(sn: string, through: string): Promise<void> {
     if (this.holds.get(sn) === through) this.holds.delete(sn);
+  }
+
+  async markWaiting(sn: string, at: string): Promise<void> {
+    this.waiting.set(sn, at);
+  }
+
+  async clearWaiting(sn: string, markedAt: string): Promise<void> {
+    if (this.waiting.get(sn) === markedAt) this.waiting.delete(sn);
+  }
+
+  /** From now on listings lag: they show the commands as they are now, until {@link catchUpIndex}. */
+  lagIndex(): void {
+    this.indexed = structuredClone(this.items);
+  }
+
+  catchUpIndex(): void {
+    this.indexed = undefined;
   }
 
   async transition(
@@ -110,7 +132,7 @@ export class MemoryCommandStore implements CommandStore {
   }
 
   private ofDevice(sn: string): Command[] {
-    return [...this.items.values()].filter((c) => c.sn === sn);
+    return [...(this.indexed ?? this.items).values()].filter((c) => c.sn === sn);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { PresenceStore, VersionedPresence } from "../../../functions/core/ports.ts";
+import type { PresenceRead, PresenceStore, VersionedPresence } from "../../../functions/core/ports.ts";
 import { derivePresence, type PresenceState } from "../../../functions/core/presence.ts";
 import type { DevicePresence, DeviceReader, Page, PageRequest } from "../../../functions/core/queries.ts";
 import { pageOf } from "./paging.ts";
@@ -19,10 +19,23 @@ export class MemoryPresenceStore implements PresenceStore {
   readonly items = new Map<string, VersionedPresence>();
   readonly counts = { reads: 0, writes: 0 };
 
-  async get(sn: string): Promise<VersionedPresence | undefined> {
+  /**
+   * `marks`: the command store's marks, which the DynamoDB store reads with the presence item (pass the
+   * MemoryCommandStore); without them the store cannot tell whether commands wait, as the port allows.
+   */
+  constructor(private readonly marks?: { waiting: Map<string, string>; holds: Map<string, string> }) {}
+
+  async read(sn: string): Promise<PresenceRead> {
     this.counts.reads++;
     const item = this.items.get(sn);
-    return item && structuredClone(item);
+    return { ...(item ? { current: structuredClone(item) } : {}), ...this.waitingOf(sn) };
+  }
+
+  private waitingOf(sn: string): Pick<PresenceRead, "waiting"> {
+    if (!this.marks) return {};
+    const markedAt = this.marks.waiting.get(sn);
+    if (markedAt !== undefined) return { waiting: { mayWait: true, markedAt } };
+    return { waiting: { mayWait: this.marks.holds.has(sn) } };
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {

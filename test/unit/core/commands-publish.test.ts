@@ -283,6 +283,22 @@ describe("a device's older pending commands go first", () => {
     expect(world.emqx.target.delivered("SN1")).toEqual(["old", "new"]);
   });
 
+  it("sends a pending command created in the same millisecond as the one that reaches the publisher", async () => {
+    const world = commandWorld();
+    const at = world.clock.now();
+    await world.create("SN1", { id: "first", op: "x" });
+    await world.publish();
+    expect(await world.status("SN1", "first")).toBe("pending");
+
+    world.emqx.target.online.add("SN1");
+    world.clock.set(at); // a job's slice or a busy API can stamp two commands with one millisecond
+    await world.create("SN1", { id: "second", op: "x" });
+    await world.publish();
+
+    expect(world.emqx.target.delivered("SN1")).toEqual(["first", "second"]);
+    expect(await world.status("SN1", "first")).toBe("sent");
+  });
+
   it("makes the newer command wait when the older ones cannot be listed", async () => {
     const world = commandWorld();
     await world.create("SN1", { id: "old", op: "x" });

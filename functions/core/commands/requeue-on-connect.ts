@@ -1,0 +1,58 @@
+import type { CommandsWaiting } from "../ports.ts";
+import type { PresenceSignal, PresenceView } from "../presence.ts";
+import { type PresenceDeps, recordPresence } from "../record-presence.ts";
+import { type RequeueDeps, requeuePending } from "./requeue-pending.ts";
+
+/**
+ * How long after it was last set a "commands may wait" mark may be lifted. Longer than a publisher
+ * invocation can take between marking a device and writing its `pending` commands (its Lambda timeout,
+ * 30 s), plus the time the status index takes to show a write: a listing made this long after the mark
+ * sees every command that became `pending` under it.
+ */
+export const WAIT_MARK_SETTLE_MS = 5 * 60_000;
+
+/**
+ * Merges a presence signal and, when it leaves the device online while the presence read found it
+ * marked as possibly holding `pending` commands, queues those again before the signal is answered (so
+ * a failure here is retried with the signal):
+ * - on the change that brings the device online, when either mark is there;
+ * - on a confirmation (its `st` online after subscribing, a heartbeat) when the "commands may wait"
+ *   mark is newer than the presence: a command that went `pending` between the device's connect and
+ *   its SUBSCRIBE, which the connect's listing could not see.
+ * A device with no mark costs no listing.
+ *
+ * @example
+ * await recordPresenceAndRequeue(deps, "SN0001", { kind: "connected", connectedAt: Date.now() });
+ */
+export function recordPresenceAndRequeue(
+  deps: PresenceDeps & RequeueDeps,
+  sn: string,
+  signal: PresenceSignal,
+): Promise<PresenceView | undefined> {
+  return recordPresence(deps, sn, signal, {
+    onChange: (view, _version, waiting) =>
+      view.online && waiting?.mayWait !== false ? requeueWaiting(deps, sn, view, waiting) : Promise.resolve(),
+    onConfirm: (view, waiting) =>
+      view.online && isAfter(waiting?.markedAt, view.since)
+        ? requeueWaiting(deps, sn, view, waiting)
+        : Promise.resolve(),
+  });
+}
+
+const isAfter = (markedAt: string | undefined, since: number) =>
+  markedAt !== undefined && Date.parse(markedAt) > since;
+
+async function requeueWaiting(
+  deps: RequeueDeps,
+  sn: string,
+  view: PresenceView,
+  waiting: CommandsWaiting | undefined,
+): Promise<void> {
+  const listedAt = deps.clock.now().getTime();
+  await requeuePending(deps, sn, String(view.since));
+  const markedAt = waiting?.markedAt;
+  // A younger mark may stand for a command the listing could not see yet: the next connect looks again.
+  if (markedAt === undefined || listedAt - Date.parse(markedAt) < WAIT_MARK_SETTLE_MS) return;
+  // Only later listings depend on it, so a failure here need not fail the signal.
+  await deps.commands.clearWaiting(sn, markedAt).catch(() => undefined);
+}

@@ -1,0 +1,109 @@
+/**
+ * AWS requests per presence signal, counted by SDK middleware on the real clients (DynamoDB Local and the
+ * SQS stand-in) under the real adapters and the ingest app: a connect is one read (the presence item and
+ * the device's command marks in one BatchGetItem), one write and one send, and lists pending commands
+ * only when the publisher marked the device.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
+import { DynamoDbCommandStore } from "../../functions/adapters/dynamodb/command-store.ts";
+import { DynamoDbPresenceStore } from "../../functions/adapters/dynamodb/presence-store.ts";
+import { createCommand } from "../../functions/core/commands/create-command.ts";
+import { WAIT_MARK_SETTLE_MS } from "../../functions/core/commands/requeue-on-connect.ts";
+import { connectedBody, disconnectedBody, publishBody } from "../support/emqx-bodies.ts";
+import { startIngest } from "../support/ingest-server.ts";
+import { createTestResources, type TestResources } from "../support/resources.ts";
+
+let env: TestResources;
+let dynamodb: DynamoDBClient;
+let ingest: Awaited<ReturnType<typeof startIngest>>;
+let commands: DynamoDbCommandStore;
+const calls: string[] = [];
+
+const tally = () => {
+  const out: Record<string, number> = {};
+  for (const call of calls) out[call] = (out[call] ?? 0) + 1;
+  return out;
+};
+
+beforeAll(async () => {
+  env = await createTestResources();
+  dynamodb = createDynamoDbClient({ endpoint: env.dynamodbEndpoint, region: "us-east-1" });
+  dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(context.commandName ?? "?");
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+  commands = new DynamoDbCommandStore(dynamodb, env.tableName);
+  ingest = await startIngest({
+    ...env.deps,
+    presence: new DynamoDbPresenceStore(dynamodb, env.tableName),
+    commands,
+  });
+});
+afterAll(async () => {
+  await ingest.stop();
+  dynamodb.destroy();
+  env.destroy();
+});
+beforeEach(() => {
+  calls.length = 0;
+});
+
+describe("AWS requests per presence signal (DynamoDB)", () => {
+  it("a connect with no command waiting: 1 BatchGetItem, 1 PutItem, no listing; its st: 1 BatchGetItem, 1 PutItem", async () => {
+    const connectedAt = Date.now();
+    expect((await ingest.post(connectedBody("SN-PC1", connectedAt))).body).toMatchObject({ online: true });
+    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+
+    calls.length = 0;
+    await ingest.post(publishBody("api/mqtt/v1/SN-PC1/st", '{"online":true}'));
+    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+    await env.drainEvents();
+  });
+
+  it("a connect of a marked device lists and re-queues its pending command, and lifts a settled mark so the next connect lists nothing", async () => {
+    await createCommand(env.deps, "SN-PC2", { op: "ping", id: "w1" });
+    // As the publisher does for a device it found offline, long enough ago for the index to show it.
+    await commands.markWaiting("SN-PC2", new Date(Date.now() - WAIT_MARK_SETTLE_MS - 1_000).toISOString());
+    await commands.transition("SN-PC2", "w1", "pending", new Date().toISOString());
+    expect(await env.takeCommandMessages("SN-PC2")).toHaveLength(1); // its first enqueue
+    calls.length = 0;
+
+    const first = Date.now();
+    await ingest.post(connectedBody("SN-PC2", first));
+    expect(tally()).toEqual({
+      BatchGetItemCommand: 1,
+      QueryCommand: 1,
+      DeleteItemCommand: 1,
+      PutItemCommand: 1,
+    });
+    const requeued = await env.takeCommandMessages("SN-PC2");
+    expect(requeued.map((m) => JSON.parse(m.Body ?? "{}").id)).toEqual(["w1"]);
+
+    await ingest.post(disconnectedBody("SN-PC2", first, first + 1_000, "normal"));
+    calls.length = 0;
+    await ingest.post(connectedBody("SN-PC2", first + 2_000));
+    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+    await env.drainEvents();
+  });
+
+  it("keeps a mark set moments ago: the index may not show its command yet", async () => {
+    await commands.markWaiting("SN-PC3", new Date().toISOString());
+    await ingest.post(connectedBody("SN-PC3", Date.now()));
+    expect(tally()).toEqual({
+      UpdateItemCommand: 1,
+      BatchGetItemCommand: 1,
+      QueryCommand: 1,
+      PutItemCommand: 1,
+    });
+    calls.length = 0;
+    await ingest.post(disconnectedBody("SN-PC3", Date.now() - 1, Date.now(), "normal"));
+    await ingest.post(connectedBody("SN-PC3", Date.now() + 1));
+    expect(calls).toContain("QueryCommand");
+    await env.drainEvents();
+  });
+});

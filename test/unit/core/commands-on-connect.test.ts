@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import {
+  recordPresenceAndRequeue,
+  WAIT_MARK_SETTLE_MS,
+} from "../../../functions/core/commands/requeue-on-connect.ts";
+import type { PresenceSignal } from "../../../functions/core/presence.ts";
+import { MemoryPresenceStore, withFaults } from "../../support/memory/index.ts";
+import { commandWorld } from "./command-world.ts";
+
+/** The command world with presence beside it, reading the store's marks as DynamoDB's read does. */
+function fleet() {
+  const world = commandWorld();
+  const presence = withFaults(new MemoryPresenceStore(world.store.target));
+  const deps = { ...world.deps, presence: presence.port };
+  const now = () => world.clock.now().getTime();
+  const signal = (sn: string, incoming: PresenceSignal) => recordPresenceAndRequeue(deps, sn, incoming);
+  return {
+    world,
+    presence,
+    /** The device's connect event, stamped now; returns its `connectedAt`. */
+    async connect(sn: string) {
+      const connectedAt = now();
+      await signal(sn, { kind: "connected", connectedAt });
+      world.clock.advance(1);
+      return connectedAt;
+    },
+    async disconnect(sn: string, connectedAt: number) {
+      await signal(sn, { kind: "disconnected", connectedAt, disconnectedAt: now(), reason: "normal" });
+      world.clock.advance(1);
+    },
+    /** Its `st` online, as the device sends it after subscribing (and as a heartbeat). */
+    async statusOnline(sn: string) {
+      await signal(sn, { kind: "status", online: true, at: now() });
+      world.clock.advance(1);
+    },
+    /** Publishes until the queue is empty (a few invocations at most here). */
+    async publishAll() {
+      for (let i = 0; i < 5 && world.queue.target.messages.length > 0; i++) await world.publish();
+    },
+  };
+}
+
+describe("commands waiting for a device that comes online", () => {
+  it("are queued again on its connect when the publisher found it offline, and then sent", async () => {
+    const { world, connect, publishAll } = fleet();
+    await world.create("SN1", { id: "c1", op: "reboot" });
+    await world.publish();
+    expect(await world.status("SN1", "c1")).toBe("pending");
+
+    world.emqx.target.online.add("SN1");
+    await connect("SN1");
+    await publishAll();
+
+    expect(await world.status("SN1", "c1")).toBe("sent");
+    expect(world.announced("c1")).toEqual(["queued", "pending", "sent"]);
+  });
+
+  it("are not looked for on a connect when nothing was ever pending: one read, one write, one send", async () => {
+    const { world, presence, connect } = fleet();
+    world.emqx.target.online.add("SN2");
+    await world.create("SN2", { id: "c1", op: "ping" });
+    await world.publish();
+    expect(await world.status("SN2", "c1")).toBe("sent");
+
+    await connect("SN2");
+
+    expect(world.store.calls.filter((call) => call === "listByStatus")).toEqual([]);
+    expect(presence.calls).toEqual(["read", "save"]);
+    expect(world.events.ofType("presence")).toHaveLength(1);
+  });
+
+  it("are found by a later connect when the status index had not shown them to the first", async () => {
+    const { world, connect, disconnect, publishAll } = fleet();
+    world.store.target.lagIndex(); // c1 will not show in listings for now
+    await world.create("SN3", { id: "c1", op: "reboot" });
+    await world.publish();
+    expect(await world.status("SN3", "c1")).toBe("pending");
+
+    // It comes online at once: its listing misses c1, and a newer command goes out (and lifts the hold).
+    world.emqx.target.online.add("SN3");
+    const first = await connect("SN3");
+    await world.create("SN3", { id: "c2", op: "ping" });
+    await publishAll();
+    expect(await world.status("SN3", "c2")).toBe("sent");
+    expect(await world.status("SN3", "c1")).toBe("pending");
+    expect(world.store.target.holds.has("SN3")).toBe(false);
+
+    world.emqx.target.online.delete("SN3");
+    await disconnect("SN3", first);
+    world.store.target.catchUpIndex();
+    world.clock.advance(WAIT_MARK_SETTLE_MS);
+    world.emqx.target.online.add("SN3");
+    await connect("SN3");
+    await publishAll();
+
+    expect(await world.status("SN3", "c1")).toBe("sent");
+    expect(world.store.target.waiting.has("SN3")).toBe(false); // listed after the index caught up
+  });
+
+  it("keep the mark while it is younger than the index's lag, and lose it on a later connect", async () => {
+    const { world, connect, disconnect, publishAll } = fleet();
+    await world.create("SN4", { id: "c1", op: "reboot" });
+    await world.publish();
+    const markedAt = world.store.target.waiting.get("SN4");
+    expect(markedAt).toBeDefined();
+
+    world.emqx.target.online.add("SN4");
+    const first = await connect("SN4");
+    await publishAll();
+    expect(await world.status("SN4", "c1")).toBe("sent");
+    expect(world.store.target.waiting.get("SN4")).toBe(markedAt);
+
+    await disconnect("SN4", first);
+    world.clock.advance(WAIT_MARK_SETTLE_MS);
+    await connect("SN4");
+    expect(world.store.target.waiting.has("SN4")).toBe(false);
+
+    await disconnect("SN4", first + WAIT_MARK_SETTLE_MS + 3);
+    const listingsBefore = world.store.calls.filter((call) => call === "listByStatus").length;
+    await connect("SN4");
+    expect(world.store.calls.filter((call) => call === "listByStatus")).toHaveLength(listingsBefore);
+  });
+
+  it("are queued again on its st online when one went pending between its connect and its SUBSCRIBE", async () => {
+    const { world, connect, statusOnline, publishAll } = fleet();
+    await connect("SN5"); // connected, not subscribed yet: nothing waits, nothing is listed
+    await world.create("SN5", { id: "c1", op: "reboot" });
+    await world.publish();
+    expect(await world.status("SN5", "c1")).toBe("pending");
+
+    world.emqx.target.online.add("SN5"); // subscribed
+    await statusOnline("SN5");
+    await publishAll();
+
+    expect(await world.status("SN5", "c1")).toBe("sent");
+    expect(world.events.ofType("presence")).toHaveLength(1); // the st confirmed, it changed nothing
+  });
+
+  it("are not listed on an st that only confirms a device with nothing newer waiting", async () => {
+    const { world, connect, statusOnline } = fleet();
+    await world.create("SN6", { id: "c1", op: "reboot" });
+    await world.publish(); // pending, marked, before the connect below
+    world.emqx.target.online.add("SN6");
+    await connect("SN6");
+    const listings = world.store.calls.filter((call) => call === "listByStatus").length;
+
+    await statusOnline("SN6");
+
+    expect(world.store.calls.filter((call) => call === "listByStatus")).toHaveLength(listings);
+  });
+});
