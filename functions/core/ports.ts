@@ -61,7 +61,10 @@ export interface VersionedPresence {
  * publisher marks a device before any of its commands becomes `pending` (`CommandStore.markWaiting`).
  */
 export interface CommandsWaiting {
-  /** False only when no mark was there: none of the device's commands can be `pending`. */
+  /**
+   * False when neither the "commands may wait" mark nor the hold mark was there: the publisher marks a
+   * device in every batch that leaves one of its commands `pending`, so none is waiting.
+   */
   mayWait: boolean;
   /** When the publisher last set the mark, if it did: what `CommandStore.clearWaiting` takes. */
   markedAt?: string;

@@ -38,8 +38,8 @@ const MAX_WRITE_ATTEMPTS = 8;
 /**
  * Merges one signal into the device's presence and announces the result when it changed: one read
  * (which also tells whether commands may wait for the device), one conditional write, one send per
- * change; one read and nothing else when nothing changed,
- * unless the signal is the retry of the one that caused the last announcement (below).
+ * change; one read and nothing else when nothing changed, unless the signal is the retry of the one
+ * that caused the last announcement (below). `hooks` may add their own calls.
  *
  * The write records the announcement (view, version, the signal that caused it) before the send, so
  * the versions of the messages follow the order of the writes. A crash between the write and the send

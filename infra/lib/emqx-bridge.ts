@@ -5,6 +5,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnSubscription, ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { liveAssetSources } from "../../functions/api/live/assets.ts";
+import { WAIT_MARK_SETTLE_MS } from "../../functions/core/commands/requeue-on-connect.ts";
 import { BridgeFunction, HANDLER_ENTRIES } from "./bridge-function.ts";
 import { emqxApiUrlForPublisher } from "./emqx-api-url.ts";
 import { GapTracker } from "./gaps.ts";
@@ -325,5 +326,10 @@ function checkTimeouts(): void {
   }
   if (ingest * 4 > EMQX_REQUEST_TTL.toMilliseconds()) {
     throw new Error("the ingest timeout must stay well under EMQX's request_ttl");
+  }
+  // A listing this long after a "commands may wait" mark must see every command the publisher marked
+  // under it: the publisher writes them within its timeout, and the index needs a moment more.
+  if (TIMEOUTS.publisher.toMilliseconds() * 2 > WAIT_MARK_SETTLE_MS) {
+    throw new Error("WAIT_MARK_SETTLE_MS must exceed twice the publisher's timeout");
   }
 }

@@ -4,7 +4,7 @@
  * the device's command marks in one BatchGetItem), one write and one send, and lists pending commands
  * only when the publisher marked the device.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDbCommandStore } from "../../functions/adapters/dynamodb/command-store.ts";
@@ -93,7 +93,8 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
 
   it("keeps a mark set moments ago: the index may not show its command yet", async () => {
     await commands.markWaiting("SN-PC3", new Date().toISOString());
-    await ingest.post(connectedBody("SN-PC3", Date.now()));
+    const first = Date.now();
+    await ingest.post(connectedBody("SN-PC3", first));
     expect(tally()).toEqual({
       UpdateItemCommand: 1,
       BatchGetItemCommand: 1,
@@ -101,9 +102,55 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
       PutItemCommand: 1,
     });
     calls.length = 0;
-    await ingest.post(disconnectedBody("SN-PC3", Date.now() - 1, Date.now(), "normal"));
-    await ingest.post(connectedBody("SN-PC3", Date.now() + 1));
+    await ingest.post(disconnectedBody("SN-PC3", first, first + 1_000, "normal"));
+    await ingest.post(connectedBody("SN-PC3", first + 2_000));
     expect(calls).toContain("QueryCommand");
     await env.drainEvents();
   });
+
+  it("lifts a mark only if it was not set again since it was read", async () => {
+    const old = new Date(Date.now() - WAIT_MARK_SETTLE_MS - 1_000).toISOString();
+    const again = new Date().toISOString();
+    await commands.markWaiting("SN-PC4", old);
+    await commands.markWaiting("SN-PC4", again); // the publisher, between a connect's read and its lift
+    await commands.clearWaiting("SN-PC4", old);
+    expect((await presence().read("SN-PC4")).waiting).toEqual({ mayWait: true, markedAt: again });
+    await commands.clearWaiting("SN-PC4", again);
+    expect((await presence().read("SN-PC4")).waiting).toEqual({ mayWait: false });
+  });
+
+  it("lists on the next connect of a device whose presence was written before the marks existed", async () => {
+    const first = Date.now();
+    await ingest.post(connectedBody("SN-PC5", first));
+    await ingest.post(disconnectedBody("SN-PC5", first, first + 1_000, "normal"));
+    // As the previous version left it: no `pendingMarked`, and a pending command with no mark at all.
+    await createCommand(env.deps, "SN-PC5", { op: "ping", id: "legacy" });
+    await env.deps.commands.transition("SN-PC5", "legacy", "pending", new Date().toISOString());
+    await removeAttribute("SN-PC5", "pendingMarked");
+    await env.takeCommandMessages("SN-PC5");
+    calls.length = 0;
+
+    await ingest.post(connectedBody("SN-PC5", first + 2_000));
+    expect(calls).toContain("QueryCommand");
+    const requeued = await env.takeCommandMessages("SN-PC5");
+    expect(requeued.map((m) => JSON.parse(m.Body ?? "{}").id)).toEqual(["legacy"]);
+    calls.length = 0;
+    await ingest.post(disconnectedBody("SN-PC5", first + 2_000, first + 3_000, "normal"));
+    await ingest.post(connectedBody("SN-PC5", first + 4_000));
+    expect(calls).not.toContain("QueryCommand"); // its presence is marked now, and no mark is set
+    await env.drainEvents();
+  });
 });
+
+const presence = () => new DynamoDbPresenceStore(dynamodb, env.tableName);
+
+async function removeAttribute(sn: string, attribute: string) {
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: env.tableName,
+      Key: { pk: { S: `DEVICE#${sn}` }, sk: { S: "STATE" } },
+      UpdateExpression: "REMOVE #a",
+      ExpressionAttributeNames: { "#a": attribute },
+    }),
+  );
+}

@@ -201,9 +201,9 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
 const primaryKey = (sn: string, id: string) => ({ pk: keys.device(sn), sk: keys.command(id) });
 const HOLD_SK = keys.commandHold();
 /** The device's hold mark (the presence store reads it too: functions/adapters/dynamodb/presence-store.ts). */
-export const holdKey = (sn: string) => ({ pk: keys.device(sn), sk: HOLD_SK });
+const holdKey = (sn: string) => ({ pk: keys.device(sn), sk: HOLD_SK });
 /** The device's "commands may wait" mark, read with its presence (presence-store.ts). */
-export const waitingKey = (sn: string) => ({ pk: keys.device(sn), sk: keys.commandsWaiting() });
+const waitingKey = (sn: string) => ({ pk: keys.device(sn), sk: keys.commandsWaiting() });
 const statusKey = (sn: string, status: CommandStatus) => keys.commandsByStatus(sn, status);
 
 /** The conditional update of a status change: only forward, and only from `onlyFrom` when given. */

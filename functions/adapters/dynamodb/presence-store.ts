@@ -11,24 +11,28 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
   /**
    * The presence item and the device's two command marks (functions/adapters/dynamodb/command-store.ts),
    * all in the device's partition, in one consistent BatchGetItem: a connect lists pending commands only
-   * when a mark is there. The hold mark counts too, so commands made `pending` before the "commands may
-   * wait" mark existed are still found.
+   * when a mark is there. A presence item written before the "commands may wait" mark existed (no
+   * `pendingMarked`) cannot tell: its device's next connect lists, and its write sets the attribute.
    */
   async read(sn: string): Promise<PresenceRead> {
     const device = keys.device(sn);
     const wanted = [presenceKey(sn), { pk: device, sk: WAITING_SK }, { pk: device, sk: HOLD_SK }];
-    const read: PresenceRead & { waiting: CommandsWaiting } = { waiting: { mayWait: false } };
+    const read: PresenceRead = {};
+    const waiting: CommandsWaiting = { mayWait: false };
+    let marked = true;
     for (const item of await itemsByKeys(this.documents, this.tableName, "presence", wanted)) {
       if (item.sk === WAITING_SK) {
-        read.waiting = { mayWait: true, markedAt: v.parse(StoredWaitingItem, item).markedAt };
+        waiting.mayWait = true;
+        waiting.markedAt = v.parse(StoredWaitingItem, item).markedAt;
       } else if (item.sk === HOLD_SK) {
-        read.waiting.mayWait = true;
+        waiting.mayWait = true;
       } else {
         const { state, version } = v.parse(StoredPresenceItem, item);
         read.current = { state, version };
+        marked = item.pendingMarked === true;
       }
     }
-    return read;
+    return marked ? { ...read, waiting } : read;
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
@@ -45,6 +49,8 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
       online: view?.online,
       since: view ? new Date(view.since).toISOString() : undefined,
       lastSeenAt: new Date(state.lastSeenAt).toISOString(),
+      // This device's pending commands are marked (`CMDWAIT`) by the code that writes it: see `read`.
+      pendingMarked: true,
     };
     return this.putAtVersion(item, expectedVersion, "presence");
   }

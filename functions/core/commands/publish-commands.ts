@@ -71,7 +71,7 @@ async function holdRecycled(deps: PublishDeps, run: BatchRun, exhausted: QueuedC
 async function releaseHolds(deps: PublishDeps, run: BatchRun): Promise<void> {
   for (const [sn, state] of run.devices) {
     const through = state.heldThrough;
-    if (through === undefined || !state.first || !state.complete || state.waiting) continue;
+    if (through === undefined || !state.first || !state.complete || state.pending) continue;
     if (run.retries.isBlocked(sn) || state.first.createdAt < through) continue;
     try {
       await deps.commands.release(sn, through);

@@ -1,5 +1,4 @@
 import { mapWithConcurrency } from "../concurrency.ts";
-import { HTTP_POLL_REASON } from "../device-transport.ts";
 import { commandStatusMessage } from "./announce.ts";
 import type { PublishDeps } from "./publish-commands.ts";
 import type { BatchRun, Change } from "./publish-run.ts";
@@ -33,33 +32,41 @@ export async function recordChanges(deps: PublishDeps, run: BatchRun): Promise<v
 }
 
 /**
- * Devices whose command becomes `pending` are marked before anything is announced or written: as
- * holding commands out of queue order (for their newer commands) and, at every such batch, as having
- * commands that may wait (for their next connect, which lists them only then).
+ * Devices this batch leaves with a `pending` command are marked before anything is announced or written:
+ * as having commands that may wait (for their next connect, which lists them only then), even when the
+ * command was `pending` already (a re-queue EMQX again found no subscriber for), and, when the newest
+ * such change is newer than their hold, as holding commands out of queue order (for their newer ones).
+ * An HTTP device's commands wait for its poll, not a connect: it gets the hold only.
  */
 async function holdPending(deps: PublishDeps, run: BatchRun): Promise<void> {
-  const through = new Map<string, string>();
-  const waitsForPoll = new Set<string>();
-  for (const { command, to, fields } of run.changes) {
-    if (to !== "pending") continue;
-    if (fields.reason === HTTP_POLL_REASON) waitsForPoll.add(command.sn);
-    const newest = through.get(command.sn);
-    if (!newest || command.createdAt > newest) through.set(command.sn, command.createdAt);
-  }
   const now = deps.clock.now().toISOString();
-  for (const [sn, createdAt] of through) {
-    const state = run.device(sn);
+  for (const [sn, state] of run.devices) {
+    if (!state.pending?.length) continue;
+    const through = newestPendingChange(run, sn);
     try {
-      // An HTTP device's commands wait for its poll, not for a connect.
-      if (!waitsForPoll.has(sn)) await deps.commands.markWaiting(sn, now);
-      if (state.heldThrough !== undefined && state.heldThrough >= createdAt) continue;
-      await deps.commands.hold(sn, createdAt);
-      state.heldThrough = createdAt;
+      if (!run.read?.httpOnly?.has(sn)) await deps.commands.markWaiting(sn, now);
+      if (through === undefined || (state.heldThrough !== undefined && state.heldThrough >= through))
+        continue;
+      await deps.commands.hold(sn, through);
+      state.heldThrough = through;
     } catch (error) {
       deps.log?.("could not mark the device as holding a pending command; will retry", { sn, error });
       dropChanges(run, (c) => c.command.sn === sn && c.to === "pending", error);
+      // Kept `pending` without a change: its message must come back, or nothing would mark it.
+      for (const queued of state.pending)
+        if (run.report.outcomes[queued.messageId] === "pending") run.retry(queued, error);
     }
   }
+}
+
+/** The creation time of the newest of the device's commands this batch moves to `pending`. */
+function newestPendingChange(run: BatchRun, sn: string): string | undefined {
+  let newest: string | undefined;
+  for (const { command, to } of run.changes) {
+    if (command.sn === sn && to === "pending" && (!newest || command.createdAt > newest))
+      newest = command.createdAt;
+  }
+  return newest;
 }
 
 function dropChanges(run: BatchRun, dropped: (change: Change) => boolean, cause: unknown): void {

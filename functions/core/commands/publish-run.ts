@@ -39,8 +39,8 @@ export interface DeviceState {
   first?: Command;
   /** All its older waiting commands were found (one page). */
   complete?: boolean;
-  /** One of its commands is (still) `pending` after this batch. */
-  waiting?: boolean;
+  /** The queue messages of its commands this batch leaves `pending`, moved there or kept there. */
+  pending?: QueuedCommand[];
 }
 
 /** The state of one publisher batch: its report, retries, changes and owed announcements. */
@@ -73,7 +73,10 @@ export class BatchRun {
 
   /** Records the move to `to`; a move that is not forward only finishes an owed announcement. */
   move(queued: QueuedCommand, command: Command, to: CommandStatus, fields: TransitionFields = {}): void {
-    if (to === "pending") this.device(command.sn).waiting = true;
+    if (to === "pending") {
+      const state = this.device(command.sn);
+      state.pending = [...(state.pending ?? []), queued];
+    }
     if (isForward(command.status, to)) this.changes.push({ queued, command, to, fields });
     else this.finishAnnouncement(queued, command);
   }

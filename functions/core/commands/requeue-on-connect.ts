@@ -12,13 +12,19 @@ import { type RequeueDeps, requeuePending } from "./requeue-pending.ts";
 export const WAIT_MARK_SETTLE_MS = 5 * 60_000;
 
 /**
+ * How much older than the presence's `since` a mark may look and still count as set after the connect:
+ * `since` is EMQX's clock, `markedAt` the publisher's.
+ */
+export const CLOCK_MARGIN_MS = 60_000;
+
+/**
  * Merges a presence signal and, when it leaves the device online while the presence read found it
  * marked as possibly holding `pending` commands, queues those again before the signal is answered (so
  * a failure here is retried with the signal):
- * - on the change that brings the device online, when either mark is there;
+ * - on the change that brings the device online, when a mark is there or the store cannot tell;
  * - on a confirmation (its `st` online after subscribing, a heartbeat) when the "commands may wait"
- *   mark is newer than the presence: a command that went `pending` between the device's connect and
- *   its SUBSCRIBE, which the connect's listing could not see.
+ *   mark was set after the connect: a command that went `pending` between the device's connect and its
+ *   SUBSCRIBE, which the connect's listing could not see.
  * A device with no mark costs no listing.
  *
  * @example
@@ -30,26 +36,37 @@ export function recordPresenceAndRequeue(
   signal: PresenceSignal,
 ): Promise<PresenceView | undefined> {
   return recordPresence(deps, sn, signal, {
-    onChange: (view, _version, waiting) =>
-      view.online && waiting?.mayWait !== false ? requeueWaiting(deps, sn, view, waiting) : Promise.resolve(),
-    onConfirm: (view, waiting) =>
-      view.online && isAfter(waiting?.markedAt, view.since)
-        ? requeueWaiting(deps, sn, view, waiting)
-        : Promise.resolve(),
+    async onChange(view, _version, waiting) {
+      if (view.online && waiting?.mayWait !== false)
+        await requeueWaiting(deps, sn, String(view.since), waiting);
+    },
+    async onConfirm(view, waiting) {
+      const markedAt = waiting?.markedAt;
+      if (!view.online || !markedSince(markedAt, view.since)) return;
+      // Its own occasion: the connect's re-queue of the same command is within SQS's deduplication window.
+      await requeueWaiting(deps, sn, `${view.since}-${markedAt}`, waiting);
+    },
   });
 }
 
-const isAfter = (markedAt: string | undefined, since: number) =>
-  markedAt !== undefined && Date.parse(markedAt) > since;
+/** Whether the mark was set after `since` (within the clocks' margin). */
+function markedSince(markedAt: string | undefined, since: number): markedAt is string {
+  return markedAt !== undefined && Date.parse(markedAt) > since - CLOCK_MARGIN_MS;
+}
 
+/**
+ * Queues the device's `pending` commands again under `occasion` (their deduplication ids), then lifts
+ * the "commands may wait" mark if the listing was made long enough after it to have seen all it stands
+ * for. A command re-queued here that goes `pending` again is marked again by the publisher.
+ */
 async function requeueWaiting(
   deps: RequeueDeps,
   sn: string,
-  view: PresenceView,
+  occasion: string,
   waiting: CommandsWaiting | undefined,
 ): Promise<void> {
   const listedAt = deps.clock.now().getTime();
-  await requeuePending(deps, sn, String(view.since));
+  await requeuePending(deps, sn, occasion);
   const markedAt = waiting?.markedAt;
   // A younger mark may stand for a command the listing could not see yet: the next connect looks again.
   if (markedAt === undefined || listedAt - Date.parse(markedAt) < WAIT_MARK_SETTLE_MS) return;

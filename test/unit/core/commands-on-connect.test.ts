@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
+  CLOCK_MARGIN_MS,
   recordPresenceAndRequeue,
   WAIT_MARK_SETTLE_MS,
 } from "../../../functions/core/commands/requeue-on-connect.ts";
+import { requeuePending } from "../../../functions/core/commands/requeue-pending.ts";
 import type { PresenceSignal } from "../../../functions/core/presence.ts";
 import { MemoryPresenceStore, withFaults } from "../../support/memory/index.ts";
 import { commandWorld } from "./command-world.ts";
@@ -112,10 +114,10 @@ describe("commands waiting for a device that comes online", () => {
 
     await disconnect("SN4", first);
     world.clock.advance(WAIT_MARK_SETTLE_MS);
-    await connect("SN4");
+    const second = await connect("SN4");
     expect(world.store.target.waiting.has("SN4")).toBe(false);
 
-    await disconnect("SN4", first + WAIT_MARK_SETTLE_MS + 3);
+    await disconnect("SN4", second);
     const listingsBefore = world.store.calls.filter((call) => call === "listByStatus").length;
     await connect("SN4");
     expect(world.store.calls.filter((call) => call === "listByStatus")).toHaveLength(listingsBefore);
@@ -139,7 +141,8 @@ describe("commands waiting for a device that comes online", () => {
   it("are not listed on an st that only confirms a device with nothing newer waiting", async () => {
     const { world, connect, statusOnline } = fleet();
     await world.create("SN6", { id: "c1", op: "reboot" });
-    await world.publish(); // pending, marked, before the connect below
+    await world.publish(); // pending, marked, well before the connect below
+    world.clock.advance(CLOCK_MARGIN_MS + 1);
     world.emqx.target.online.add("SN6");
     await connect("SN6");
     const listings = world.store.calls.filter((call) => call === "listByStatus").length;
@@ -147,5 +150,58 @@ describe("commands waiting for a device that comes online", () => {
     await statusOnline("SN6");
 
     expect(world.store.calls.filter((call) => call === "listByStatus")).toHaveLength(listings);
+  });
+
+  it("reach the device when a re-queued one goes pending again before its SUBSCRIBE, after the mark was lifted", async () => {
+    const { world, connect, disconnect, statusOnline, publishAll } = fleet();
+    await world.create("SN7", { id: "c1", op: "reboot" });
+    await world.publish();
+    const first = await connect("SN7"); // not subscribed: re-queued, and pending again
+    await publishAll();
+    await disconnect("SN7", first);
+    world.clock.advance(WAIT_MARK_SETTLE_MS);
+
+    // The settled listing re-queues c1 and lifts the mark; EMQX again finds no subscriber.
+    await connect("SN7");
+    await publishAll();
+    expect(await world.status("SN7", "c1")).toBe("pending");
+    expect(world.store.target.waiting.has("SN7")).toBe(true); // marked again, though nothing changed
+
+    world.emqx.target.online.add("SN7"); // subscribed
+    await statusOnline("SN7");
+    await publishAll();
+    expect(await world.status("SN7", "c1")).toBe("sent");
+  });
+
+  it("are looked for when only the hold mark says so (commands made pending before the other mark existed)", async () => {
+    const { world, connect, publishAll } = fleet();
+    await world.create("SN8", { id: "c1", op: "reboot" });
+    await world.publish();
+    world.store.target.waiting.delete("SN8");
+    expect(world.store.target.holds.has("SN8")).toBe(true);
+
+    world.emqx.target.online.add("SN8");
+    await connect("SN8");
+    await publishAll();
+    expect(await world.status("SN8", "c1")).toBe("sent");
+  });
+});
+
+describe("the publisher's mark", () => {
+  it("is set again when a command stays pending, and a failure to set it sends the message back", async () => {
+    const world = commandWorld();
+    await world.create("SN9", { id: "c1", op: "reboot" });
+    await world.publish();
+    world.store.target.waiting.delete("SN9");
+    await requeuePending(world.deps, "SN9", "connected-1");
+
+    world.store.failNext("markWaiting");
+    const { report } = await world.publish();
+    expect(report.failed).toHaveLength(1);
+    expect(world.store.target.waiting.has("SN9")).toBe(false);
+
+    await world.publish();
+    expect(await world.status("SN9", "c1")).toBe("pending");
+    expect(world.store.target.waiting.has("SN9")).toBe(true);
   });
 });
