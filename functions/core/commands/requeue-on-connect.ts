@@ -18,11 +18,18 @@ export const WAIT_MARK_SETTLE_MS = 5 * 60_000;
 export const CLOCK_MARGIN_MS = 60_000;
 
 /**
+ * How soon after its connect an `st` online counts as the one a device sends once subscribed. Later
+ * ones (heartbeats) do not list: a device that stays connected without subscribing would otherwise
+ * have its command re-queued, published and kept `pending` again at every heartbeat.
+ */
+export const SUBSCRIBED_ST_WINDOW_MS = 60_000;
+
+/**
  * Merges a presence signal and, when it leaves the device online while the presence read found it
  * marked as possibly holding `pending` commands, queues those again before the signal is answered (so
  * a failure here is retried with the signal):
  * - on the change that brings the device online, when a mark is there or the store cannot tell;
- * - on a confirmation (its `st` online after subscribing, a heartbeat) when the "commands may wait"
+ * - on its `st` online after subscribing, which confirms the connect, when the "commands may wait"
  *   mark was set after the connect: a command that went `pending` between the device's connect and its
  *   SUBSCRIBE, which the connect's listing could not see.
  * A device with no mark costs no listing.
@@ -42,12 +49,16 @@ export function recordPresenceAndRequeue(
     },
     async onConfirm(view, waiting) {
       const markedAt = waiting?.markedAt;
-      if (!view.online || !markedSince(markedAt, view.since)) return;
+      if (!view.online || !isSubscribedStatus(signal, view) || !markedSince(markedAt, view.since)) return;
       // Its own occasion: the connect's re-queue of the same command is within SQS's deduplication window.
       await requeueWaiting(deps, sn, `${view.since}-${markedAt}`, waiting);
     },
   });
 }
+
+/** An `st` online within {@link SUBSCRIBED_ST_WINDOW_MS} of the connect (both on EMQX's clock). */
+const isSubscribedStatus = (signal: PresenceSignal, view: PresenceView) =>
+  signal.kind === "status" && signal.online && signal.at - view.since <= SUBSCRIBED_ST_WINDOW_MS;
 
 /** Whether the mark was set after `since` (within the clocks' margin). */
 function markedSince(markedAt: string | undefined, since: number): markedAt is string {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   CLOCK_MARGIN_MS,
   recordPresenceAndRequeue,
+  SUBSCRIBED_ST_WINDOW_MS,
   WAIT_MARK_SETTLE_MS,
 } from "../../../functions/core/commands/requeue-on-connect.ts";
 import { requeuePending } from "../../../functions/core/commands/requeue-pending.ts";
@@ -184,6 +185,25 @@ describe("commands waiting for a device that comes online", () => {
     await connect("SN8");
     await publishAll();
     expect(await world.status("SN8", "c1")).toBe("sent");
+  });
+});
+
+describe("a device that stays connected without subscribing", () => {
+  it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
+    const { world, connect, statusOnline, publishAll } = fleet();
+    await connect("SN10");
+    await world.create("SN10", { id: "c1", op: "reboot" });
+    await world.publish(); // pending: it never subscribes
+
+    await statusOnline("SN10");
+    await publishAll();
+    expect(await world.status("SN10", "c1")).toBe("pending");
+    const calls = world.emqx.target.calls.length;
+
+    world.clock.advance(SUBSCRIBED_ST_WINDOW_MS);
+    await statusOnline("SN10"); // a heartbeat
+    await publishAll();
+    expect(world.emqx.target.calls).toHaveLength(calls);
   });
 });
 
