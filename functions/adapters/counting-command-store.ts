@@ -13,6 +13,7 @@ export function countingCommandStore(store: CommandStore, metrics: BridgeMetrics
     release: (sn, through) => store.release(sn, through),
     markWaiting: (sn, at) => store.markWaiting(sn, at),
     clearWaiting: (sn, markedAt) => store.clearWaiting(sn, markedAt),
+    markNoneWaiting: (sn) => store.markNoneWaiting(sn),
     markEnqueued: (sn, id, at, announced) => store.markEnqueued(sn, id, at, announced),
     markAnnounced: (sn, id, status) => store.markAnnounced(sn, id, status),
     listByStatus: (sn, status, limit, cursor) => store.listByStatus(sn, status, limit, cursor),

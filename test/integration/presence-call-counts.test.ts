@@ -4,7 +4,7 @@
  * the device's command marks in one BatchGetItem), one write and one send, and lists pending commands
  * only when the publisher marked the device.
  */
-import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDbCommandStore } from "../../functions/adapters/dynamodb/command-store.ts";
@@ -78,7 +78,7 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     expect(tally()).toEqual({
       BatchGetItemCommand: 1,
       QueryCommand: 1,
-      DeleteItemCommand: 1,
+      UpdateItemCommand: 1,
       PutItemCommand: 1,
     });
     const requeued = await env.takeCommandMessages("SN-PC2");
@@ -123,10 +123,9 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     const first = Date.now();
     await ingest.post(connectedBody("SN-PC5", first));
     await ingest.post(disconnectedBody("SN-PC5", first, first + 1_000, "normal"));
-    // As the previous version left it: no `pendingMarked`, and a pending command with no mark at all.
+    // As the previous version left it: a device seen before, and a pending command with no mark at all.
     await createCommand(env.deps, "SN-PC5", { op: "ping", id: "legacy" });
     await env.deps.commands.transition("SN-PC5", "legacy", "pending", new Date().toISOString());
-    await removeAttribute("SN-PC5", "pendingMarked");
     await env.takeCommandMessages("SN-PC5");
     calls.length = 0;
 
@@ -137,20 +136,9 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     calls.length = 0;
     await ingest.post(disconnectedBody("SN-PC5", first + 2_000, first + 3_000, "normal"));
     await ingest.post(connectedBody("SN-PC5", first + 4_000));
-    expect(calls).not.toContain("QueryCommand"); // its presence is marked now, and no mark is set
+    expect(calls).not.toContain("QueryCommand"); // its "commands may wait" item says none waits now
     await env.drainEvents();
   });
 });
 
 const presence = () => new DynamoDbPresenceStore(dynamodb, env.tableName);
-
-async function removeAttribute(sn: string, attribute: string) {
-  await dynamodb.send(
-    new UpdateItemCommand({
-      TableName: env.tableName,
-      Key: { pk: { S: `DEVICE#${sn}` }, sk: { S: "STATE" } },
-      UpdateExpression: "REMOVE #a",
-      ExpressionAttributeNames: { "#a": attribute },
-    }),
-  );
-}

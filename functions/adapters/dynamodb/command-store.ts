@@ -88,14 +88,28 @@ export class DynamoDbCommandStore extends TableAdapter implements CommandStore {
   }
 
   async clearWaiting(sn: string, markedAt: string): Promise<void> {
-    const remove = new DeleteCommand({
+    // The item stays, without a time: it tells the presence read that no command waits.
+    const lift = new UpdateCommand({
       TableName: this.tableName,
       Key: waitingKey(sn),
+      UpdateExpression: "REMOVE markedAt",
       ConditionExpression: "markedAt = :m",
       ExpressionAttributeValues: { ":m": markedAt },
     });
     // Set again since: that mark stays for a later listing.
-    await sendConditional("DynamoDB DeleteItem (commands waiting)", () => this.documents.send(remove));
+    await sendConditional("DynamoDB UpdateItem (commands waiting)", () => this.documents.send(lift));
+  }
+
+  async markNoneWaiting(sn: string): Promise<void> {
+    const create = new UpdateCommand({
+      TableName: this.tableName,
+      Key: waitingKey(sn),
+      UpdateExpression: "SET sn = :sn",
+      ConditionExpression: "attribute_not_exists(pk)",
+      ExpressionAttributeValues: { ":sn": sn },
+    });
+    // The publisher marked it meanwhile: that mark stands.
+    await sendConditional("DynamoDB UpdateItem (commands waiting)", () => this.documents.send(create));
   }
 
   /** Where a device's hold lives: one item beside its commands. */

@@ -73,8 +73,8 @@ export const StoredQuarantineItem = v.looseObject({
 /** A device's hold mark beside its commands (command-store.ts). */
 export const StoredHoldItem = v.looseObject({ sn: text, heldThrough: text });
 
-/** A device's "commands may wait" mark (command-store.ts `markWaiting`). */
-export const StoredWaitingItem = v.looseObject({ sn: text, markedAt: text });
+/** A device's "commands may wait" mark (command-store.ts `markWaiting`); no time: none waits. */
+export const StoredWaitingItem = v.looseObject({ sn: text, markedAt: v.optional(text) });
 
 /** How a device takes its commands, once an operator set it (device-transport.ts). */
 export const StoredTransportItem = v.looseObject({ sn: text, transport: Transport });

@@ -11,28 +11,29 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
   /**
    * The presence item and the device's two command marks (functions/adapters/dynamodb/command-store.ts),
    * all in the device's partition, in one consistent BatchGetItem: a connect lists pending commands only
-   * when a mark is there. A presence item written before the "commands may wait" mark existed (no
-   * `pendingMarked`) cannot tell: its device's next connect lists, and its write sets the attribute.
+   * when a mark is there. A device seen before the "commands may wait" item existed (a presence item, no
+   * such item) cannot tell: its next connect lists, and then creates the item (`markNoneWaiting`).
    */
   async read(sn: string): Promise<PresenceRead> {
     const device = keys.device(sn);
     const wanted = [presenceKey(sn), { pk: device, sk: WAITING_SK }, { pk: device, sk: HOLD_SK }];
     const read: PresenceRead = {};
     const waiting: CommandsWaiting = { mayWait: false };
-    let marked = true;
+    let tracked = false;
     for (const item of await itemsByKeys(this.documents, this.tableName, "presence", wanted)) {
       if (item.sk === WAITING_SK) {
-        waiting.mayWait = true;
-        waiting.markedAt = v.parse(StoredWaitingItem, item).markedAt;
+        tracked = true;
+        const { markedAt } = v.parse(StoredWaitingItem, item);
+        if (markedAt !== undefined) Object.assign(waiting, { mayWait: true, markedAt });
       } else if (item.sk === HOLD_SK) {
         waiting.mayWait = true;
       } else {
         const { state, version } = v.parse(StoredPresenceItem, item);
         read.current = { state, version };
-        marked = item.pendingMarked === true;
       }
     }
-    return marked ? { ...read, waiting } : read;
+    // A device never seen cannot hold unmarked commands: those the publisher left before the marks are held.
+    return tracked || !read.current ? { ...read, waiting } : read;
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {
@@ -49,8 +50,6 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
       online: view?.online,
       since: view ? new Date(view.since).toISOString() : undefined,
       lastSeenAt: new Date(state.lastSeenAt).toISOString(),
-      // This device's pending commands are marked (`CMDWAIT`) by the code that writes it: see `read`.
-      pendingMarked: true,
     };
     return this.putAtVersion(item, expectedVersion, "presence");
   }

@@ -43,6 +43,11 @@ export interface CommandStore {
   /** Lifts the mark set at `markedAt`, unless it was set again since. */
   clearWaiting(sn: string, markedAt: string): Promise<void>;
   /**
+   * Records that the device's pending commands were all listed, so that from now on no mark means none
+   * waits (a device seen before the marks existed could hold unmarked ones). Leaves a mark alone.
+   */
+  markNoneWaiting(sn: string): Promise<void>;
+  /**
    * Moves the command to `to` if that is forward (see `STATUS_RANK`) and, when `onlyFrom` is given, only
    * from one of those statuses; `undefined` when refused or missing.
    */

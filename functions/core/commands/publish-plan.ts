@@ -92,7 +92,7 @@ async function withOlderFirst(
 ): Promise<Candidate[]> {
   const ordered: Candidate[] = [];
   const waiting = new Set<string>();
-  for (const candidate of candidates) {
+  for (const candidate of heldOldestFirst(run, candidates)) {
     const sn = candidate.command.sn;
     if (waiting.has(sn)) {
       run.retry(candidate.queued, BLOCKED);
@@ -119,6 +119,21 @@ async function withOlderFirst(
   }
   return ordered;
 }
+
+/**
+ * A held device's commands in the batch, in creation order, in the places its commands took: a
+ * re-queued `pending` one can be behind a newer one in the queue, and both in one batch.
+ */
+function heldOldestFirst(run: BatchRun, candidates: Candidate[]): Candidate[] {
+  const isHeld = (c: Candidate) => run.device(c.command.sn).heldThrough !== undefined;
+  const bySn = new Map<string, Candidate[]>();
+  for (const c of candidates.filter(isHeld)) bySn.set(c.command.sn, [...(bySn.get(c.command.sn) ?? []), c]);
+  for (const list of bySn.values())
+    list.sort((a, b) => compareText(a.command.createdAt, b.command.createdAt));
+  return candidates.map((c) => (isHeld(c) ? (bySn.get(c.command.sn)?.shift() ?? c) : c));
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function olderFirst(
   deps: PublishDeps,

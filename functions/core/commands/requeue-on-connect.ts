@@ -78,6 +78,8 @@ async function requeueWaiting(
 ): Promise<void> {
   const listedAt = deps.clock.now().getTime();
   await requeuePending(deps, sn, occasion);
+  // Listed with nothing to tell: from now on, no mark means no command waits.
+  if (!waiting) await deps.commands.markNoneWaiting(sn);
   const markedAt = waiting?.markedAt;
   // A younger mark may stand for a command the listing could not see yet: the next connect looks again.
   if (markedAt === undefined || listedAt - Date.parse(markedAt) < WAIT_MARK_SETTLE_MS) return;

@@ -29,6 +29,8 @@ export class MemoryCommandStore implements CommandStore {
   readonly holds = new Map<string, string>();
   /** The "commands may wait" marks, by device: when each was set. */
   readonly waiting = new Map<string, string>();
+  /** Devices whose "commands may wait" item says none waits (a lifted mark, `markNoneWaiting`). */
+  readonly noneWaiting = new Set<string>();
   /** While set, listings show the commands as they were then: a status index that has not caught up. */
   private indexed?: Map<string, Command>;
 
@@ -66,10 +68,17 @@ export class MemoryCommandStore implements CommandStore {
 
   async markWaiting(sn: string, at: string): Promise<void> {
     this.waiting.set(sn, at);
+    this.noneWaiting.delete(sn);
   }
 
   async clearWaiting(sn: string, markedAt: string): Promise<void> {
-    if (this.waiting.get(sn) === markedAt) this.waiting.delete(sn);
+    if (this.waiting.get(sn) !== markedAt) return;
+    this.waiting.delete(sn);
+    this.noneWaiting.add(sn);
+  }
+
+  async markNoneWaiting(sn: string): Promise<void> {
+    if (!this.waiting.has(sn)) this.noneWaiting.add(sn);
   }
 
   /** From now on listings lag: they show the commands as they are now, until {@link catchUpIndex}. */

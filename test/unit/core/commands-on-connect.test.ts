@@ -188,6 +188,25 @@ describe("commands waiting for a device that comes online", () => {
   });
 });
 
+describe("order when a pending command is re-queued behind a newer one", () => {
+  it("publishes the older command first when both land in one batch", async () => {
+    const { world, connect, statusOnline, publishAll } = fleet();
+    await world.create("SN11", { id: "c1", op: "reboot" });
+    await world.publish(); // offline: pending, marked, held
+    world.clock.advance(10_000);
+    await connect("SN11"); // re-queues c1
+    await publishAll(); // before its SUBSCRIBE: c1 pending again, marked again
+
+    // An app reacts to the "online" announcement; the device subscribes and sends its st.
+    await world.create("SN11", { id: "c2", op: "ping" });
+    world.emqx.target.online.add("SN11");
+    await statusOnline("SN11"); // re-queues c1 again, behind c2
+    await publishAll();
+
+    expect(world.emqx.target.delivered("SN11")).toEqual(["c1", "c2"]);
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();
@@ -204,6 +223,49 @@ describe("a device that stays connected without subscribing", () => {
     await statusOnline("SN10"); // a heartbeat
     await publishAll();
     expect(world.emqx.target.calls).toHaveLength(calls);
+  });
+});
+
+describe("a device seen before the marks existed", () => {
+  /** As an earlier version left it: known presence, a pending command, no mark at all. */
+  async function legacyDevice(world: ReturnType<typeof fleet>, sn: string) {
+    const first = await world.connect(sn);
+    await world.disconnect(sn, first);
+    world.world.store.target.noneWaiting.delete(sn);
+    await world.world.create(sn, { id: "old", op: "reboot" });
+    await world.world.store.target.transition(sn, "old", "pending", world.world.clock.now().toISOString());
+    world.world.queue.target.messages.splice(0);
+    world.world.emqx.target.online.add(sn);
+  }
+
+  it("has its unmarked pending command found by its next connect, and later connects list nothing", async () => {
+    const devices = fleet();
+    await legacyDevice(devices, "SN12");
+
+    const second = await devices.connect("SN12");
+    await devices.publishAll();
+    expect(await devices.world.status("SN12", "old")).toBe("sent");
+
+    await devices.disconnect("SN12", second);
+    const listings = devices.world.store.calls.filter((call) => call === "listByStatus").length;
+    await devices.connect("SN12");
+    expect(devices.world.store.calls.filter((call) => call === "listByStatus")).toHaveLength(listings);
+  });
+
+  it("lists again on the retry of a connect whose listing failed", async () => {
+    const devices = fleet();
+    await legacyDevice(devices, "SN13");
+    const connectedAt = devices.world.clock.now().getTime();
+    const deps = { ...devices.world.deps, presence: devices.presence.port };
+
+    devices.world.store.failNext("listByStatus");
+    await expect(
+      recordPresenceAndRequeue(deps, "SN13", { kind: "connected", connectedAt }),
+    ).rejects.toThrow();
+    await recordPresenceAndRequeue(deps, "SN13", { kind: "connected", connectedAt }); // EMQX's retry
+    await devices.publishAll();
+
+    expect(await devices.world.status("SN13", "old")).toBe("sent");
   });
 });
 
