@@ -157,6 +157,19 @@ export function connectedEvent(sn: string, connectedAt = Date.now()) {
   };
 }
 
+export function disconnectedEvent(sn: string, connectedAt: number, disconnectedAt = Date.now()) {
+  return {
+    clientid: sn,
+    reason: "normal",
+    connected_at: connectedAt,
+    disconnected_at: disconnectedAt,
+    event: "client.disconnected",
+    timestamp: disconnectedAt + 1,
+    node: "emqx@10.0.0.5",
+    metadata: { rule_id: "bridge_lifecycle" },
+  };
+}
+
 /** A punch as a terminal sends it; `n` makes it unique within the device. */
 export function punch(n: number) {
   const at = new Date(Date.UTC(2026, 10, 22, 0, 0, 0) + n * 1_000).toISOString().replace("Z", "+00:00");

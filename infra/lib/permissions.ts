@@ -13,7 +13,7 @@ export const TABLE_ACTIONS = {
   /**
    * Attendance put, presence (read with the device's command marks: BatchGetItem), quarantine
    * (BatchWriteItem), command delivery, pending commands (GSI); DeleteItem takes back a punch it stored
-   * but could not queue (`discard`) and lifts a settled "commands may wait" mark.
+   * but could not queue (`discard`); UpdateItem also lifts a settled "commands may wait" mark.
    */
   ingest: [
     "dynamodb:GetItem",

@@ -4,7 +4,7 @@
  * the device's command marks in one BatchGetItem), one write and one send, and lists pending commands
  * only when the publisher marked the device.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDynamoDbClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoDbCommandStore } from "../../functions/adapters/dynamodb/command-store.ts";
@@ -55,8 +55,19 @@ beforeEach(() => {
 
 describe("AWS requests per presence signal (DynamoDB)", () => {
   it("a connect with no command waiting: 1 BatchGetItem, 1 PutItem, no listing; its st: 1 BatchGetItem, 1 PutItem", async () => {
-    const connectedAt = Date.now();
-    expect((await ingest.post(connectedBody("SN-PC1", connectedAt))).body).toMatchObject({ online: true });
+    const first = Date.now();
+    expect((await ingest.post(connectedBody("SN-PC1", first))).body).toMatchObject({ online: true });
+    // A device's first connect ever lists once and records that none waits.
+    expect(tally()).toEqual({
+      BatchGetItemCommand: 1,
+      QueryCommand: 1,
+      UpdateItemCommand: 1,
+      PutItemCommand: 1,
+    });
+    await ingest.post(disconnectedBody("SN-PC1", first, first + 1_000, "normal"));
+
+    calls.length = 0;
+    expect((await ingest.post(connectedBody("SN-PC1", first + 2_000))).body).toMatchObject({ online: true });
     expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
 
     calls.length = 0;
@@ -123,7 +134,14 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     const first = Date.now();
     await ingest.post(connectedBody("SN-PC5", first));
     await ingest.post(disconnectedBody("SN-PC5", first, first + 1_000, "normal"));
-    // As the previous version left it: a device seen before, and a pending command with no mark at all.
+    // As the previous version left it: a device seen before, no "commands may wait" item, and a pending
+    // command with no mark at all.
+    await dynamodb.send(
+      new DeleteItemCommand({
+        TableName: env.tableName,
+        Key: { pk: { S: "DEVICE#SN-PC5" }, sk: { S: "CMDWAIT" } },
+      }),
+    );
     await createCommand(env.deps, "SN-PC5", { op: "ping", id: "legacy" });
     await env.deps.commands.transition("SN-PC5", "legacy", "pending", new Date().toISOString());
     await env.takeCommandMessages("SN-PC5");

@@ -11,8 +11,9 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
   /**
    * The presence item and the device's two command marks (functions/adapters/dynamodb/command-store.ts),
    * all in the device's partition, in one consistent BatchGetItem: a connect lists pending commands only
-   * when a mark is there. A device seen before the "commands may wait" item existed (a presence item, no
-   * such item) cannot tell: its next connect lists, and then creates the item (`markNoneWaiting`).
+   * when a mark is there. Without a "commands may wait" item (a device new, or seen only by a version
+   * before the marks, which could leave a `pending` command unmarked) it cannot tell: the device's next
+   * coming online lists, and then creates the item (`markNoneWaiting`).
    */
   async read(sn: string): Promise<PresenceRead> {
     const device = keys.device(sn);
@@ -32,8 +33,7 @@ export class DynamoDbPresenceStore extends TableAdapter implements PresenceStore
         read.current = { state, version };
       }
     }
-    // A device never seen cannot hold unmarked commands: those the publisher left before the marks are held.
-    return tracked || !read.current ? { ...read, waiting } : read;
+    return tracked ? { ...read, waiting } : read;
   }
 
   async save(sn: string, state: PresenceState, expectedVersion: number): Promise<boolean> {

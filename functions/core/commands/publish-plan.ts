@@ -78,8 +78,9 @@ function classify(run: BatchRun, queued: QueuedCommand, command: Command | undef
 }
 
 /**
- * Puts a held device's older `queued`/`pending` commands (from the store) ahead of its first command in
- * the batch, in creation order; their own queue messages then find them published and are skipped.
+ * Merges a held device's unpublished `queued`/`pending` commands from the store with its commands in the
+ * batch, all in creation order, up to its newest one in the batch; their own queue messages then find
+ * them published and are skipped.
  * When they cannot be listed, or there are more than a page, the device's commands wait rather than
  * overtake. A device without a hold mark has none: every older command of it went through the queue
  * ahead of this one and was published, failed or marked it.
@@ -92,7 +93,9 @@ async function withOlderFirst(
 ): Promise<Candidate[]> {
   const ordered: Candidate[] = [];
   const waiting = new Set<string>();
-  for (const candidate of heldOldestFirst(run, candidates)) {
+  const sorted = heldOldestFirst(run, candidates);
+  const ahead = new Map<string, Candidate[]>();
+  for (const candidate of sorted) {
     const sn = candidate.command.sn;
     if (waiting.has(sn)) {
       run.retry(candidate.queued, BLOCKED);
@@ -102,12 +105,8 @@ async function withOlderFirst(
     if (!state.first) {
       state.first = candidate.command;
       try {
-        if (state.heldThrough !== undefined) {
-          const older = await olderFirst(deps, run, candidate, seen);
-          ordered.push(...older.prepared);
-          state.complete = older.complete;
-          if (!older.complete) throw new TransientError("older commands of the device go first");
-        }
+        if (state.heldThrough !== undefined)
+          ahead.set(sn, await olderThanNewest(deps, run, sorted, seen, sn));
       } catch (error) {
         deps.log?.("older commands of the device must go first; will retry", { sn, error });
         waiting.add(sn);
@@ -115,9 +114,35 @@ async function withOlderFirst(
         continue;
       }
     }
-    ordered.push(candidate);
+    ordered.push(...takeUpTo(ahead.get(sn), candidate.command.createdAt), candidate);
   }
   return ordered;
+}
+
+/**
+ * A held device's unpublished commands from the store that are not in the batch, up to its newest one
+ * in the batch (re-queued ones may have left some between its batch commands), oldest first.
+ */
+async function olderThanNewest(
+  deps: PublishDeps,
+  run: BatchRun,
+  sorted: Candidate[],
+  seen: Set<string>,
+  sn: string,
+): Promise<Candidate[]> {
+  const newest = sorted.filter((c) => c.command.sn === sn).at(-1) as Candidate;
+  const older = await olderFirst(deps, run, newest, seen);
+  run.device(sn).complete = older.complete;
+  if (!older.complete) throw new TransientError("older commands of the device go first");
+  return older.prepared;
+}
+
+/** Takes from the front of `waiting` (oldest first) the commands created up to `createdAt`. */
+function takeUpTo(waiting: Candidate[] | undefined, createdAt: string): Candidate[] {
+  let count = 0;
+  while (waiting && count < waiting.length && (waiting[count] as Candidate).command.createdAt <= createdAt)
+    count++;
+  return waiting ? waiting.splice(0, count) : [];
 }
 
 /**

@@ -22,7 +22,7 @@ export class MemoryPresenceStore implements PresenceStore {
   /**
    * `marks`: the command store's marks, which the DynamoDB store reads with the presence item (pass the
    * MemoryCommandStore); without them the store cannot tell whether commands wait, as the port allows.
-   * Like DynamoDB's, it cannot tell either for a device it knows with no "commands may wait" item.
+   * Like DynamoDB's, it cannot tell either for a device with no "commands may wait" item.
    */
   constructor(
     private readonly marks?: {
@@ -35,14 +35,14 @@ export class MemoryPresenceStore implements PresenceStore {
   async read(sn: string): Promise<PresenceRead> {
     this.counts.reads++;
     const item = this.items.get(sn);
-    return { ...(item ? { current: structuredClone(item) } : {}), ...this.waitingOf(sn, item !== undefined) };
+    return { ...(item ? { current: structuredClone(item) } : {}), ...this.waitingOf(sn) };
   }
 
-  private waitingOf(sn: string, known: boolean): Pick<PresenceRead, "waiting"> {
+  private waitingOf(sn: string): Pick<PresenceRead, "waiting"> {
     if (!this.marks) return {};
     const markedAt = this.marks.waiting.get(sn);
     if (markedAt !== undefined) return { waiting: { mayWait: true, markedAt } };
-    if (known && !this.marks.noneWaiting.has(sn)) return {};
+    if (!this.marks.noneWaiting.has(sn)) return {};
     return { waiting: { mayWait: this.marks.holds.has(sn) } };
   }
 

@@ -36,9 +36,9 @@ function fleet() {
       await signal(sn, { kind: "status", online: true, at: now() });
       world.clock.advance(1);
     },
-    /** Publishes until the queue is empty (a few invocations at most here). */
-    async publishAll() {
-      for (let i = 0; i < 5 && world.queue.target.messages.length > 0; i++) await world.publish();
+    /** Publishes until the queue is empty (a few invocations at most here), `max` messages a batch. */
+    async publishAll(max = 10) {
+      for (let i = 0; i < 8 && world.queue.target.messages.length > 0; i++) await world.publish(max);
     },
   };
 }
@@ -58,18 +58,36 @@ describe("commands waiting for a device that comes online", () => {
     expect(world.announced("c1")).toEqual(["queued", "pending", "sent"]);
   });
 
-  it("are not looked for on a connect when nothing was ever pending: one read, one write, one send", async () => {
-    const { world, presence, connect } = fleet();
+  it("are not looked for on a connect when nothing was pending since the last: one read, one write, one send", async () => {
+    const { world, presence, connect, disconnect } = fleet();
     world.emqx.target.online.add("SN2");
+    const first = await connect("SN2"); // its first ever: lists once, then knows
     await world.create("SN2", { id: "c1", op: "ping" });
     await world.publish();
     expect(await world.status("SN2", "c1")).toBe("sent");
+    await disconnect("SN2", first);
+    world.store.calls.splice(0);
+    presence.calls.splice(0);
 
     await connect("SN2");
 
     expect(world.store.calls.filter((call) => call === "listByStatus")).toEqual([]);
     expect(presence.calls).toEqual(["read", "save"]);
-    expect(world.events.ofType("presence")).toHaveLength(1);
+    expect(world.events.ofType("presence")).toHaveLength(3);
+  });
+
+  it("are looked for on a device's first connect, once: a version before the marks may have left one unmarked", async () => {
+    const { world, connect, publishAll } = fleet();
+    await world.create("SN15", { id: "old", op: "reboot" });
+    await world.store.target.transition("SN15", "old", "pending", world.clock.now().toISOString());
+    world.queue.target.messages.splice(0); // as an earlier version left it: pending, no mark, no hold
+    world.emqx.target.online.add("SN15");
+
+    await connect("SN15");
+    await publishAll();
+
+    expect(await world.status("SN15", "old")).toBe("sent");
+    expect(world.store.target.noneWaiting.has("SN15")).toBe(true);
   });
 
   it("are found by a later connect when the status index had not shown them to the first", async () => {
@@ -204,6 +222,25 @@ describe("order when a pending command is re-queued behind a newer one", () => {
     await publishAll();
 
     expect(world.emqx.target.delivered("SN11")).toEqual(["c1", "c2"]);
+  });
+});
+
+describe("order when re-queued pending commands are split across batches", () => {
+  it("publishes a stored command created between two of the batch's commands between them", async () => {
+    const { world, connect, statusOnline, publishAll } = fleet();
+    await world.create("SN14", { id: "c1", op: "reboot" });
+    await world.create("SN14", { id: "c15", op: "reboot" });
+    await publishAll(); // offline: both pending, held
+    world.clock.advance(10_000);
+    await connect("SN14");
+    await publishAll(); // not subscribed yet: pending again
+    await world.create("SN14", { id: "c2", op: "ping" });
+    world.emqx.target.online.add("SN14");
+    await statusOnline("SN14"); // the queue: c2, c1, c15
+
+    await publishAll(2); // [c2, c1], then [c15]
+
+    expect(world.emqx.target.delivered("SN14")).toEqual(["c1", "c15", "c2"]);
   });
 });
 
