@@ -16,6 +16,8 @@ export interface OlderCommands {
    * would overtake them.
    */
   complete: boolean;
+  /** Where the listing is complete: every such command created up to here is in `older`. */
+  until: string;
 }
 
 /**
@@ -47,5 +49,5 @@ export async function olderUnpublished(
     .flatMap((page) => page.items)
     .filter((c) => c.createdAt <= until && !inBatch(c))
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
-  return { older, complete };
+  return { older, complete, until };
 }

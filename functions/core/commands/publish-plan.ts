@@ -94,7 +94,7 @@ async function withOlderFirst(
   const ordered: Candidate[] = [];
   const waiting = new Set<string>();
   const sorted = heldOldestFirst(run, candidates);
-  const ahead = new Map<string, Candidate[]>();
+  const ahead = new Map<string, StoreCommands>();
   for (const candidate of sorted) {
     const sn = candidate.command.sn;
     if (waiting.has(sn)) {
@@ -114,9 +114,27 @@ async function withOlderFirst(
         continue;
       }
     }
-    ordered.push(...takeUpTo(ahead.get(sn), candidate.command.createdAt), candidate);
+    const store = ahead.get(sn);
+    if (store?.until !== undefined && candidate.command.createdAt > store.until) {
+      ordered.push(...cutAtListing(run, candidate, store));
+      waiting.add(sn);
+      continue;
+    }
+    ordered.push(...takeUpTo(store?.items, candidate.command.createdAt), candidate);
   }
   return ordered;
+}
+
+/** Beyond what the listing could see: what it saw goes out, and `candidate` (and the device's later ones) wait. */
+function cutAtListing(run: BatchRun, candidate: Candidate, store: StoreCommands): Candidate[] {
+  run.retry(candidate.queued, new TransientError("older commands of the device go first"));
+  return store.items.splice(0);
+}
+
+/** A held device's commands from the store, oldest first; `until` is set when the listing was cut there. */
+interface StoreCommands {
+  items: Candidate[];
+  until?: string;
 }
 
 /**
@@ -129,12 +147,11 @@ async function olderThanNewest(
   sorted: Candidate[],
   seen: Set<string>,
   sn: string,
-): Promise<Candidate[]> {
+): Promise<StoreCommands> {
   const newest = sorted.filter((c) => c.command.sn === sn).at(-1) as Candidate;
   const older = await olderFirst(deps, run, newest, seen);
   run.device(sn).complete = older.complete;
-  if (!older.complete) throw new TransientError("older commands of the device go first");
-  return older.prepared;
+  return older.complete ? { items: older.prepared } : { items: older.prepared, until: older.until };
 }
 
 /** Takes from the front of `waiting` (oldest first) the commands created up to `createdAt`. */
@@ -165,8 +182,8 @@ async function olderFirst(
   run: BatchRun,
   first: Candidate,
   seen: Set<string>,
-): Promise<{ prepared: Candidate[]; complete: boolean }> {
-  const { older, complete } = await olderUnpublished(deps.commands, first.command, (c) =>
+): Promise<{ prepared: Candidate[]; complete: boolean; until: string }> {
+  const { older, complete, until } = await olderUnpublished(deps.commands, first.command, (c) =>
     seen.has(commandKey(c.sn, c.id)),
   );
   const now = deps.clock.now();
@@ -182,5 +199,5 @@ async function olderFirst(
     const candidate = classify(run, queued, command, now);
     if (candidate) prepared.push(candidate);
   }
-  return { prepared, complete };
+  return { prepared, complete, until };
 }

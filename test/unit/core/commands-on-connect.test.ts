@@ -244,6 +244,31 @@ describe("order when re-queued pending commands are split across batches", () =>
   });
 });
 
+describe("a device with more waiting commands than one listing shows", () => {
+  it("gets them all in order once subscribed, without any message spending its receives", async () => {
+    const { world, connect, statusOnline } = fleet();
+    const ids = Array.from({ length: 30 }, (_, i) => `p${String(i + 1).padStart(2, "0")}`);
+    for (const id of ids) await world.create("SN16", { id, op: "x" });
+    const outcomes: string[] = [];
+    const publishAll = async () => {
+      for (let i = 0; i < 12 && world.queue.target.messages.length > 0; i++)
+        outcomes.push(...Object.values((await world.publish()).report.outcomes));
+    };
+    await publishAll(); // offline: all 30 pending, held
+    world.clock.advance(10_000);
+    await connect("SN16");
+    await publishAll(); // before its SUBSCRIBE: pending again
+    await world.create("SN16", { id: "n", op: "x" });
+    world.emqx.target.online.add("SN16");
+    await statusOnline("SN16");
+    outcomes.splice(0); // offline, the listing cannot see past 25 pending: those waits are fair
+    await publishAll();
+
+    expect(world.emqx.target.delivered("SN16")).toEqual([...ids, "n"]);
+    expect(outcomes).not.toContain("recycled");
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();
