@@ -16,7 +16,7 @@ export interface OlderCommands {
    * would overtake them.
    */
   complete: boolean;
-  /** Where the listing is complete: every such command created up to here is in `older`. */
+  /** Where the listing is complete, as an {@link orderKey}: every such command up to here is in `older`. */
   until: string;
 }
 
@@ -33,21 +33,28 @@ export async function olderUnpublished(
 ): Promise<OlderCommands> {
   const pages = await Promise.all(UNPUBLISHED.map((s) => commands.listByStatus(first.sn, s, OLDER_LIMIT)));
   // A status with more pages may hide commands older than what another status listed: stop where the
-  // shortest view of the past ends.
-  let until = first.createdAt;
+  // shortest view of the past ends. All of `first`'s millisecond counts as before it: a command stamped
+  // in it may be one its device still waits for, and the hold mark is lifted once everything up to
+  // `first.createdAt` went out (`first` itself is in the batch).
+  let until = `${first.createdAt}#\uffff`;
   let complete = true;
   for (const page of pages) {
     const last = page.items.at(-1);
-    if (page.cursor && last && last.createdAt < until) {
-      until = last.createdAt;
+    if (page.cursor && last && orderKey(last) < until) {
+      until = orderKey(last);
       complete = false;
     }
   }
-  // `<=`: a command stamped in `first`'s millisecond may be one its device still waits for, and the
-  // hold mark is lifted once everything up to `first.createdAt` went out (`first` itself is in the batch).
   const older = pages
     .flatMap((page) => page.items)
-    .filter((c) => c.createdAt <= until && !inBatch(c))
-    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+    .filter((c) => orderKey(c) <= until && !inBatch(c))
+    .sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : orderKey(a) > orderKey(b) ? 1 : 0));
   return { older, complete, until };
 }
+
+/**
+ * Where a command sorts in its device's listings (the status index's sort key): creation time, then id.
+ * Within one millisecond the id decides, as the index does, so a cut listing and the commands compared
+ * with it agree on what lies before the cut.
+ */
+export const orderKey = (command: Pick<Command, "createdAt" | "id">) => `${command.createdAt}#${command.id}`;

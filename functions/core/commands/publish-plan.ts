@@ -1,7 +1,7 @@
 import { HTTP_POLL_REASON } from "../device-transport.ts";
 import { TransientError } from "../errors.ts";
 import { isExpired, toPublishRequest } from "./envelope.ts";
-import { olderUnpublished } from "./older-first.ts";
+import { olderUnpublished, orderKey } from "./older-first.ts";
 import { type CommandBatchRead, commandKey } from "./ports.ts";
 import type { PublishDeps } from "./publish-commands.ts";
 import type { BatchRun, Candidate } from "./publish-run.ts";
@@ -115,12 +115,12 @@ async function withOlderFirst(
       }
     }
     const store = ahead.get(sn);
-    if (store?.until !== undefined && candidate.command.createdAt > store.until) {
+    if (store?.until !== undefined && orderKey(candidate.command) > store.until) {
       ordered.push(...cutAtListing(run, candidate, store));
       waiting.add(sn);
       continue;
     }
-    ordered.push(...takeUpTo(store?.items, candidate.command.createdAt), candidate);
+    ordered.push(...takeUpTo(store?.items, orderKey(candidate.command)), candidate);
   }
   return ordered;
 }
@@ -154,11 +154,10 @@ async function olderThanNewest(
   return older.complete ? { items: older.prepared } : { items: older.prepared, until: older.until };
 }
 
-/** Takes from the front of `waiting` (oldest first) the commands created up to `createdAt`. */
-function takeUpTo(waiting: Candidate[] | undefined, createdAt: string): Candidate[] {
+/** Takes from the front of `waiting` (oldest first) the commands up to `key` (an {@link orderKey}). */
+function takeUpTo(waiting: Candidate[] | undefined, key: string): Candidate[] {
   let count = 0;
-  while (waiting && count < waiting.length && (waiting[count] as Candidate).command.createdAt <= createdAt)
-    count++;
+  while (waiting && count < waiting.length && orderKey((waiting[count] as Candidate).command) <= key) count++;
   return waiting ? waiting.splice(0, count) : [];
 }
 
@@ -171,7 +170,7 @@ function heldOldestFirst(run: BatchRun, candidates: Candidate[]): Candidate[] {
   const bySn = new Map<string, Candidate[]>();
   for (const c of candidates.filter(isHeld)) bySn.set(c.command.sn, [...(bySn.get(c.command.sn) ?? []), c]);
   for (const list of bySn.values())
-    list.sort((a, b) => compareText(a.command.createdAt, b.command.createdAt));
+    list.sort((a, b) => compareText(orderKey(a.command), orderKey(b.command)));
   return candidates.map((c) => (isHeld(c) ? (bySn.get(c.command.sn)?.shift() ?? c) : c));
 }
 

@@ -269,6 +269,31 @@ describe("a device with more waiting commands than one listing shows", () => {
   });
 });
 
+describe("a listing cut inside one millisecond", () => {
+  it("lets no command of that millisecond past one the listing could not see", async () => {
+    const { world } = fleet();
+    for (let i = 1; i <= 24; i++)
+      await world.create("SN17", { id: `p${String(i).padStart(2, "0")}`, op: "x" });
+    const at = world.clock.now();
+    for (const id of ["a", "m"]) {
+      world.clock.set(at);
+      await world.create("SN17", { id, op: "x" });
+    }
+    for (let i = 0; i < 5 && world.queue.target.messages.length > 0; i++) await world.publish(); // offline
+    world.clock.set(at);
+    await world.create("SN17", { id: "z", op: "x" }); // same millisecond, after m
+    world.clock.advance(10);
+    await world.create("SN17", { id: "n", op: "x" });
+    world.emqx.target.online.add("SN17");
+
+    for (let i = 0; i < 5 && world.queue.target.messages.length > 0; i++) await world.publish();
+
+    const delivered = world.emqx.target.delivered("SN17");
+    expect(delivered.slice(-4)).toEqual(["a", "m", "z", "n"]);
+    expect(delivered).toHaveLength(28);
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();
