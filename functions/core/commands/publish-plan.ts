@@ -122,7 +122,15 @@ async function withOlderFirst(
     }
     ordered.push(...takeUpTo(store?.items, orderKey(candidate.command)), candidate);
   }
-  return ordered;
+  return [...ordered, ...leftInNewestMillisecond(ahead, waiting)];
+}
+
+/**
+ * Listed commands of a device's newest batch command's millisecond that sort after it (the listing
+ * covers the whole millisecond): they go last, which keeps the device's order.
+ */
+function leftInNewestMillisecond(ahead: Map<string, StoreCommands>, waiting: Set<string>): Candidate[] {
+  return [...ahead].flatMap(([sn, store]) => (waiting.has(sn) ? [] : store.items.splice(0)));
 }
 
 /** Beyond what the listing could see: what it saw goes out, and `candidate` (and the device's later ones) wait. */

@@ -294,6 +294,25 @@ describe("a listing cut inside one millisecond", () => {
   });
 });
 
+describe("a pending command in the millisecond of the batch's only command", () => {
+  it("goes out with it even when its id sorts after it", async () => {
+    const { world } = fleet();
+    const at = world.clock.now();
+    await world.create("SN18", { id: "m", op: "x" });
+    await world.publish(); // offline: pending, held through its millisecond
+    world.clock.set(at);
+    await world.create("SN18", { id: "c", op: "x" });
+    world.emqx.target.online.add("SN18");
+
+    await world.publish();
+    world.clock.advance(10);
+    await world.create("SN18", { id: "n", op: "x" });
+    await world.publish();
+
+    expect(world.emqx.target.delivered("SN18")).toEqual(["c", "m", "n"]);
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();
