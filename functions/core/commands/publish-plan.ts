@@ -193,18 +193,26 @@ async function olderFirst(
   const { older, complete, until } = await olderUnpublished(deps.commands, first.command, (c) =>
     seen.has(commandKey(c.sn, c.id)),
   );
+  const current = await currentOf(deps, older);
   const now = deps.clock.now();
   const prepared: Candidate[] = [];
-  for (const command of older) {
-    seen.add(commandKey(command.sn, command.id));
-    const queued = {
-      sn: command.sn,
-      id: command.id,
-      messageId: `store:${command.sn}/${command.id}`,
-      fromStore: true,
-    };
-    const candidate = classify(run, queued, command, now);
+  for (const listed of older) {
+    const key = commandKey(listed.sn, listed.id);
+    // Listed twice: the index can show a command moving between the two statuses under both.
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const queued = { sn: listed.sn, id: listed.id, messageId: `store:${key}`, fromStore: true };
+    const candidate = classify(run, queued, current.get(key), now);
     if (candidate) prepared.push(candidate);
   }
   return { prepared, complete, until };
+}
+
+/**
+ * The listed commands as the table has them now, in one consistent read: the status index may still
+ * show a command published moments ago as unpublished, and publishing it again would deliver it twice.
+ */
+async function currentOf(deps: PublishDeps, listed: Command[]): Promise<Map<string, Command>> {
+  if (listed.length === 0) return new Map();
+  return (await deps.commands.readBatch(listed.map(({ sn, id }) => ({ sn, id })))).commands;
 }

@@ -313,6 +313,23 @@ describe("a pending command in the millisecond of the batch's only command", () 
   });
 });
 
+describe("a status index that has not caught up with what was just published", () => {
+  it("does not make the publisher send those commands again", async () => {
+    const { world } = fleet();
+    const ids = Array.from({ length: 12 }, (_, i) => `p${String(i + 1).padStart(2, "0")}`);
+    for (const id of ids) await world.create("SN19", { id, op: "x" });
+    for (let i = 0; i < 3 && world.queue.target.messages.length > 0; i++) await world.publish(); // offline
+    world.emqx.target.online.add("SN19");
+    await requeuePending(world.deps, "SN19", "connected-1");
+    world.store.target.lagIndex(); // listings keep showing all 12 as pending
+
+    await world.publish(); // p01..p10 go out
+    await world.publish(); // p11, p12; the listing still says p01..p10 are pending
+
+    expect(world.emqx.target.delivered("SN19")).toEqual(ids);
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();
