@@ -1,6 +1,7 @@
 import type { CommandStatus } from "../schemas/command.ts";
 import { announceStatus } from "./announce.ts";
 import { isExpired } from "./envelope.ts";
+import { orderKey } from "./older-first.ts";
 import type { CommandStore } from "./ports.ts";
 import { recordDelivered, type TrackDeps } from "./track-delivery.ts";
 import type { Command } from "./types.ts";
@@ -85,12 +86,14 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
-/** The device's `queued` and `pending` commands, oldest first across both. */
+/**
+ * The device's `queued` and `pending` commands, oldest first across both, in the publisher's order
+ * (`createdAt`, then id): commands created in one millisecond reach a device the same way over either transport.
+ */
 async function deliverable(commands: CommandStore, sn: string): Promise<Command[]> {
   const pages = await Promise.all(DELIVERABLE.map((status) => commands.listByStatus(sn, status, PAGE)));
-  return pages
-    .flatMap((page) => page.items)
-    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  const byOrder = pages.flatMap((page) => page.items).map((command) => ({ key: orderKey(command), command }));
+  return byOrder.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ command }) => command);
 }
 
 async function expire(deps: TrackDeps, command: Command): Promise<void> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createCommand } from "../../../functions/core/commands/create-command.ts";
 import {
   DEAD_LETTERED_REASON,
   failDeadLettered,
@@ -97,6 +98,17 @@ describe("a polling device takes its next command", () => {
     expect([first?.id, second?.id, third]).toEqual(["c1", "c2", undefined]);
     expect(first?.status).toBe("delivered");
     expect(world.announced("c1")).toEqual(["queued", "pending", "delivered"]);
+  });
+
+  it("hands out commands of one millisecond in the order the publisher sends them (createdAt, then id)", async () => {
+    const world = commandWorld();
+    await createCommand(world.deps, "SN1", { id: "a", op: "x" });
+    await world.publish(); // offline: a becomes pending
+    await createCommand(world.deps, "SN1", { id: "b", op: "x" }); // the same millisecond, still queued
+
+    const taken = [await takeNextCommand(world.deps, "SN1"), await takeNextCommand(world.deps, "SN1")];
+
+    expect(taken.map((c) => c?.id)).toEqual(["a", "b"]);
   });
 
   it("expires the ones whose TTL passed on the way, announced, and hands out the next", async () => {
