@@ -221,6 +221,26 @@ describe("HTTP devices", () => {
   });
 });
 
+describe("a device moved from http to mqtt", () => {
+  it("gets the commands that waited for its poll over MQTT at once, without reconnecting", async () => {
+    expect((await api("PUT", "/v1/devices/HTTP-2/transport", { transport: "http" })).status).toBe(200);
+    await api("POST", "/v1/devices/HTTP-2/commands", { id: "move-1", op: "sync_user", ttlSeconds: 600 });
+    expect(await reaches("HTTP-2", "move-1", "pending")).toMatchObject({ reason: HTTP_POLL_REASON });
+    const { client } = await mqttDevice("HTTP-2");
+    const received: string[] = [];
+    client.on("message", (topic, payload) => {
+      if (topic === "api/mqtt/v1/HTTP-2/cmd") received.push(JSON.parse(payload.toString()).id);
+    });
+    await client.subscribeAsync("api/mqtt/v1/HTTP-2/cmd", { qos: 1 });
+
+    const moved = await api("PUT", "/v1/devices/HTTP-2/transport", { transport: "mqtt" });
+
+    expect(moved.body).toEqual({ sn: "HTTP-2", transport: "mqtt", requeued: 1 });
+    await reaches("HTTP-2", "move-1", "delivered");
+    expect(received).toEqual(["move-1"]);
+  });
+});
+
 describe("npm run sim -- --shadow", () => {
   it("brings every simulated device in sync, each getting only the newest of its offline deltas", async () => {
     const api = { url: stack.endpoints.api, key: stack.apiKeys[0] as string };

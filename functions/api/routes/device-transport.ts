@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import * as v from "valibot";
+import { switchTransport } from "../../core/commands/switch-transport.ts";
 import { DELIVERY_TRANSPORTS } from "../../core/device-transport.ts";
 import { SnParams } from "../../core/schemas/api.ts";
 import { problemResponse } from "../../http/problems.ts";
@@ -18,11 +19,21 @@ const TransportRequest = v.strictObject(
   "is not a known field; the body takes transport",
 );
 const TransportAnswer = v.object({ sn: v.string(), transport: Transport });
+const TransportSet = v.object({
+  ...TransportAnswer.entries,
+  requeued: v.pipe(
+    v.number(),
+    v.description(
+      "Commands that waited for the device's poll, put back on its queue to be published (http → mqtt)",
+    ),
+  ),
+});
 
 /**
  * `/v1/devices/{sn}/transport`: how the device takes its commands. `http`: it only polls
  * `GET /v1/devices/{sn}/commands/next`, so the publisher never calls EMQX for it and its commands wait
- * as `pending` for the poll. `mqtt` (the default) clears it.
+ * as `pending` for the poll. `mqtt` (the default) clears it, and puts the commands that waited for a poll
+ * back on the device's queue.
  */
 export function deviceTransportRoutes(deps: ApiDeps) {
   const routes = apiRoutes(deps.keys, TRANSPORT);
@@ -39,7 +50,7 @@ export function deviceTransportRoutes(deps: ApiDeps) {
 function setTransport(routes: ApiRoutes, deps: ApiDeps) {
   const declaration = {
     summary: "Set how a device takes its commands: http (it polls) or mqtt",
-    ok: ["The transport", TransportAnswer],
+    ok: ["The transport, and the commands it put back on the queue", TransportSet],
     scope: "admin",
     param: SnParams,
     json: TransportRequest,
@@ -48,8 +59,8 @@ function setTransport(routes: ApiRoutes, deps: ApiDeps) {
     if (!deps.transports) return notConfigured(c);
     const { sn } = c.req.valid("param");
     const { transport } = c.req.valid("json");
-    await deps.transports.set(sn, transport, deps.clock.now().toISOString());
-    return c.json({ sn, transport }, 200);
+    const { requeued } = await switchTransport({ ...deps, transports: deps.transports }, sn, transport);
+    return c.json({ sn, transport, requeued }, 200);
   });
 }
 
