@@ -26,6 +26,7 @@ import {
   startEmqx,
   takeCommandBatch,
 } from "../support/publisher-fixtures.ts";
+import { tally } from "../support/request-tally.ts";
 import { createTestResources, silentLogger, type TestResources, uniqueName } from "../support/resources.ts";
 
 let env: TestResources;
@@ -77,12 +78,8 @@ function count(ddb: DynamoDBClient, queue: SQSClient) {
   );
 }
 
-/** Requests per operation name since the last reset, e.g. `{ PutItemCommand: 1 }`. */
-const tally = () => {
-  const out: Record<string, number> = {};
-  for (const call of calls) out[call] = (out[call] ?? 0) + 1;
-  return out;
-};
+/** Requests per operation name since the last reset. */
+const counts = () => tally(calls);
 
 beforeAll(async () => {
   env = await createTestResources();
@@ -124,13 +121,13 @@ async function publishBatch(size: number) {
   const emqxApi = publisher();
   const response = await handleCommandBatch({ ...deps, publisher: emqxApi }, event, silentLogger());
   expect(failedIds(response)).toEqual([]);
-  return { ...tally(), emqx: emqxApi.calls.length };
+  return { ...counts(), emqx: emqxApi.calls.length };
 }
 
 describe("AWS requests per command operation", () => {
   it("create: one conditional put, the `queued` announcement, the queue pointer, one write recording both", async () => {
     await createCommand(deps, uniqueName("CREATE"), { op: "ping" });
-    expect(tally()).toEqual({
+    expect(counts()).toEqual({
       PutItemCommand: 1,
       "SendMessageBatchCommand (events)": 1,
       "SendMessageBatchCommand (commands)": 1,
@@ -145,7 +142,7 @@ describe("AWS requests per command operation", () => {
     await createCommand(deps, sn, { id: "r-1", op: "ping" });
     calls.length = 0;
     await createCommand(deps, sn, { id: "r-1", op: "ping" });
-    expect(tally()).toEqual({ PutItemCommand: 1 });
+    expect(counts()).toEqual({ PutItemCommand: 1 });
     await takeCommandBatch(env, 1);
     await env.drainEvents();
   });

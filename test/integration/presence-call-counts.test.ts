@@ -13,6 +13,7 @@ import { createCommand } from "../../functions/core/commands/create-command.ts";
 import { WAIT_MARK_SETTLE_MS } from "../../functions/core/commands/requeue-on-connect.ts";
 import { connectedBody, disconnectedBody, publishBody } from "../support/emqx-bodies.ts";
 import { startIngest } from "../support/ingest-server.ts";
+import { tally } from "../support/request-tally.ts";
 import { createTestResources, type TestResources } from "../support/resources.ts";
 
 let env: TestResources;
@@ -21,11 +22,8 @@ let ingest: Awaited<ReturnType<typeof startIngest>>;
 let commands: DynamoDbCommandStore;
 const calls: string[] = [];
 
-const tally = () => {
-  const out: Record<string, number> = {};
-  for (const call of calls) out[call] = (out[call] ?? 0) + 1;
-  return out;
-};
+/** Requests per operation name since the last reset. */
+const counts = () => tally(calls);
 
 beforeAll(async () => {
   env = await createTestResources();
@@ -58,7 +56,7 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     const first = Date.now();
     expect((await ingest.post(connectedBody("SN-PC1", first))).body).toMatchObject({ online: true });
     // A device's first connect ever lists once and records that none waits.
-    expect(tally()).toEqual({
+    expect(counts()).toEqual({
       BatchGetItemCommand: 1,
       QueryCommand: 1,
       UpdateItemCommand: 1,
@@ -68,11 +66,11 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
 
     calls.length = 0;
     expect((await ingest.post(connectedBody("SN-PC1", first + 2_000))).body).toMatchObject({ online: true });
-    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+    expect(counts()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
 
     calls.length = 0;
     await ingest.post(publishBody("api/mqtt/v1/SN-PC1/st", '{"online":true}'));
-    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+    expect(counts()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
     await env.drainEvents();
   });
 
@@ -86,7 +84,7 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
 
     const first = Date.now();
     await ingest.post(connectedBody("SN-PC2", first));
-    expect(tally()).toEqual({
+    expect(counts()).toEqual({
       BatchGetItemCommand: 1,
       QueryCommand: 1,
       UpdateItemCommand: 1,
@@ -98,7 +96,7 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     await ingest.post(disconnectedBody("SN-PC2", first, first + 1_000, "normal"));
     calls.length = 0;
     await ingest.post(connectedBody("SN-PC2", first + 2_000));
-    expect(tally()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
+    expect(counts()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 1 });
     await env.drainEvents();
   });
 
@@ -106,7 +104,7 @@ describe("AWS requests per presence signal (DynamoDB)", () => {
     await commands.markWaiting("SN-PC3", new Date().toISOString());
     const first = Date.now();
     await ingest.post(connectedBody("SN-PC3", first));
-    expect(tally()).toEqual({
+    expect(counts()).toEqual({
       UpdateItemCommand: 1,
       BatchGetItemCommand: 1,
       QueryCommand: 1,

@@ -1,30 +1,18 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createCommand } from "../../functions/core/commands/create-command.ts";
 import { takeNextCommand } from "../../functions/core/commands/next-for-device.ts";
-import type { CommandBatchRead } from "../../functions/core/commands/ports.ts";
 import { publishCommands } from "../../functions/core/commands/publish-commands.ts";
 import { requeuePending } from "../../functions/core/commands/requeue-pending.ts";
-import type { CommandQueueMessage } from "../../functions/core/commands/types.ts";
 import { HTTP_POLL_REASON } from "../../functions/core/device-transport.ts";
 import { updateShadow } from "../../functions/core/shadow/update-shadow.ts";
 import {
   FakeClock,
   MemoryCommandQueue,
-  MemoryCommandStore,
   MemoryDevicePublisher,
   MemoryEventQueue,
+  TransportAwareCommandStore,
 } from "../support/memory/index.ts";
 import { MemoryShadowStore } from "../support/memory-shadow.ts";
-
-/** The command store as the DynamoDB one reads a batch: with the devices whose transport is http. */
-class TransportAwareCommandStore extends MemoryCommandStore {
-  readonly httpOnly = new Set<string>();
-
-  override async readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead> {
-    const read = await super.readBatch(pointers);
-    return { ...read, httpOnly: new Set(pointers.map((p) => p.sn).filter((sn) => this.httpOnly.has(sn))) };
-  }
-}
 
 let clock: FakeClock;
 let commands: TransportAwareCommandStore;

@@ -21,3 +21,4 @@ export { withFaults } from "./faults.ts";
 export { pageOf } from "./paging.ts";
 export { type CallCounts, MemoryPresenceStore } from "./presence.ts";
 export { MemoryQuarantineStore } from "./quarantine.ts";
+export { TransportAwareCommandStore } from "./transports.ts";

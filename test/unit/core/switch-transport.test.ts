@@ -1,35 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createCommand } from "../../../functions/core/commands/create-command.ts";
-import type { CommandBatchRead } from "../../../functions/core/commands/ports.ts";
 import { publishCommands } from "../../../functions/core/commands/publish-commands.ts";
 import { switchTransport } from "../../../functions/core/commands/switch-transport.ts";
-import type { CommandQueueMessage } from "../../../functions/core/commands/types.ts";
-import type { DeliveryTransport, DeviceTransportStore } from "../../../functions/core/device-transport.ts";
 import {
   FakeClock,
   MemoryCommandQueue,
-  MemoryCommandStore,
   MemoryDevicePublisher,
   MemoryEventQueue,
+  TransportAwareCommandStore,
 } from "../../support/memory/index.ts";
-
-/** The devices whose transport is http, read with a batch as the DynamoDB store does. */
-class TransportAwareCommandStore extends MemoryCommandStore {
-  readonly httpOnly = new Set<string>();
-
-  readonly transports: DeviceTransportStore = {
-    get: async (sn) => (this.httpOnly.has(sn) ? "http" : "mqtt"),
-    set: async (sn, transport: DeliveryTransport) => {
-      if (transport === "http") this.httpOnly.add(sn);
-      else this.httpOnly.delete(sn);
-    },
-  };
-
-  override async readBatch(pointers: readonly CommandQueueMessage[]): Promise<CommandBatchRead> {
-    const read = await super.readBatch(pointers);
-    return { ...read, httpOnly: new Set(pointers.map((p) => p.sn).filter((sn) => this.httpOnly.has(sn))) };
-  }
-}
 
 let store: TransportAwareCommandStore;
 let queue: MemoryCommandQueue;
