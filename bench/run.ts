@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { createDynamoDbClient, LOCAL_CREDENTIALS } from "../functions/adapters/dynamodb/client.ts";
 import { createSqsClient } from "../functions/adapters/sqs/client.ts";
+import { startDynamoDbLocal } from "../local/services/dynamodb-local.ts";
 import { startLocalStack } from "../local/stack.ts";
 import { coldStart } from "./areas/cold-start.ts";
 import { commands, endToEnd } from "./areas/end-to-end.ts";
@@ -25,10 +26,14 @@ const SIZES = quick
   : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16 } };
 
 /**
- * `npm run bench -- --only cold-start`: that area alone (no local stack), printed and not written to
+ * `npm run bench -- --only cold-start` (or `--only ingest`): that area alone (no local stack; the ingest on
+ * DynamoDB Local and an SQS stand-in only), printed and not written to
  * bench/results/latest.json, which stays the full run of record.
  */
-const ONLY_AREAS = { "cold-start": () => coldStart(SIZES.coldSamples) } as const;
+const ONLY_AREAS = {
+  "cold-start": () => coldStart(SIZES.coldSamples),
+  ingest: () => ingestAlone(SIZES.ingestPairs),
+} as const;
 const onlyIndex = process.argv.indexOf("--only");
 const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
 
@@ -128,6 +133,20 @@ function reconnectStorm(): void {
   const args = ["tsx", "bench/reconnect-storm.ts", "--without-rule-events", "--devices", devices];
   const run = spawnSync("npx", args, { stdio: "inherit" });
   if (run.status !== 0) console.error(`reconnect storm exited ${run.status}; its figures are missing`);
+}
+
+/** Warm ingest vs the floor on DynamoDB Local and an SQS stand-in of its own, without the rest of the stack. */
+async function ingestAlone(pairs: number): Promise<Area> {
+  const dynamodb = await startDynamoDbLocal();
+  const sqs = await startSqsProcess();
+  const fixture = await createFixture({ dynamodb: dynamodb.endpoint, sqs: sqs.endpoint });
+  try {
+    return await ingestVsFloor(fixture, pairs);
+  } finally {
+    fixture.destroy();
+    sqs.stop();
+    await dynamodb.stop();
+  }
 }
 
 /** The one area `--only` names, alone; exits 1 when it crashed or a correctness check failed. */

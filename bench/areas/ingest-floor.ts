@@ -7,6 +7,7 @@ import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
 import { type Area, ms, times } from "../lib/report.ts";
+import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
 
 /** Within this of the floor: what is left is the handler's own work (parse, validate, answer). */
@@ -22,9 +23,12 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   const warmup = Math.max(20, Math.round(samples / 10));
   const sn = (i: number) => `BF${fx.id}N${i % DEVICES}`;
   const floor = floorCalls(fx);
+  const sdk = new SdkTime();
+  for (const client of [fx.clients.dynamodb, fx.clients.sqs]) sdk.attach(client);
+  const split: Record<"app" | "floor" | "domain", TimeSplit[]> = { app: [], floor: [], domain: [] };
   const fresh = await interleaved(
-    (i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))),
-    (i) => floor.newPunch(`FLOOR${fx.id}N${i % DEVICES}`, i),
+    sdk.timed((i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))), split.app),
+    sdk.timed((i) => floor.newPunch(`FLOOR${fx.id}N${i % DEVICES}`, i), split.floor),
     samples,
     { warmup, onProgress: progress("ingest new  ", samples) },
   );
@@ -37,7 +41,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   );
   // Where the gap is: the same punches through the domain on the real adapters, without the HTTP edge.
   const domain = await interleaved(
-    (i) => recordOne(fx, `BD${fx.id}N${i % DEVICES}`, i),
+    sdk.timed((i) => recordOne(fx, `BD${fx.id}N${i % DEVICES}`, i), split.domain),
     (i) => floor.newPunch(`FLOOR${fx.id}D${i % DEVICES}`, i),
     Math.round(samples / 2),
     { warmup, onProgress: progress("domain new  ", Math.round(samples / 2)) },
@@ -46,6 +50,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
     decomposition(fresh, domain),
+    outsideTheSdk(split, warmup),
   ];
   return {
     id: "ingest",
@@ -59,6 +64,9 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       newPunch: summary(fresh),
       duplicate: summary(duplicate),
       domain: summary(domain),
+      timeSplitMs: Object.fromEntries(
+        Object.entries(split).map(([name, calls]) => [name, meanSplit(calls.slice(warmup))]),
+      ),
     },
   };
 }
@@ -98,6 +106,26 @@ function decomposition(app: Paired, domain: Paired) {
       "new punch without the HTTP edge (the domain on the real adapters) vs the floor; whole app vs the floor",
     value: `p50 ${times(p50(domain))}, CPU ${times(cpuRatio(domain))} (${ms(cpu(domain.cpuA))}); whole app p50 ${times(p50(app))}, CPU ${times(cpuRatio(app))} (${ms(cpu(app.cpuA))})`,
   };
+}
+
+/**
+ * Each call's wall time around and inside its SDK requests (means): what the handler's own code costs in
+ * the bench's setting, next to the domain alone and to the floor's marshalling.
+ */
+function outsideTheSdk(split: Record<"app" | "floor" | "domain", TimeSplit[]>, warmup: number) {
+  const show = (name: string, calls: TimeSplit[]) => {
+    const m = meanSplit(calls.slice(warmup));
+    return `${name} ${ms(m.before)} / ${ms(m.between)} / ${ms(m.after)} (SDK ${ms(m.inside)})`;
+  };
+  return {
+    figure: "new punch, mean time outside the SDK's requests: before the first / between / after the last",
+    value: [show("app", split.app), show("domain", split.domain), show("floor", split.floor)].join("; "),
+  };
+}
+
+function meanSplit(calls: TimeSplit[]): TimeSplit {
+  const of = (key: keyof TimeSplit) => mean(calls.map((c) => c[key]));
+  return { before: of("before"), inside: of("inside"), between: of("between"), after: of("after") };
 }
 
 type Paired = { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] };
