@@ -24,7 +24,7 @@ const TransportSet = v.object({
   requeued: v.pipe(
     v.number(),
     v.description(
-      "Commands that waited for the device's poll, put back on its queue to be published (http → mqtt)",
+      "Commands still waiting (queued or pending) put back on the device's queue to be sent now; 0 when set to http",
     ),
   ),
 });
@@ -32,8 +32,8 @@ const TransportSet = v.object({
 /**
  * `/v1/devices/{sn}/transport`: how the device takes its commands. `http`: it only polls
  * `GET /v1/devices/{sn}/commands/next`, so the publisher never calls EMQX for it and its commands wait
- * as `pending` for the poll. `mqtt` (the default) clears it, and puts the commands that waited for a poll
- * back on the device's queue.
+ * as `pending` for the poll. `mqtt` (the default) clears it, and puts the device's waiting commands back
+ * on its queue (`switchTransport`).
  */
 export function deviceTransportRoutes(deps: ApiDeps) {
   const routes = apiRoutes(deps.keys, TRANSPORT);

@@ -330,6 +330,24 @@ describe("a status index that has not caught up with what was just published", (
   });
 });
 
+describe("a status index that lists a command under both statuses it moves between", () => {
+  it("does not make the publisher send it twice", async () => {
+    const { world } = fleet();
+    for (const id of ["p1", "p2"]) await world.create("SN20", { id, op: "x" });
+    for (let i = 0; i < 3 && world.queue.target.messages.length > 0; i++) await world.publish(); // offline
+    world.emqx.target.online.add("SN20");
+    const store = world.store.target;
+    const list = store.listByStatus.bind(store);
+    store.listByStatus = async (sn, status, limit, cursor) =>
+      status === "queued" ? list(sn, "pending", limit, cursor) : list(sn, status, limit, cursor);
+
+    await world.create("SN20", { id: "c3", op: "x" });
+    await world.publish(); // c3 lists p1 and p2, under both statuses
+
+    expect(world.emqx.target.delivered("SN20")).toEqual(["p1", "p2", "c3"]);
+  });
+});
+
 describe("a device that stays connected without subscribing", () => {
   it("has its pending command re-queued by its first st, not by every heartbeat", async () => {
     const { world, connect, statusOnline, publishAll } = fleet();

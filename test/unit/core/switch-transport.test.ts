@@ -46,11 +46,62 @@ describe("switching a device's transport", () => {
     expect(store.items.get("SN1/c2")?.status).toBe("sent");
   });
 
-  it("leaves waiting commands alone when nothing moves a device off HTTP", async () => {
+  it("re-queues them again when the PUT is retried after an enqueue failed", async () => {
+    await store.transports.set("SN3", "http", "2026-12-03T00:00:00.000Z");
+    await createCommand(deps, "SN3", { id: "c1", op: "x" });
+    await createCommand(deps, "SN3", { id: "c2", op: "x" });
+    await publishQueued();
+    publisher.online.add("SN3");
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = async () => {
+      queue.enqueue = enqueue;
+      throw new Error("SQS unavailable");
+    };
+
+    await expect(switchTransport(deps, "SN3", "mqtt")).rejects.toThrow("SQS unavailable");
+    expect(await switchTransport(deps, "SN3", "mqtt")).toEqual({ requeued: 2 });
+    await publishQueued();
+
+    expect(publisher.delivered("SN3")).toEqual(["c1", "c2"]);
+  });
+
+  it("sends a command a publisher batch held while the transport changed", async () => {
+    await store.transports.set("SN4", "http", "2026-12-03T00:00:00.000Z");
+    publisher.online.add("SN4");
+    await createCommand(deps, "SN4", { id: "c1", op: "x" });
+    const batch = queue.receive(10); // read as an HTTP device's, not yet written `pending`
+    const read = store.readBatch.bind(store);
+    store.readBatch = async (pointers) => {
+      const result = await read(pointers);
+      await switchTransport(deps, "SN4", "mqtt");
+      return result;
+    };
+    queue.settle(batch, (await publishCommands(deps, batch)).failed);
+    store.readBatch = read;
+
+    await publishQueued();
+
+    expect(publisher.delivered("SN4")).toEqual(["c1"]);
+  });
+
+  it("finds a command the status index still shows as queued, and marks the device for its next connect", async () => {
+    await store.transports.set("SN5", "http", "2026-12-03T00:00:00.000Z");
+    await createCommand(deps, "SN5", { id: "c1", op: "x" });
+    store.lagIndex(); // the index keeps showing c1 `queued` after the publisher makes it `pending`
+    await publishQueued();
+    publisher.online.add("SN5");
+
+    expect(await switchTransport(deps, "SN5", "mqtt")).toEqual({ requeued: 1 });
+    await publishQueued();
+
+    expect(publisher.delivered("SN5")).toEqual(["c1"]);
+    expect(store.waiting.has("SN5")).toBe(true);
+  });
+
+  it("re-queues nothing when a device is set to http", async () => {
     await createCommand(deps, "SN2", { id: "c1", op: "x" });
     await publishQueued(); // offline over MQTT: pending until it connects
 
-    expect(await switchTransport(deps, "SN2", "mqtt")).toEqual({ requeued: 0 });
     expect(await switchTransport(deps, "SN2", "http")).toEqual({ requeued: 0 });
     expect(queue.messages).toEqual([]);
     expect(store.items.get("SN2/c1")?.status).toBe("pending");
