@@ -24,7 +24,7 @@ const TransportSet = v.object({
   requeued: v.pipe(
     v.number(),
     v.description(
-      "Commands still waiting (queued or pending) put back on the device's queue to be sent now; 0 when set to http",
+      "Commands that waited for the device's poll, put back on its queue to be sent now (set to mqtt); 0 when set to http",
     ),
   ),
 });

@@ -1,6 +1,5 @@
-import type { DeliveryTransport, DeviceTransportStore } from "../device-transport.ts";
-import { orderKey } from "./older-first.ts";
-import type { CommandStore } from "./ports.ts";
+import { type DeliveryTransport, type DeviceTransportStore, HTTP_POLL_REASON } from "../device-transport.ts";
+import { isExpired } from "./envelope.ts";
 import type { RequeueDeps } from "./requeue-pending.ts";
 import type { Command } from "./types.ts";
 
@@ -8,20 +7,20 @@ export interface SwitchTransportDeps extends RequeueDeps {
   transports: DeviceTransportStore;
 }
 
-/** Commands of one status listed per request. */
+/** Commands of one status listed per request; each page is queued before the next is read. */
 const PAGE = 100;
 
 /**
- * Sets how a device takes its commands. Set to `mqtt`, every command of the device still waiting
- * (`queued` or `pending`) goes back on its queue in order, so the publisher sends it now: a device
- * already connected would otherwise get the ones that waited for its poll only at its next connect.
+ * Sets how a device takes its commands. Set to `mqtt`, the commands that wait for the device's poll
+ * (`pending` for that reason, or still `queued`) go back on its queue, oldest first, so the publisher
+ * sends them now: a device already connected would otherwise get them only at its next connect.
  *
- * Why every `mqtt` PUT and both statuses, not only a move from `http` and `pending`: a PUT retried after
- * a failed enqueue finds the transport already `mqtt`; a command a publisher batch holds while the
- * transport changes is still `queued`, and its new pointer reaches the publisher only after that batch
- * (one FIFO group per device), when it is `pending`. The "commands may wait" mark covers a command the
- * status index does not show yet: the device's next connect lists it. The publisher skips a pointer to
- * a command it has sent already and expires one whose TTL passed.
+ * Why on every `mqtt` PUT, and `queued` ones too: a PUT retried after a failed enqueue finds the transport
+ * already `mqtt`; a command a publisher batch holds while the transport changes is still `queued`, and its
+ * new pointer reaches the publisher only after that batch (one FIFO group per device), when it is
+ * `pending`. The "commands may wait" mark covers a command the status index does not show yet: the
+ * device's next connect lists it. The publisher skips a pointer to a command it has sent already.
+ * Commands an offline MQTT device left `pending` are not touched: its connect re-queues them.
  *
  * @example
  * const { requeued } = await switchTransport(deps, "SN1", "mqtt");
@@ -34,23 +33,31 @@ export async function switchTransport(
   const at = deps.clock.now().toISOString();
   await deps.transports.set(sn, transport, at);
   if (transport !== "mqtt") return { requeued: 0 };
-  await deps.commands.markWaiting(sn, at);
-  const waiting = await waitingCommands(deps.commands, sn);
-  await deps.queue.enqueue(waiting.map((c) => ({ sn, id: c.id, dedupeId: `${c.id}-transport-${at}` })));
-  return { requeued: waiting.length };
+  // Read again: a publisher batch may have marked the device while the transport was written.
+  await deps.commands.markWaiting(sn, deps.clock.now().toISOString());
+  const queued = new Set<string>();
+  await requeueWaiting(deps, sn, "pending", `transport-${at}`, queued);
+  await requeueWaiting(deps, sn, "queued", `transport-${at}`, queued);
+  return { requeued: queued.size };
 }
 
-/** The device's `queued` and `pending` commands, each once, in the publisher's order. */
-async function waitingCommands(commands: CommandStore, sn: string): Promise<Command[]> {
-  const byId = new Map<string, Command>();
-  for (const status of ["queued", "pending"] as const) {
-    let cursor: string | undefined;
-    do {
-      const page = await commands.listByStatus(sn, status, PAGE, cursor);
-      // The index can list a command under both statuses while it catches up.
-      for (const command of page.items) byId.set(command.id, command);
-      cursor = page.cursor;
-    } while (cursor);
-  }
-  return [...byId.values()].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+/** Puts `status` commands waiting for the poll back on the queue, page by page; adds their ids to `done`. */
+async function requeueWaiting(
+  deps: SwitchTransportDeps,
+  sn: string,
+  status: "pending" | "queued",
+  occasion: string,
+  done: Set<string>,
+): Promise<void> {
+  const now = deps.clock.now();
+  const waits = (c: Command) => (status === "queued" || c.reason === HTTP_POLL_REASON) && !isExpired(c, now);
+  let cursor: string | undefined;
+  do {
+    const page = await deps.commands.listByStatus(sn, status, PAGE, cursor);
+    // The index can list a command under both statuses while it catches up: one pointer is enough.
+    const fresh = page.items.filter((c) => waits(c) && !done.has(c.id));
+    await deps.queue.enqueue(fresh.map((c) => ({ sn, id: c.id, dedupeId: `${c.id}-${occasion}` })));
+    for (const command of fresh) done.add(command.id);
+    cursor = page.cursor;
+  } while (cursor);
 }

@@ -15,8 +15,10 @@ let queue: MemoryCommandQueue;
 let publisher: MemoryDevicePublisher;
 let deps: Parameters<typeof switchTransport>[0] & Parameters<typeof publishCommands>[0];
 
+let clock: FakeClock;
+
 beforeEach(() => {
-  const clock = new FakeClock();
+  clock = new FakeClock();
   store = new TransportAwareCommandStore();
   queue = new MemoryCommandQueue(clock);
   publisher = new MemoryDevicePublisher();
@@ -98,12 +100,28 @@ describe("switching a device's transport", () => {
     expect(store.waiting.has("SN5")).toBe(true);
   });
 
-  it("re-queues nothing when a device is set to http", async () => {
+  it("re-queues nothing when set to http, nor an offline MQTT device's commands (its connect does)", async () => {
     await createCommand(deps, "SN2", { id: "c1", op: "x" });
     await publishQueued(); // offline over MQTT: pending until it connects
 
     expect(await switchTransport(deps, "SN2", "http")).toEqual({ requeued: 0 });
+    await store.transports.set("SN2", "mqtt", "2026-12-03T00:00:00.000Z");
+    expect(await switchTransport(deps, "SN2", "mqtt")).toEqual({ requeued: 0 });
     expect(queue.messages).toEqual([]);
     expect(store.items.get("SN2/c1")?.status).toBe("pending");
+  });
+
+  it("does not count or send a command whose TTL passed while it waited for the poll", async () => {
+    await store.transports.set("SN6", "http", "2026-12-03T00:00:00.000Z");
+    await createCommand(deps, "SN6", { id: "short", op: "x", ttlSeconds: 60 });
+    await createCommand(deps, "SN6", { id: "long", op: "x" });
+    await publishQueued();
+    publisher.online.add("SN6");
+    clock.advance(120_000);
+
+    expect(await switchTransport(deps, "SN6", "mqtt")).toEqual({ requeued: 1 });
+    await publishQueued();
+
+    expect(publisher.delivered("SN6")).toEqual(["long"]);
   });
 });
