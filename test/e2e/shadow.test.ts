@@ -232,6 +232,10 @@ describe("a device moved from http to mqtt", () => {
       if (topic === "api/mqtt/v1/HTTP-2/cmd") received.push(JSON.parse(payload.toString()).id);
     });
     await client.subscribeAsync("api/mqtt/v1/HTTP-2/cmd", { qos: 1 });
+    await eventually(async () => {
+      const device = (await api("GET", "/v1/devices/HTTP-2")).body.device as Json | undefined;
+      return device?.online === true ? true : undefined;
+    });
 
     const moved = await api("PUT", "/v1/devices/HTTP-2/transport", { transport: "mqtt" });
 

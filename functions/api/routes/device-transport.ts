@@ -24,7 +24,7 @@ const TransportSet = v.object({
   requeued: v.pipe(
     v.number(),
     v.description(
-      "Commands that waited for the device's poll, put back on its queue to be sent now (set to mqtt); 0 when set to http",
+      "Waiting commands put back on the device's queue to be sent now (set to mqtt while it is connected); else 0",
     ),
   ),
 });
@@ -59,7 +59,8 @@ function setTransport(routes: ApiRoutes, deps: ApiDeps) {
     if (!deps.transports) return notConfigured(c);
     const { sn } = c.req.valid("param");
     const { transport } = c.req.valid("json");
-    const { requeued } = await switchTransport({ ...deps, transports: deps.transports }, sn, transport);
+    const switchDeps = { ...deps, transports: deps.transports, presence: deps.reader };
+    const { requeued } = await switchTransport(switchDeps, sn, transport);
     return c.json({ sn, transport, requeued }, 200);
   });
 }

@@ -23,7 +23,11 @@ beforeEach(() => {
   queue = new MemoryCommandQueue(clock);
   publisher = new MemoryDevicePublisher();
   const events = new MemoryEventQueue();
-  deps = { commands: store, transports: store.transports, queue, events, clock, publisher };
+  // Connected means subscribed here: what EMQX's publish finds is what the presence says.
+  const presence = {
+    get: async (sn: string) => ({ sn, online: publisher.online.has(sn) }),
+  };
+  deps = { commands: store, transports: store.transports, presence, queue, events, clock, publisher };
 });
 
 async function publishQueued(): Promise<void> {
@@ -111,10 +115,11 @@ describe("switching a device's transport", () => {
     expect(store.items.get("SN2/c1")?.status).toBe("pending");
   });
 
-  it("does not count or send a command whose TTL passed while it waited for the poll", async () => {
+  it("expires a command whose TTL passed while it waited for the poll, and does not count it", async () => {
     await store.transports.set("SN6", "http", "2026-12-03T00:00:00.000Z");
-    await createCommand(deps, "SN6", { id: "short", op: "x", ttlSeconds: 60 });
     await createCommand(deps, "SN6", { id: "long", op: "x" });
+    clock.advance(1); // newer than every command the PUT re-queues: nothing else looks at it
+    await createCommand(deps, "SN6", { id: "short", op: "x", ttlSeconds: 60 });
     await publishQueued();
     publisher.online.add("SN6");
     clock.advance(120_000);
@@ -123,5 +128,18 @@ describe("switching a device's transport", () => {
     await publishQueued();
 
     expect(publisher.delivered("SN6")).toEqual(["long"]);
+    expect(store.items.get("SN6/short")?.status).toBe("expired");
+  });
+
+  it("sends a connected device a command that went pending before it was ever set to http", async () => {
+    await createCommand(deps, "SN7", { id: "c1", op: "x" });
+    await publishQueued(); // offline over MQTT: pending, no subscriber
+    await switchTransport(deps, "SN7", "http");
+    publisher.online.add("SN7"); // connects while http: its connect's re-queue keeps c1 pending for the poll
+
+    expect(await switchTransport(deps, "SN7", "mqtt")).toEqual({ requeued: 1 });
+    await publishQueued();
+
+    expect(publisher.delivered("SN7")).toEqual(["c1"]);
   });
 });
