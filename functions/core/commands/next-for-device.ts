@@ -1,7 +1,7 @@
 import type { CommandStatus } from "../schemas/command.ts";
 import { announceStatus } from "./announce.ts";
 import { isExpired } from "./envelope.ts";
-import { orderKey } from "./older-first.ts";
+import { byOrderKey } from "./older-first.ts";
 import type { CommandStore } from "./ports.ts";
 import { recordDelivered, type TrackDeps } from "./track-delivery.ts";
 import type { Command } from "./types.ts";
@@ -92,8 +92,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
  */
 async function deliverable(commands: CommandStore, sn: string): Promise<Command[]> {
   const pages = await Promise.all(DELIVERABLE.map((status) => commands.listByStatus(sn, status, PAGE)));
-  const byOrder = pages.flatMap((page) => page.items).map((command) => ({ key: orderKey(command), command }));
-  return byOrder.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ command }) => command);
+  return pages.flatMap((page) => page.items).sort(byOrderKey);
 }
 
 async function expire(deps: TrackDeps, command: Command): Promise<void> {

@@ -48,7 +48,7 @@ export async function olderUnpublished(
   const older = pages
     .flatMap((page) => page.items)
     .filter((c) => orderKey(c) <= until && !inBatch(c))
-    .sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : orderKey(a) > orderKey(b) ? 1 : 0));
+    .sort(byOrderKey);
   return { older, complete, until };
 }
 
@@ -58,3 +58,12 @@ export async function olderUnpublished(
  * with it agree on what lies before the cut.
  */
 export const orderKey = (command: Pick<Command, "createdAt" | "id">) => `${command.createdAt}#${command.id}`;
+
+/** Sorts commands as the status index does: by {@link orderKey}, oldest first. */
+export function byOrderKey(
+  a: Pick<Command, "createdAt" | "id">,
+  b: Pick<Command, "createdAt" | "id">,
+): number {
+  const [x, y] = [orderKey(a), orderKey(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,7 +1,7 @@
 import { HTTP_POLL_REASON } from "../device-transport.ts";
 import { TransientError } from "../errors.ts";
 import { isExpired, toPublishRequest } from "./envelope.ts";
-import { olderUnpublished, orderKey } from "./older-first.ts";
+import { byOrderKey, olderUnpublished, orderKey } from "./older-first.ts";
 import { type CommandBatchRead, commandKey } from "./ports.ts";
 import type { PublishDeps } from "./publish-commands.ts";
 import type { BatchRun, Candidate } from "./publish-run.ts";
@@ -177,12 +177,9 @@ function heldOldestFirst(run: BatchRun, candidates: Candidate[]): Candidate[] {
   const isHeld = (c: Candidate) => run.device(c.command.sn).heldThrough !== undefined;
   const bySn = new Map<string, Candidate[]>();
   for (const c of candidates.filter(isHeld)) bySn.set(c.command.sn, [...(bySn.get(c.command.sn) ?? []), c]);
-  for (const list of bySn.values())
-    list.sort((a, b) => compareText(orderKey(a.command), orderKey(b.command)));
+  for (const list of bySn.values()) list.sort((a, b) => byOrderKey(a.command, b.command));
   return candidates.map((c) => (isHeld(c) ? (bySn.get(c.command.sn)?.shift() ?? c) : c));
 }
-
-const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function olderFirst(
   deps: PublishDeps,
