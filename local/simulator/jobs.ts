@@ -107,8 +107,11 @@ export async function waitForJob(
     const job = body.job as JobView;
     options.onProgress?.(job);
     const open = ["queued", "pending", "sent", "delivered"].reduce((n, s) => n + (job.counts[s] ?? 0), 0);
-    // Counts taken after the job's last change: a check's, not ones from before a cancel.
-    const current = job.countedAt !== undefined && job.countedAt >= job.updatedAt;
+    // Counts taken after the job's last change (a check's, not ones from before a cancel) and over every
+    // execution (a slice in flight when the job stopped adds canceled ones after it).
+    const counted = Object.values(job.counts).reduce((n, c) => n + c, 0);
+    const current =
+      job.countedAt !== undefined && job.countedAt >= job.updatedAt && counted === job.progress.created;
     if ((job.status !== "in_progress" && open === 0 && current) || Date.now() > deadline) return job;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -41,12 +41,15 @@ afterAll(async () => {
 });
 
 const postJob = (body: Record<string, unknown>) => api.call("POST", "/v1/jobs", body);
-/** The job once it settled (final status, nothing open, counted after its last change); fails if it never does. */
+/**
+ * The job once it settled (final status, nothing open, counted after its last change and over all its
+ * executions); fails if it never does.
+ */
 async function finished(id: string, timeoutMs = 240_000) {
   const job = await waitForJob(api, id, { timeoutMs });
-  expect((job.countedAt ?? "") >= job.updatedAt, `job ${id} never settled: ${JSON.stringify(job)}`).toBe(
-    true,
-  );
+  const counted = Object.values(job.counts).reduce((n, c) => n + c, 0);
+  const settled = (job.countedAt ?? "") >= job.updatedAt && counted === job.progress.created;
+  expect(settled, `job ${id} never settled: ${JSON.stringify(job)}`).toBe(true);
   return job;
 }
 

@@ -145,6 +145,74 @@ describe("jobs: fan-out", () => {
     expect(s.executions("j1").every((c) => c.status === "expired")).toBe(true);
     expect(s.queue.accepted).toHaveLength(0);
   });
+  it("counts a stopped slice's canceled executions even when the job's checks settled before it counted them", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    let settledBeforeCount = false;
+    s.commands.create = async (command) => {
+      if (s.commands.items.size === 0) {
+        // Canceled, and its checks run to their end, while the slice that read the job still stores.
+        await cancelJob(s.deps, "j1");
+        await s.work({ answer: false });
+        settledBeforeCount = s.jobQueue.messages.length === 0;
+      }
+      return create(command);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    expect(settledBeforeCount).toBe(true);
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.created).toBe(10);
+    expect(job.counts.canceled).toBe(10);
+    expect(Object.values(job.counts).reduce((sum, n) => sum + (n ?? 0), 0)).toBe(job.created);
+  });
+  it("counts them when the slice counts between a check's reading and its saving of the counts", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    const saveCounts = s.jobs.saveCounts.bind(s.jobs);
+    let sliceCounted = () => {};
+    const counted = new Promise<void>((resolve) => {
+      sliceCounted = resolve;
+    });
+    let check: Promise<void> | undefined;
+    let stopping = false;
+    s.commands.create = async (command) => {
+      if (!stopping) {
+        stopping = true;
+        await cancelJob(s.deps, "j1");
+        const at = s.jobQueue.messages.findIndex((m) => m.message.kind === "check");
+        const message = s.jobQueue.messages.splice(at, 1)[0]?.message;
+        if (message?.kind !== "check") throw new Error("expected the job's first check");
+        // This check has read the job and its executions (none yet); it saves only after the slice counted.
+        let reachedSave = () => {};
+        const saving = new Promise<void>((resolve) => {
+          reachedSave = resolve;
+        });
+        s.jobs.saveCounts = async (...args) => {
+          reachedSave();
+          await counted;
+          return saveCounts(...args);
+        };
+        check = checkJob(s.deps, message);
+        await saving;
+      }
+      return create(command);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    s.jobs.saveCounts = saveCounts;
+    sliceCounted();
+    await check;
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.counts.canceled).toBe(10);
+    expect(Object.values(job.counts).reduce((sum, n) => sum + (n ?? 0), 0)).toBe(job.created);
+  });
 });
 
 describe("jobs: status follows the executions", () => {

@@ -42,7 +42,7 @@ export async function checkJob(deps: CheckDeps, message: CheckMessage): Promise<
   const counts = countStates(states);
   await announceJob(deps, job);
   if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq))) return;
-  if (isSettled(job, states)) return;
+  if (isSettled(job, states) && (await nothingAdded(deps, job, states))) return;
   const idle = sameCounts(counts, found.counts) ? message.idle + 1 : 0;
   const next = { ...message, seq: message.seq + 1, idle };
   await deps.jobQueue.send(next, checkDelay(deps.checkSeconds, idle));
@@ -110,6 +110,15 @@ function isSettled(job: Job, states: ExecutionState[]): boolean {
   if (job.status === "in_progress") return false;
   if (job.status === "completed") return true;
   return states.length >= job.created && !states.some(isOpen);
+}
+
+/**
+ * A slice that read the job before it stopped can still add executions (counted, and canceled). Read
+ * after the counts were saved: either this sees them, or that slice sees this check and sends the next.
+ */
+async function nothingAdded(deps: CheckDeps, job: Job, states: ExecutionState[]): Promise<boolean> {
+  const latest = await deps.jobs.get(job.id);
+  return latest === undefined || isSettled(latest, states);
 }
 
 function sameCounts(a: ExecutionCounts, b: ExecutionCounts): boolean {

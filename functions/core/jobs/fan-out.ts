@@ -54,6 +54,7 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
     await expireUnsent(deps, executions, now.toISOString(), canceledReason(stopped));
     // Counted once canceled: a stopped job never shows counted executions still waiting.
     await deps.jobs.countStoppedSlice(job.id, message.slice, executions.length, !page.cursor, total);
+    await recountStopped(deps, job.id);
     return "stopped";
   }
   const waiting = executions.filter((command) => command.status === "queued");
@@ -62,6 +63,17 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
   if (deps.queue.fedByAnnouncements) return "created";
   await deps.queue.enqueue(waiting.map((c) => ({ sn: c.sn, id: c.id, dedupeId: c.id })));
   return "created";
+}
+
+/**
+ * The job's checks may have settled before this slice counted its canceled executions, and would never
+ * count them. One more check, next in the chain, does; should the chain still run, one of the two checks
+ * with that number saves and the other ends.
+ */
+async function recountStopped(deps: FanoutDeps, jobId: string): Promise<void> {
+  const stopped = await deps.jobs.get(jobId);
+  if (!stopped) return;
+  await deps.jobQueue.send({ kind: "check", jobId, seq: stopped.checkSeq + 1, idle: 0 }, deps.checkSeconds);
 }
 
 /**
