@@ -90,11 +90,12 @@ export type JobView = {
   progress: { created: number; total?: number; fannedOut: boolean };
   counts: Record<string, number>;
   countedAt?: string;
+  settledAt?: string;
   updatedAt: string;
 };
 
 /**
- * Polls the job until it is over and its latest counts say nothing is on its way, or `timeoutMs` passed.
+ * Polls the job until it settled (`settledAt`: its counts are final), or `timeoutMs` passed.
  */
 export async function waitForJob(
   api: ApiClient,
@@ -106,13 +107,8 @@ export async function waitForJob(
     const { body } = await api.call("GET", `/v1/jobs/${id}`);
     const job = body.job as JobView;
     options.onProgress?.(job);
-    const open = ["queued", "pending", "sent", "delivered"].reduce((n, s) => n + (job.counts[s] ?? 0), 0);
-    // Counts taken after the job's last change (a check's, not ones from before a cancel) and over every
-    // execution (a slice in flight when the job stopped adds canceled ones after it).
-    const counted = Object.values(job.counts).reduce((n, c) => n + c, 0);
-    const current =
-      job.countedAt !== undefined && job.countedAt >= job.updatedAt && counted === job.progress.created;
-    if ((job.status !== "in_progress" && open === 0 && current) || Date.now() > deadline) return job;
+    // The check that found nothing can change any more sets it: final status, every execution counted.
+    if (job.settledAt !== undefined || Date.now() > deadline) return job;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -41,15 +41,14 @@ afterAll(async () => {
 });
 
 const postJob = (body: Record<string, unknown>) => api.call("POST", "/v1/jobs", body);
-/**
- * The job once it settled (final status, nothing open, counted after its last change and over all its
- * executions); fails if it never does.
- */
+/** The job once it settled (`settledAt`: its counts are final); fails if it never does. */
 async function finished(id: string, timeoutMs = 240_000) {
   const job = await waitForJob(api, id, { timeoutMs });
-  const counted = Object.values(job.counts).reduce((n, c) => n + c, 0);
-  const settled = (job.countedAt ?? "") >= job.updatedAt && counted === job.progress.created;
-  expect(settled, `job ${id} never settled: ${JSON.stringify(job)}`).toBe(true);
+  expect(job.settledAt, `job ${id} never settled: ${JSON.stringify(job)}`).toBeDefined();
+  const open = ["queued", "pending", "sent", "delivered"].reduce((n, s) => n + (job.counts[s] ?? 0), 0);
+  expect(open).toBe(0);
+  expect(Object.values(job.counts).reduce((n, c) => n + c, 0)).toBe(job.progress.created);
+  expect((job.countedAt ?? "") >= job.updatedAt).toBe(true);
   return job;
 }
 

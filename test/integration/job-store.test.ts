@@ -32,11 +32,16 @@ async function newJob() {
 }
 
 describe("recording a job's slices", () => {
-  it("counts a slice once while the job is in progress", async () => {
+  it("counts a slice once while the job is in progress, and keeps the next slice open until it counts", async () => {
     const job = await newJob();
+    expect((await jobs.get(job.id))?.openSlices).toEqual([0]);
     expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("recorded");
     expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("repeat");
-    expect((await jobs.get(job.id))?.created).toBe(2);
+    expect(await jobs.get(job.id)).toMatchObject({ created: 2, openSlices: [1] });
+    expect(await jobs.recordSlice(job.id, 1, 3, true)).toBe("recorded");
+    const after = await jobs.get(job.id);
+    expect(after).toMatchObject({ created: 5, slicesDone: 2, lastSlice: 1 });
+    expect(after?.openSlices).toBeUndefined();
   });
 
   it("counts a slice that stored its executions while the job stopped once, leaving the stop its last change", async () => {
@@ -49,5 +54,6 @@ describe("recording a job's slices", () => {
     const after = await jobs.get(job.id);
     expect(after).toMatchObject({ status: "aborted", created: 2, slicesDone: 1, lastSlice: 0, total: 2 });
     expect(after?.updatedAt).toBe(stopped?.updatedAt);
+    expect(after?.openSlices).toBeUndefined();
   });
 });

@@ -33,7 +33,7 @@ export class MemoryJobStore implements JobStore {
     this.writes.create++;
     const existing = this.items.get(job.id);
     if (existing) return { created: false as const, existing: structuredClone(existing) };
-    this.items.set(job.id, structuredClone(job));
+    this.items.set(job.id, { ...structuredClone(job), openSlices: [0] });
     return { created: true as const };
   }
 
@@ -67,6 +67,7 @@ export class MemoryJobStore implements JobStore {
     if (job.status !== "in_progress") return "stopped";
     if (done.has(slice)) return "repeat";
     this.count(id, slice, created, last, total);
+    if (!last) job.openSlices = [...(job.openSlices ?? []), slice + 1];
     job.updatedAt = this.clock.iso();
     return "recorded";
   }
@@ -81,6 +82,7 @@ export class MemoryJobStore implements JobStore {
     this.slices.set(id, new Set([...(this.slices.get(id) ?? []), slice]));
     job.created += created;
     job.slicesDone += 1;
+    job.openSlices = job.openSlices?.filter((open) => open !== slice);
     if (last) job.lastSlice = slice;
     if (total !== undefined) job.total ??= total;
   }
@@ -93,11 +95,15 @@ export class MemoryJobStore implements JobStore {
     return structuredClone(job);
   }
 
-  async saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number) {
+  async saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number, settled: boolean) {
     this.writes.other++;
     const job = this.must(id);
     if (job.checkSeq !== seq - 1) return false;
-    Object.assign(job, { counts: { ...counts }, countedAt: at, checkSeq: seq });
+    Object.assign(
+      job,
+      { counts: { ...counts }, countedAt: at, checkSeq: seq },
+      settled ? { settledAt: at } : {},
+    );
     return true;
   }
 

@@ -145,29 +145,51 @@ describe("jobs: fan-out", () => {
     expect(s.executions("j1").every((c) => c.status === "expired")).toBe(true);
     expect(s.queue.accepted).toHaveLength(0);
   });
-  it("counts a stopped slice's canceled executions even when the job's checks settled before it counted them", async () => {
+  it("does not settle a stopped job while a slice that read it before the stop still stores", async () => {
     const s = setup();
     await createJob(s.deps, request({ targets: { sns: sns(10) } }));
     const first = s.jobQueue.next();
     if (first?.kind !== "fanout") throw new Error("expected the first slice");
     const create = s.commands.create.bind(s.commands);
-    let settledBeforeCount = false;
+    let whileStoring: Job | undefined;
     s.commands.create = async (command) => {
       if (s.commands.items.size === 0) {
-        // Canceled, and its checks run to their end, while the slice that read the job still stores.
+        // Canceled, and its checks run, while the slice that read the job still stores.
         await cancelJob(s.deps, "j1");
-        await s.work({ answer: false });
-        settledBeforeCount = s.jobQueue.messages.length === 0;
+        await s.work({ answer: false, max: 4 });
+        whileStoring = await s.job("j1");
       }
       return create(command);
     };
     expect(await runSlice(s.deps, first)).toBe("stopped");
-    expect(settledBeforeCount).toBe(true);
+    expect(whileStoring?.countedAt).toBeDefined();
+    expect(whileStoring?.settledAt).toBeUndefined();
     await s.work({ answer: false });
     const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
     expect(job.created).toBe(10);
     expect(job.counts.canceled).toBe(10);
     expect(Object.values(job.counts).reduce((sum, n) => sum + (n ?? 0), 0)).toBe(job.created);
+  });
+  it("cancels and counts what a slice stored before it died, when its retry finds the job stopped", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const recordSlice = s.jobs.recordSlice.bind(s.jobs);
+    s.jobs.recordSlice = async () => {
+      throw new Error("the worker died after storing the slice's executions");
+    };
+    await expect(runSlice(s.deps, first)).rejects.toThrow(/died/);
+    s.jobs.recordSlice = recordSlice;
+    await cancelJob(s.deps, "j1");
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(s.executions("j1").map((c) => c.status)).toEqual(Array(10).fill("expired"));
+    expect(job).toMatchObject({ created: 10, counts: { canceled: 10 } });
+    expect(job.settledAt).toBeDefined();
+    expect(s.queue.accepted).toHaveLength(0);
   });
   it("counts them when the slice counts between a check's reading and its saving of the counts", async () => {
     const s = setup();

@@ -30,7 +30,7 @@ export const JOBS_INDEX_KEYS = { partition: "jobId", sort: "gsi1sk" } as const;
 const JOB_SK = "JOB";
 const JOBS_LIST_KEY = "JOBS";
 const jobKey = (id: string) => ({ pk: `JOB#${id}`, sk: JOB_SK });
-const TABLE_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "type", "sliceKeys"];
+const TABLE_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "type", "sliceKeys", "slicesDue"];
 
 const text = v.string();
 const optionalText = v.optional(text);
@@ -62,14 +62,15 @@ const StoredJob = v.looseObject({
   lastSlice: optionalCount,
   counts: v.record(v.picklist(EXECUTION_STATUSES), v.number()),
   countedAt: optionalText,
+  settledAt: optionalText,
   checkSeq: v.number(),
   announcedStatus: v.optional(Status),
 });
 
 /**
  * Jobs in the table: `JOB#{id}` / `JOB`, listed newest first through GSI1 (`JOBS`). Each fan-out slice
- * is one update (`ADD` to the counters, its number into a set so a repeat counts once); executions are
- * read through {@link JOBS_INDEX}.
+ * is one update (`ADD` to the counters, its number into `sliceKeys` so a repeat counts once, the next
+ * slice's number into `slicesDue`); executions are read through {@link JOBS_INDEX}.
  */
 export class DynamoDbJobStore extends TableAdapter implements JobStore {
   create(job: Job) {
@@ -79,6 +80,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       gsi1sk: `${job.createdAt}#${job.id}`,
       type: "job",
       ...job,
+      slicesDue: new Set([0]),
     };
     return putIfAbsent(this.client, this.tableName, item, { what: "job", fromItem: toJob });
   }
@@ -145,6 +147,7 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     { slice, created, last, total }: { slice: number; created: number; last: boolean; total?: number },
     job: "in_progress" | "stopped",
   ): UpdateCommandInput {
+    const next = job === "in_progress" && !last;
     const sets = [
       ...(job === "in_progress" ? ["updatedAt = :at"] : []),
       ...(last ? ["lastSlice = :slice"] : []),
@@ -153,11 +156,12 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     ];
     const input = this.updateInput(
       id,
-      `ADD created :n, slicesDone :one, sliceKeys :keys${sets.length ? ` SET ${sets.join(", ")}` : ""}`,
+      `ADD created :n, slicesDone :one, sliceKeys :keys${next ? ", slicesDue :next" : ""}${sets.length ? ` SET ${sets.join(", ")}` : ""}`,
       {
         ":n": created,
         ":one": 1,
         ":keys": new Set([slice]),
+        ...(next ? { ":next": new Set([slice + 1]) } : {}),
         ":slice": slice,
         ...(job === "in_progress" ? { ":at": new Date().toISOString(), ":ip": "in_progress" } : {}),
         ...(total !== undefined ? { ":total": total } : {}),
@@ -190,8 +194,15 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     return this.updated("job status", input, toJob);
   }
 
-  saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number): Promise<boolean> {
-    const input = this.updateInput(id, "SET counts = :c, countedAt = :at, checkSeq = :seq", {
+  saveCounts(
+    id: string,
+    counts: ExecutionCounts,
+    at: string,
+    seq: number,
+    settled: boolean,
+  ): Promise<boolean> {
+    const sets = `counts = :c, countedAt = :at, checkSeq = :seq${settled ? ", settledAt = :at" : ""}`;
+    const input = this.updateInput(id, `SET ${sets}`, {
       ":c": counts,
       ":at": at,
       ":seq": seq,
@@ -253,7 +264,11 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
 }
 
 function toJob(item: Record<string, unknown>): Job {
-  return readItem(StoredJob, item, TABLE_ATTRIBUTES);
+  const job = readItem(StoredJob, item, TABLE_ATTRIBUTES);
+  const counted = item.sliceKeys instanceof Set ? item.sliceKeys : new Set();
+  const due = item.slicesDue instanceof Set ? [...item.slicesDue] : [];
+  const openSlices = due.filter((slice) => !counted.has(slice)).map(Number);
+  return openSlices.length ? { ...job, openSlices } : job;
 }
 
 /** What a check reads of an execution (the states query projects these attributes only). */

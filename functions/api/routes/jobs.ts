@@ -57,6 +57,14 @@ export const JobView = v.object({
   }),
   counts: Counts,
   countedAt: v.optional(v.string()),
+  settledAt: v.optional(
+    v.pipe(
+      v.string(),
+      v.description(
+        "Set once nothing can change any more: the status is final, every execution is counted and none is open.",
+      ),
+    ),
+  ),
 });
 const JobAnswer = v.object({ job: JobView });
 const JobPage = v.object({ items: v.array(JobView), cursor: v.optional(v.string()) });
@@ -188,6 +196,6 @@ export function publicJob(job: Job): v.InferOutput<typeof JobView> {
       ...(total ? { percent: Math.floor((job.created * 100) / total) } : {}),
     },
     counts: Object.fromEntries(Object.entries(job.counts).map(([k, n]) => [k, n ?? 0])),
-    ...definedFields({ countedAt: job.countedAt }),
+    ...definedFields({ countedAt: job.countedAt, settledAt: job.settledAt }),
   };
 }

@@ -41,8 +41,9 @@ export async function checkJob(deps: CheckDeps, message: CheckMessage): Promise<
   if (job.status === "canceled" || job.status === "aborted") states = await cancelUnsent(deps, job, states);
   const counts = countStates(states);
   await announceJob(deps, job);
-  if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq))) return;
-  if (isSettled(job, states) && (await nothingAdded(deps, job, states))) return;
+  const settled = isSettled(job, states);
+  if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq, settled))) return;
+  if (settled) return;
   const idle = sameCounts(counts, found.counts) ? message.idle + 1 : 0;
   const next = { ...message, seq: message.seq + 1, idle };
   await deps.jobQueue.send(next, checkDelay(deps.checkSeconds, idle));
@@ -105,20 +106,15 @@ function replaced(states: ExecutionState[], changed: ExecutionState[]): Executio
   return states.map((s) => byKey.get(`${s.sn}/${s.id}`) ?? s);
 }
 
-/** Nothing can change any more: the fan-out is over and no execution waits or is on its way. */
+/**
+ * Nothing can change any more: the fan-out is over and no execution waits or is on its way. A stopped
+ * job also waits for its open slices: one that read the job before the stop may still be storing.
+ */
 function isSettled(job: Job, states: ExecutionState[]): boolean {
   if (job.status === "in_progress") return false;
   if (job.status === "completed") return true;
+  if (job.openSlices?.length) return false;
   return states.length >= job.created && !states.some(isOpen);
-}
-
-/**
- * A slice that read the job before it stopped can still add executions (counted, and canceled). Read
- * after the counts were saved: either this sees them, or that slice sees this check and sends the next.
- */
-async function nothingAdded(deps: CheckDeps, job: Job, states: ExecutionState[]): Promise<boolean> {
-  const latest = await deps.jobs.get(job.id);
-  return latest === undefined || isSettled(latest, states);
 }
 
 function sameCounts(a: ExecutionCounts, b: ExecutionCounts): boolean {

@@ -36,7 +36,7 @@ export type SliceOutcome = "created" | "stopped" | "missing";
 export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise<SliceOutcome> {
   const job = await deps.jobs.get(message.jobId);
   if (!job) return "missing";
-  if (job.status !== "in_progress") return "stopped";
+  if (job.status !== "in_progress") return closeStoppedSlice(deps, job, message);
   const now = deps.clock.now();
   const page = await targetPage(deps.targets, job.targets, message.cursor, sliceSize(job));
   if (page.cursor) {
@@ -54,7 +54,6 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
     await expireUnsent(deps, executions, now.toISOString(), canceledReason(stopped));
     // Counted once canceled: a stopped job never shows counted executions still waiting.
     await deps.jobs.countStoppedSlice(job.id, message.slice, executions.length, !page.cursor, total);
-    await recountStopped(deps, job.id);
     return "stopped";
   }
   const waiting = executions.filter((command) => command.status === "queued");
@@ -66,14 +65,19 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
 }
 
 /**
- * The job's checks may have settled before this slice counted its canceled executions, and would never
- * count them. One more check, next in the chain, does; should the chain still run, one of the two checks
- * with that number saves and the other ends.
+ * A slice that finds its job stopped stores nothing. If it is open (sent while the job ran and not
+ * counted), an earlier attempt of it may have stored executions before it died: those are canceled
+ * and counted, so the job's checks can settle.
  */
-async function recountStopped(deps: FanoutDeps, jobId: string): Promise<void> {
-  const stopped = await deps.jobs.get(jobId);
-  if (!stopped) return;
-  await deps.jobQueue.send({ kind: "check", jobId, seq: stopped.checkSeq + 1, idle: 0 }, deps.checkSeconds);
+async function closeStoppedSlice(deps: FanoutDeps, job: Job, message: SliceMessage): Promise<SliceOutcome> {
+  if (!job.openSlices?.includes(message.slice)) return "stopped";
+  const page = await targetPage(deps.targets, job.targets, message.cursor, sliceSize(job));
+  const id = executionId(job.id);
+  const found = await mapWithConcurrency(page.items, WRITE_CONCURRENCY, (sn) => deps.commands.get(sn, id));
+  const stored = found.filter((command): command is Command => command?.jobId === job.id);
+  await expireUnsent(deps, stored, deps.clock.now().toISOString(), canceledReason(job));
+  await deps.jobs.countStoppedSlice(job.id, message.slice, stored.length, !page.cursor);
+  return "stopped";
 }
 
 /**

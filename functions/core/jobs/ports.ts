@@ -16,7 +16,8 @@ export interface JobStore {
   /**
    * Adds slice `slice`'s `created` executions once while the job is in progress: `repeat` when it was
    * recorded before, `stopped` (nothing added) when the job is no longer in progress. `last` marks the
-   * slice after which there are no targets; `total`, when given, is set unless known.
+   * slice after which there are no targets; otherwise the next slice becomes open (`Job.openSlices`)
+   * until it is counted. `total`, when given, is set unless known.
    */
   recordSlice(
     id: string,
@@ -32,8 +33,17 @@ export interface JobStore {
   countStoppedSlice(id: string, slice: number, created: number, last: boolean, total?: number): Promise<void>;
   /** Moves an in-progress job to `to`; `undefined` when it was not in progress any more. */
   finish(id: string, to: JobStatus, at: string, reason?: string): Promise<Job | undefined>;
-  /** Saves check `seq`'s counts if the last saved check was `seq - 1`; false for a stray second chain. */
-  saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number): Promise<boolean>;
+  /**
+   * Saves check `seq`'s counts if the last saved check was `seq - 1`; false for a stray second chain.
+   * `settled`: they are final, and `settledAt` says since when.
+   */
+  saveCounts(
+    id: string,
+    counts: ExecutionCounts,
+    at: string,
+    seq: number,
+    settled: boolean,
+  ): Promise<boolean>;
   markAnnounced(id: string, status: JobStatus): Promise<void>;
   /** Every execution's status (for counting), in one paged read of the index. */
   states(id: string): Promise<ExecutionState[]>;

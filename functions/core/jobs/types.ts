@@ -31,8 +31,16 @@ export interface Job {
   /** Slices recorded so far, and the number of the last one once the targets ran out. */
   slicesDone: number;
   lastSlice?: number;
+  /**
+   * Slices sent while the job ran whose executions are not counted yet (slice 0 from the start, each
+   * recorded slice adds the next). A slice may store its executions before it finds the job stopped:
+   * a stopped job settles only once none is open.
+   */
+  openSlices?: number[];
   counts: ExecutionCounts;
   countedAt?: string;
+  /** Set by the check that found nothing can change any more: the counts are final. */
+  settledAt?: string;
   /** The check that saved the counts last: one chain of checks per job. */
   checkSeq: number;
   announcedStatus?: JobStatus;
