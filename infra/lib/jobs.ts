@@ -7,12 +7,17 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { JOBS_INDEX } from "../../functions/adapters/dynamodb/job-store.ts";
+import { SLICE_RUN_LIMIT_MS } from "../../functions/core/jobs/rollout.ts";
 import { BridgeFunction } from "./bridge-function.ts";
 import { grantSend, grantTable } from "./permissions.ts";
 
 export const JOBS_ENTRY = fileURLToPath(new URL("../../functions/jobs/handler.ts", import.meta.url));
 /** One slice (100 conditional puts, 20 sends) or one check (a job's executions read, up to 1,000 moved). */
 export const JOBS_WORKER_TIMEOUT = Duration.seconds(60);
+// A stopped job's open slice is closed by another attempt only once no attempt can still be storing.
+if (JOBS_WORKER_TIMEOUT.toMilliseconds() >= SLICE_RUN_LIMIT_MS) {
+  throw new Error("the jobs worker's timeout must stay under SLICE_RUN_LIMIT_MS");
+}
 /** Receives of a jobs message before its DLQ; every step is safe to repeat. */
 export const JOBS_MAX_RECEIVES = 10;
 /** Seconds between a running job's checks (they back off to 15 min while nothing changes). */

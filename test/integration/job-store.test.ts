@@ -32,21 +32,32 @@ async function newJob() {
 }
 
 describe("recording a job's slices", () => {
-  it("counts a slice once while the job is in progress, and keeps the next slice open until it counts", async () => {
+  it("counts a slice once while the job is in progress; a slice is open from its start to its count", async () => {
     const job = await newJob();
-    expect((await jobs.get(job.id))?.openSlices).toEqual([0]);
+    expect((await jobs.get(job.id))?.openSlices).toBeUndefined();
+    expect(await jobs.openSlice(job.id, 0)).toBe(true);
+    expect(await jobs.openSlice(job.id, 1)).toBe(true);
+    expect((await jobs.get(job.id))?.openSlices?.sort()).toEqual([0, 1]);
+    expect(await jobs.recordSlice(job.id, 1, 3, true)).toBe("recorded");
     expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("recorded");
     expect(await jobs.recordSlice(job.id, 0, 2, false)).toBe("repeat");
-    expect(await jobs.get(job.id)).toMatchObject({ created: 2, openSlices: [1] });
-    expect(await jobs.recordSlice(job.id, 1, 3, true)).toBe("recorded");
     const after = await jobs.get(job.id);
     expect(after).toMatchObject({ created: 5, slicesDone: 2, lastSlice: 1 });
     expect(after?.openSlices).toBeUndefined();
   });
 
+  it("opens no slice of a stopped job", async () => {
+    const job = await newJob();
+    await jobs.finish(job.id, "canceled", new Date().toISOString(), "canceled by request");
+    expect(await jobs.openSlice(job.id, 0)).toBe(false);
+    expect((await jobs.get(job.id))?.openSlices).toBeUndefined();
+  });
+
   it("counts a slice that stored its executions while the job stopped once, leaving the stop its last change", async () => {
     const job = await newJob();
+    expect(await jobs.openSlice(job.id, 0)).toBe(true);
     const stopped = await jobs.finish(job.id, "aborted", new Date().toISOString(), "too many failed");
+    expect(stopped?.openSlices).toEqual([0]);
     expect(await jobs.recordSlice(job.id, 0, 2, true, 2)).toBe("stopped");
     expect((await jobs.get(job.id))?.created).toBe(0);
     await jobs.countStoppedSlice(job.id, 0, 2, true, 2);

@@ -21,8 +21,9 @@ import { pageOf } from "./memory/index.ts";
 export class MemoryJobStore implements JobStore {
   readonly items = new Map<string, Job>();
   private readonly slices = new Map<string, Set<number>>();
+  private readonly due = new Map<string, Set<number>>();
   /** Writes to job items, by operation: the fan-out's cost on the job side. */
-  readonly writes = { create: 0, recordSlice: 0, other: 0 };
+  readonly writes = { create: 0, openSlice: 0, recordSlice: 0, other: 0 };
 
   constructor(
     private readonly commands: MemoryCommandStore,
@@ -33,13 +34,20 @@ export class MemoryJobStore implements JobStore {
     this.writes.create++;
     const existing = this.items.get(job.id);
     if (existing) return { created: false as const, existing: structuredClone(existing) };
-    this.items.set(job.id, { ...structuredClone(job), openSlices: [0] });
+    this.items.set(job.id, structuredClone(job));
     return { created: true as const };
   }
 
   async get(id: string) {
     const job = this.items.get(id);
-    return job && structuredClone(job);
+    return job && this.read(job);
+  }
+
+  /** A copy, with the open slices derived as the DynamoDB store derives them. */
+  private read(job: Job): Job {
+    const counted = this.slices.get(job.id) ?? new Set<number>();
+    const open = [...(this.due.get(job.id) ?? [])].filter((slice) => !counted.has(slice));
+    return { ...structuredClone(job), ...(open.length ? { openSlices: open } : {}) };
   }
 
   async list(page: PageRequest): Promise<Page<Job>> {
@@ -52,6 +60,13 @@ export class MemoryJobStore implements JobStore {
     const job = this.must(id);
     job.startedAt ??= at;
     job.announcedStatus ??= "in_progress";
+  }
+
+  async openSlice(id: string, slice: number) {
+    this.writes.openSlice++;
+    if (this.must(id).status !== "in_progress") return false;
+    this.due.set(id, new Set([...(this.due.get(id) ?? []), slice]));
+    return true;
   }
 
   async recordSlice(
@@ -67,7 +82,6 @@ export class MemoryJobStore implements JobStore {
     if (job.status !== "in_progress") return "stopped";
     if (done.has(slice)) return "repeat";
     this.count(id, slice, created, last, total);
-    if (!last) job.openSlices = [...(job.openSlices ?? []), slice + 1];
     job.updatedAt = this.clock.iso();
     return "recorded";
   }
@@ -82,7 +96,6 @@ export class MemoryJobStore implements JobStore {
     this.slices.set(id, new Set([...(this.slices.get(id) ?? []), slice]));
     job.created += created;
     job.slicesDone += 1;
-    job.openSlices = job.openSlices?.filter((open) => open !== slice);
     if (last) job.lastSlice = slice;
     if (total !== undefined) job.total ??= total;
   }
@@ -92,7 +105,7 @@ export class MemoryJobStore implements JobStore {
     const job = this.must(id);
     if (job.status !== "in_progress") return undefined;
     Object.assign(job, { status: to, updatedAt: at }, reason ? { reason } : {});
-    return structuredClone(job);
+    return this.read(job);
   }
 
   async saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number, settled: boolean) {

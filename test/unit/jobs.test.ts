@@ -4,6 +4,7 @@ import { cancelJob } from "../../functions/core/jobs/cancel-job.ts";
 import { cancelJobExecutions, checkJob } from "../../functions/core/jobs/check.ts";
 import { createJob, JobConflictError } from "../../functions/core/jobs/create-job.ts";
 import { runSlice } from "../../functions/core/jobs/fan-out.ts";
+import { SLICE_RUN_LIMIT_MS } from "../../functions/core/jobs/rollout.ts";
 import { executionId, type Job } from "../../functions/core/jobs/types.ts";
 import type { JobRequest } from "../../functions/core/schemas/jobs.ts";
 import { FakeClock, MemoryCommandStore, MemoryEventQueue } from "../support/memory/index.ts";
@@ -44,8 +45,10 @@ function setup(fleet: { fails?: (sn: string) => boolean } = {}) {
     fleetLimit = options.answerAtMost;
     for (let handled = 0; handled < (options.max ?? 100_000); handled++) {
       const message = jobQueue.next();
-      // Checks go on while executions are open; three in a row without a change mean nothing will move.
-      if (!message || (message.kind === "check" && message.idle >= 3)) return;
+      if (!message) return;
+      // Checks go on while executions are open; three in a row without a change mean nothing will move
+      // now. The chain stays on the queue (its back-off only sets a delay): a later `work` goes on with it.
+      if (message.kind === "check" && message.idle >= 3) return jobQueue.send({ ...message, idle: 0 });
       if (message.kind === "fanout") await runSlice(deps, message);
       else if (message.kind === "check") await checkJob(deps, message);
       else await cancelJobExecutions(deps, message.jobId);
@@ -90,7 +93,8 @@ describe("jobs: fan-out", () => {
     expect(queuedEvents[0]?.data).toMatchObject({ status: "queued", jobId: "j1" });
     const stored = await s.job("j1");
     expect(stored).toMatchObject({ created: 250, total: 250, slicesDone: 3, lastSlice: 2 });
-    // The job's own writes: one put, the start mark, one per slice; the executions' are one put each.
+    // The job's own writes: one put, the start mark, two per slice; the executions' are one put each.
+    expect(s.jobs.writes.openSlice).toBe(3);
     expect(s.jobs.writes.recordSlice).toBe(3);
   });
 
@@ -183,6 +187,9 @@ describe("jobs: fan-out", () => {
     await expect(runSlice(s.deps, first)).rejects.toThrow(/died/);
     s.jobs.recordSlice = recordSlice;
     await cancelJob(s.deps, "j1");
+    // Right after the stop another attempt might still be storing: the retry waits for the run limit.
+    await expect(runSlice(s.deps, first)).rejects.toThrow(/may still be storing/);
+    s.clock.advance(SLICE_RUN_LIMIT_MS);
     expect(await runSlice(s.deps, first)).toBe("stopped");
     await s.work({ answer: false });
     const job = await s.job("j1");
@@ -190,6 +197,77 @@ describe("jobs: fan-out", () => {
     expect(job).toMatchObject({ created: 10, counts: { canceled: 10 } });
     expect(job.settledAt).toBeDefined();
     expect(s.queue.accepted).toHaveLength(0);
+  });
+  it("waits for a slice that began storing after the one before it, when the job stops before either is counted", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(200) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached = () => {};
+    const atGate = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let second: Promise<unknown> | undefined;
+    s.commands.create = async (command) => {
+      if (Number(command.sn.slice(1)) >= 100) {
+        reached();
+        await gate;
+      } else if (!second) {
+        // Slice 1 (sent before slice 0 stores, no rollout delay) begins storing; then the job is canceled.
+        const next = s.jobQueue.next();
+        if (next?.kind !== "fanout" || next.slice !== 1) throw new Error("expected slice 1");
+        second = runSlice(s.deps, next);
+        await atGate;
+        await cancelJob(s.deps, "j1");
+      }
+      return create(command);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    await s.work({ answer: false, max: 6 });
+    expect((await s.job("j1")).settledAt).toBeUndefined();
+    release();
+    await second;
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
+    expect(job).toMatchObject({ created: 200, counts: { canceled: 200 } });
+  });
+  it("a second copy of a slice that finds the job stopped leaves the slice to the copy still storing", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    let once = false;
+    s.commands.create = async (command) => {
+      if (!once) {
+        once = true;
+        await cancelJob(s.deps, "j1");
+        await expect(runSlice(s.deps, first)).rejects.toThrow(/may still be storing/);
+        await s.work({ answer: false, max: 4 });
+      }
+      return create(command);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
+    expect(job).toMatchObject({ created: 10, counts: { canceled: 10 } });
+  });
+  it("settles a job canceled before its first slice ran, with no executions", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    await cancelJob(s.deps, "j1");
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
+    expect(job.created).toBe(0);
+    expect(s.executions("j1")).toHaveLength(0);
   });
   it("counts them when the slice counts between a check's reading and its saving of the counts", async () => {
     const s = setup();

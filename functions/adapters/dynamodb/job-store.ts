@@ -69,8 +69,9 @@ const StoredJob = v.looseObject({
 
 /**
  * Jobs in the table: `JOB#{id}` / `JOB`, listed newest first through GSI1 (`JOBS`). Each fan-out slice
- * is one update (`ADD` to the counters, its number into `sliceKeys` so a repeat counts once, the next
- * slice's number into `slicesDue`); executions are read through {@link JOBS_INDEX}.
+ * opens with one update (its number into `slicesDue`, while the job runs) and is counted with another
+ * (`ADD` to the counters, its number into `sliceKeys` so a repeat counts once); executions are read
+ * through {@link JOBS_INDEX}.
  */
 export class DynamoDbJobStore extends TableAdapter implements JobStore {
   create(job: Job) {
@@ -80,7 +81,6 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
       gsi1sk: `${job.createdAt}#${job.id}`,
       type: "job",
       ...job,
-      slicesDue: new Set([0]),
     };
     return putIfAbsent(this.client, this.tableName, item, { what: "job", fromItem: toJob });
   }
@@ -112,6 +112,18 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
         ":at": at,
         ":s": "in_progress",
       },
+    );
+  }
+
+  openSlice(id: string, slice: number): Promise<boolean> {
+    const input = this.updateInput(id, "ADD slicesDue :slice", {
+      ":slice": new Set([slice]),
+      ":ip": "in_progress",
+    });
+    input.ConditionExpression = "#status = :ip";
+    input.ExpressionAttributeNames = { "#status": "status" };
+    return sendConditional("DynamoDB UpdateItem (job slice open)", () =>
+      this.documents.send(new UpdateCommand(input)),
     );
   }
 
@@ -147,7 +159,6 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     { slice, created, last, total }: { slice: number; created: number; last: boolean; total?: number },
     job: "in_progress" | "stopped",
   ): UpdateCommandInput {
-    const next = job === "in_progress" && !last;
     const sets = [
       ...(job === "in_progress" ? ["updatedAt = :at"] : []),
       ...(last ? ["lastSlice = :slice"] : []),
@@ -156,12 +167,11 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     ];
     const input = this.updateInput(
       id,
-      `ADD created :n, slicesDone :one, sliceKeys :keys${next ? ", slicesDue :next" : ""}${sets.length ? ` SET ${sets.join(", ")}` : ""}`,
+      `ADD created :n, slicesDone :one, sliceKeys :keys${sets.length ? ` SET ${sets.join(", ")}` : ""}`,
       {
         ":n": created,
         ":one": 1,
         ":keys": new Set([slice]),
-        ...(next ? { ":next": new Set([slice + 1]) } : {}),
         ":slice": slice,
         ...(job === "in_progress" ? { ":at": new Date().toISOString(), ":ip": "in_progress" } : {}),
         ...(total !== undefined ? { ":total": total } : {}),

@@ -13,11 +13,12 @@ export interface JobStore {
   /** Newest first. */
   list(page: PageRequest): Promise<Page<Job>>;
   markStarted(id: string, at: string): Promise<void>;
+  /** Marks slice `slice` open (`Job.openSlices`) until it is counted, if the job is in progress; false if not. */
+  openSlice(id: string, slice: number): Promise<boolean>;
   /**
    * Adds slice `slice`'s `created` executions once while the job is in progress: `repeat` when it was
    * recorded before, `stopped` (nothing added) when the job is no longer in progress. `last` marks the
-   * slice after which there are no targets; otherwise the next slice becomes open (`Job.openSlices`)
-   * until it is counted. `total`, when given, is set unless known.
+   * slice after which there are no targets; `total`, when given, is set unless known.
    */
   recordSlice(
     id: string,

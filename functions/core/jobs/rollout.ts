@@ -4,6 +4,12 @@ import type { Job } from "./types.ts";
 export const SLICE_SIZE = 100;
 
 /**
+ * No attempt of a slice runs longer than this (the jobs worker's timeout is below it): a stopped job's
+ * open slice is closed by another attempt only once this long has passed since the stop.
+ */
+export const SLICE_RUN_LIMIT_MS = 2 * 60_000;
+
+/**
  * With `rollout.perMinute` N, a slice is N/60 executions (at least 1, at most {@link SLICE_SIZE}) and
  * slices start `stepMs` apart, so the rate is N per minute in steps of about a second.
  */

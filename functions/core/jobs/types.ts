@@ -32,9 +32,8 @@ export interface Job {
   slicesDone: number;
   lastSlice?: number;
   /**
-   * Slices sent while the job ran whose executions are not counted yet (slice 0 from the start, each
-   * recorded slice adds the next). A slice may store its executions before it finds the job stopped:
-   * a stopped job settles only once none is open.
+   * Slices that began storing while the job ran and are not counted yet. A slice may store its
+   * executions before it finds the job stopped: a stopped job settles only once none is open.
    */
   openSlices?: number[];
   counts: ExecutionCounts;
