@@ -14,9 +14,10 @@ import { grantSend, grantTable } from "./permissions.ts";
 export const JOBS_ENTRY = fileURLToPath(new URL("../../functions/jobs/handler.ts", import.meta.url));
 /** One slice (100 conditional puts, 20 sends) or one check (a job's executions read, up to 1,000 moved). */
 export const JOBS_WORKER_TIMEOUT = Duration.seconds(60);
-// A stopped job's open slice is closed by another attempt only once no attempt can still be storing.
-if (JOBS_WORKER_TIMEOUT.toMilliseconds() >= SLICE_RUN_LIMIT_MS) {
-  throw new Error("the jobs worker's timeout must stay under SLICE_RUN_LIMIT_MS");
+// A stopped job's slice still open SLICE_RUN_LIMIT_MS after the stop is taken for dead: a slice runs
+// within the worker's timeout, and the stop is written within one more.
+if (JOBS_WORKER_TIMEOUT.toMilliseconds() * 2 >= SLICE_RUN_LIMIT_MS) {
+  throw new Error("SLICE_RUN_LIMIT_MS must exceed twice the jobs worker's timeout");
 }
 /** Receives of a jobs message before its DLQ; every step is safe to repeat. */
 export const JOBS_MAX_RECEIVES = 10;

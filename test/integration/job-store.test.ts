@@ -67,4 +67,14 @@ describe("recording a job's slices", () => {
     expect(after?.updatedAt).toBe(stopped?.updatedAt);
     expect(after?.openSlices).toBeUndefined();
   });
+
+  it("saves a settling check's counts with settledAt and the executions the job ended with, once per seq", async () => {
+    const job = await newJob();
+    const at = new Date().toISOString();
+    expect(await jobs.saveCounts(job.id, { acked: 1 }, at, 1)).toBe(true);
+    expect((await jobs.get(job.id))?.settledAt).toBeUndefined();
+    expect(await jobs.saveCounts(job.id, { canceled: 3 }, at, 2, { created: 3 })).toBe(true);
+    expect(await jobs.saveCounts(job.id, { canceled: 4 }, at, 2, { created: 4 })).toBe(false);
+    expect(await jobs.get(job.id)).toMatchObject({ settledAt: at, created: 3, counts: { canceled: 3 } });
+  });
 });

@@ -108,14 +108,20 @@ export class MemoryJobStore implements JobStore {
     return this.read(job);
   }
 
-  async saveCounts(id: string, counts: ExecutionCounts, at: string, seq: number, settled: boolean) {
+  async saveCounts(
+    id: string,
+    counts: ExecutionCounts,
+    at: string,
+    seq: number,
+    settle?: { created: number },
+  ) {
     this.writes.other++;
     const job = this.must(id);
     if (job.checkSeq !== seq - 1) return false;
     Object.assign(
       job,
       { counts: { ...counts }, countedAt: at, checkSeq: seq },
-      settled ? { settledAt: at } : {},
+      settle ? { settledAt: at, created: settle.created } : {},
     );
     return true;
   }

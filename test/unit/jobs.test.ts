@@ -175,7 +175,7 @@ describe("jobs: fan-out", () => {
     expect(job.counts.canceled).toBe(10);
     expect(Object.values(job.counts).reduce((sum, n) => sum + (n ?? 0), 0)).toBe(job.created);
   });
-  it("cancels and counts what a slice stored before it died, when its retry finds the job stopped", async () => {
+  it("cancels what a slice stored before it died and settles with it counted once the slice can no longer run", async () => {
     const s = setup();
     await createJob(s.deps, request({ targets: { sns: sns(10) } }));
     const first = s.jobQueue.next();
@@ -187,16 +187,39 @@ describe("jobs: fan-out", () => {
     await expect(runSlice(s.deps, first)).rejects.toThrow(/died/);
     s.jobs.recordSlice = recordSlice;
     await cancelJob(s.deps, "j1");
-    // Right after the stop another attempt might still be storing: the retry waits for the run limit.
-    await expect(runSlice(s.deps, first)).rejects.toThrow(/may still be storing/);
-    s.clock.advance(SLICE_RUN_LIMIT_MS);
     expect(await runSlice(s.deps, first)).toBe("stopped");
     await s.work({ answer: false });
-    const job = await s.job("j1");
     expect(s.executions("j1").map((c) => c.status)).toEqual(Array(10).fill("expired"));
-    expect(job).toMatchObject({ created: 10, counts: { canceled: 10 } });
+    // Right after the stop, an attempt of the open slice might still be storing.
+    expect((await s.job("j1")).settledAt).toBeUndefined();
+    s.clock.advance(SLICE_RUN_LIMIT_MS);
+    await s.work({ answer: false });
+    const job = await s.job("j1");
     expect(job.settledAt).toBeDefined();
+    expect(job).toMatchObject({ created: 10, counts: { canceled: 10 } });
     expect(s.queue.accepted).toHaveLength(0);
+  });
+  it("settles with the executions that exist when its group changed before a dead slice's retry", async () => {
+    const s = setup();
+    s.targets.groups.set("lobby", ["A0", "A1", "A2", "A3", "A4"]);
+    await createJob(s.deps, request({ targets: { group: "lobby" }, rollout: { perMinute: 120 } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const recordSlice = s.jobs.recordSlice.bind(s.jobs);
+    s.jobs.recordSlice = async () => {
+      throw new Error("the worker died after storing the slice's executions");
+    };
+    await expect(runSlice(s.deps, first)).rejects.toThrow(/died/);
+    s.jobs.recordSlice = recordSlice;
+    await cancelJob(s.deps, "j1");
+    s.targets.groups.set("lobby", ["A00", "A0", "A2", "A3", "A4"]);
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    s.clock.advance(SLICE_RUN_LIMIT_MS);
+    await s.work({ answer: false });
+    const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
+    expect(s.executions("j1").map((c) => c.sn)).toEqual(["A0", "A1"]);
+    expect(job).toMatchObject({ created: 2, counts: { canceled: 2 } });
   });
   it("waits for a slice that began storing after the one before it, when the job stops before either is counted", async () => {
     const s = setup();
@@ -248,8 +271,9 @@ describe("jobs: fan-out", () => {
       if (!once) {
         once = true;
         await cancelJob(s.deps, "j1");
-        await expect(runSlice(s.deps, first)).rejects.toThrow(/may still be storing/);
+        expect(await runSlice(s.deps, first)).toBe("stopped");
         await s.work({ answer: false, max: 4 });
+        expect((await s.job("j1")).settledAt).toBeUndefined();
       }
       return create(command);
     };

@@ -209,14 +209,15 @@ export class DynamoDbJobStore extends TableAdapter implements JobStore {
     counts: ExecutionCounts,
     at: string,
     seq: number,
-    settled: boolean,
+    settle?: { created: number },
   ): Promise<boolean> {
-    const sets = `counts = :c, countedAt = :at, checkSeq = :seq${settled ? ", settledAt = :at" : ""}`;
+    const sets = `counts = :c, countedAt = :at, checkSeq = :seq${settle ? ", settledAt = :at, created = :n" : ""}`;
     const input = this.updateInput(id, `SET ${sets}`, {
       ":c": counts,
       ":at": at,
       ":seq": seq,
       ":prev": seq - 1,
+      ...(settle ? { ":n": settle.created } : {}),
     });
     input.ConditionExpression = "checkSeq = :prev";
     return sendConditional("DynamoDB UpdateItem (job counts)", () =>

@@ -10,7 +10,7 @@ import {
   MAX_MOVES_PER_CHECK,
 } from "./executions.ts";
 import type { JobQueue, JobStore } from "./ports.ts";
-import { checkDelay } from "./rollout.ts";
+import { checkDelay, SLICE_RUN_LIMIT_MS } from "./rollout.ts";
 import type { ExecutionCounts, ExecutionState, Job, JobMessage } from "./types.ts";
 
 export interface CheckDeps {
@@ -41,8 +41,9 @@ export async function checkJob(deps: CheckDeps, message: CheckMessage): Promise<
   if (job.status === "canceled" || job.status === "aborted") states = await cancelUnsent(deps, job, states);
   const counts = countStates(states);
   await announceJob(deps, job);
-  const settled = isSettled(job, states);
-  if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq, settled))) return;
+  const settled = isSettled(job, states, now.getTime());
+  const settle = settled ? { created: Math.max(job.created, states.length) } : undefined;
+  if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq, settle))) return;
   if (settled) return;
   const idle = sameCounts(counts, found.counts) ? message.idle + 1 : 0;
   const next = { ...message, seq: message.seq + 1, idle };
@@ -109,12 +110,13 @@ function replaced(states: ExecutionState[], changed: ExecutionState[]): Executio
 /**
  * Nothing can change any more: the fan-out is over and no execution waits or is on its way. A stopped
  * job also waits for its open slices: one that read the job before the stop may still be storing.
+ * One still open {@link SLICE_RUN_LIMIT_MS} after the stop died; what it stored is in `states`.
  */
-function isSettled(job: Job, states: ExecutionState[]): boolean {
+function isSettled(job: Job, states: ExecutionState[], now: number): boolean {
   if (job.status === "in_progress") return false;
   if (job.status === "completed") return true;
-  if (job.openSlices?.length) return false;
-  return states.length >= job.created && !states.some(isOpen);
+  const sliceMayRun = job.openSlices?.length && now - Date.parse(job.updatedAt) < SLICE_RUN_LIMIT_MS;
+  return !sliceMayRun && states.length >= job.created && !states.some(isOpen);
 }
 
 function sameCounts(a: ExecutionCounts, b: ExecutionCounts): boolean {

@@ -6,7 +6,7 @@ import { mapWithConcurrency } from "../concurrency.ts";
 import type { Clock, EventQueue } from "../ports.ts";
 import { canceledReason, expireUnsent, WRITE_CONCURRENCY } from "./executions.ts";
 import type { JobQueue, JobStore, TargetDirectory } from "./ports.ts";
-import { nextSlice, SLICE_RUN_LIMIT_MS, sliceSize } from "./rollout.ts";
+import { nextSlice, sliceSize } from "./rollout.ts";
 import { targetCount, targetPage } from "./targets.ts";
 import { executionId, type Job, type JobMessage } from "./types.ts";
 
@@ -38,9 +38,8 @@ export type SliceOutcome = "created" | "stopped" | "missing";
 export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise<SliceOutcome> {
   const job = await deps.jobs.get(message.jobId);
   if (!job) return "missing";
-  if (job.status !== "in_progress") return closeStoppedSlice(deps, job, message);
-  if (!(await deps.jobs.openSlice(job.id, message.slice)))
-    return closeStoppedSlice(deps, (await deps.jobs.get(job.id)) ?? job, message);
+  if (job.status !== "in_progress" || !(await deps.jobs.openSlice(job.id, message.slice)))
+    return stoppedSlice(deps, job, message);
   const now = deps.clock.now();
   const page = await targetPage(deps.targets, job.targets, message.cursor, sliceSize(job));
   if (page.cursor) {
@@ -69,22 +68,12 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
 }
 
 /**
- * A slice that finds its job stopped stores nothing. If it is open, an earlier attempt of it stored
- * executions, or may still be storing them: once no attempt can still run, those are canceled and
- * counted, so the job's checks can settle. A job stopped before its first slice gets its checks here.
+ * A slice that finds its job stopped stores nothing (an earlier attempt's executions, if it died after
+ * storing, are the checks' to cancel). A job stopped before its first slice ran gets its checks here.
  */
-async function closeStoppedSlice(deps: FanoutDeps, job: Job, message: SliceMessage): Promise<SliceOutcome> {
+async function stoppedSlice(deps: FanoutDeps, job: Job, message: SliceMessage): Promise<SliceOutcome> {
   if (message.slice === 0)
     await deps.jobQueue.send({ kind: "check", jobId: job.id, seq: 1, idle: 0 }, deps.checkSeconds);
-  if (!job.openSlices?.includes(message.slice)) return "stopped";
-  if (deps.clock.now().getTime() - Date.parse(job.updatedAt) < SLICE_RUN_LIMIT_MS)
-    throw new Error(`slice ${message.slice} of job '${job.id}' may still be storing; closing it later`);
-  const page = await targetPage(deps.targets, job.targets, message.cursor, sliceSize(job));
-  const id = executionId(job.id);
-  const found = await mapWithConcurrency(page.items, WRITE_CONCURRENCY, (sn) => deps.commands.get(sn, id));
-  const stored = found.filter((command): command is Command => command?.jobId === job.id);
-  await expireUnsent(deps, stored, deps.clock.now().toISOString(), canceledReason(job));
-  await deps.jobs.countStoppedSlice(job.id, message.slice, stored.length, !page.cursor);
   return "stopped";
 }
 

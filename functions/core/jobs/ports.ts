@@ -36,14 +36,15 @@ export interface JobStore {
   finish(id: string, to: JobStatus, at: string, reason?: string): Promise<Job | undefined>;
   /**
    * Saves check `seq`'s counts if the last saved check was `seq - 1`; false for a stray second chain.
-   * `settled`: they are final, and `settledAt` says since when.
+   * With `settle` they are final: `settledAt` says since when, and `created` becomes the executions
+   * the job ended with (a slice that died after storing never counted its own).
    */
   saveCounts(
     id: string,
     counts: ExecutionCounts,
     at: string,
     seq: number,
-    settled: boolean,
+    settle?: { created: number },
   ): Promise<boolean>;
   markAnnounced(id: string, status: JobStatus): Promise<void>;
   /** Every execution's status (for counting), in one paged read of the index. */

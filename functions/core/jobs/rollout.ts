@@ -4,10 +4,11 @@ import type { Job } from "./types.ts";
 export const SLICE_SIZE = 100;
 
 /**
- * No attempt of a slice runs longer than this (the jobs worker's timeout is below it): a stopped job's
- * open slice is closed by another attempt only once this long has passed since the stop.
+ * A slice still open this long after its job stopped died: every attempt of it opened before the stop
+ * and ends within the jobs worker's timeout, and the stop's time is stamped at most a worker's timeout
+ * before the stop is written (both well under half of this).
  */
-export const SLICE_RUN_LIMIT_MS = 2 * 60_000;
+export const SLICE_RUN_LIMIT_MS = 5 * 60_000;
 
 /**
  * With `rollout.perMinute` N, a slice is N/60 executions (at least 1, at most {@link SLICE_SIZE}) and

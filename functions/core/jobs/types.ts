@@ -33,7 +33,8 @@ export interface Job {
   lastSlice?: number;
   /**
    * Slices that began storing while the job ran and are not counted yet. A slice may store its
-   * executions before it finds the job stopped: a stopped job settles only once none is open.
+   * executions before it finds the job stopped: a stopped job settles once none is open, or once the
+   * open ones can no longer run.
    */
   openSlices?: number[];
   counts: ExecutionCounts;
