@@ -3,6 +3,7 @@ import { recordDeviceAck } from "../../functions/core/commands/track-delivery.ts
 import { cancelJob } from "../../functions/core/jobs/cancel-job.ts";
 import { cancelJobExecutions, checkJob } from "../../functions/core/jobs/check.ts";
 import { createJob, JobConflictError } from "../../functions/core/jobs/create-job.ts";
+import { WRITE_CONCURRENCY } from "../../functions/core/jobs/executions.ts";
 import { runSlice } from "../../functions/core/jobs/fan-out.ts";
 import { SLICE_RUN_LIMIT_MS } from "../../functions/core/jobs/rollout.ts";
 import { executionId, type Job } from "../../functions/core/jobs/types.ts";
@@ -220,6 +221,40 @@ describe("jobs: fan-out", () => {
     expect(job.settledAt).toBeDefined();
     expect(s.executions("j1").map((c) => c.sn)).toEqual(["A0", "A1"]);
     expect(job).toMatchObject({ created: 2, counts: { canceled: 2 } });
+  });
+  it("stores nothing when the job stops between the slice's read of it and the slice's opening", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(10) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const openSlice = s.jobs.openSlice.bind(s.jobs);
+    s.jobs.openSlice = async (id, slice) => {
+      await cancelJob(s.deps, "j1");
+      return openSlice(id, slice);
+    };
+    expect(await runSlice(s.deps, first)).toBe("stopped");
+    await s.work({ answer: false });
+    expect(s.executions("j1")).toHaveLength(0);
+    const job = await s.job("j1");
+    expect(job.settledAt).toBeDefined();
+    expect(job.created).toBe(0);
+  });
+  it("a slice whose store failed answers only once its puts in flight ended, and starts no more", async () => {
+    const s = setup();
+    await createJob(s.deps, request({ targets: { sns: sns(100) } }));
+    const first = s.jobQueue.next();
+    if (first?.kind !== "fanout") throw new Error("expected the first slice");
+    const create = s.commands.create.bind(s.commands);
+    s.commands.create = async (command) => {
+      if (command.sn === "D00000") throw new Error("DynamoDB throttled the put");
+      return create(command);
+    };
+    await expect(runSlice(s.deps, first)).rejects.toThrow(/throttled/);
+    const storedBeforeAnswer = s.executions("j1").length;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(s.executions("j1")).toHaveLength(storedBeforeAnswer);
+    // Only the puts already in flight when the first one failed.
+    expect(storedBeforeAnswer).toBeLessThan(WRITE_CONCURRENCY);
   });
   it("waits for a slice that began storing after the one before it, when the job stops before either is counted", async () => {
     const s = setup();
