@@ -13,7 +13,7 @@ import { JOB_EXECUTIONS, jobFanout } from "./areas/jobs.ts";
 import { mqttRequests } from "./areas/mqtt-requests.ts";
 import { requestsPerOperation } from "./areas/requests.ts";
 import { computeCost, RESULTS_FILE } from "./cost.ts";
-import { createFixture } from "./lib/fixture.ts";
+import { createFixture, type Fixture } from "./lib/fixture.ts";
 import { type Area, formatArea, type Results, writeResults } from "./lib/report.ts";
 import { startSqsProcess } from "./lib/sqs-process.ts";
 
@@ -26,13 +26,14 @@ const SIZES = quick
   : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16 } };
 
 /**
- * `npm run bench -- --only cold-start` (or `--only ingest`): that area alone (no local stack; the ingest on
+ * `npm run bench -- --only cold-start` (or `--only ingest`, `--only http`): that area alone (no local stack; the ingest on
  * DynamoDB Local and an SQS stand-in only), printed and not written to
  * bench/results/latest.json, which stays the full run of record.
  */
 const ONLY_AREAS = {
   "cold-start": () => coldStart(SIZES.coldSamples),
-  ingest: () => ingestAlone(SIZES.ingestPairs),
+  ingest: () => withStandIns((fixture) => ingestVsFloor(fixture, SIZES.ingestPairs)),
+  http: () => withStandIns((fixture, endpoints) => httpThroughput(fixture, endpoints, SIZES.http)),
 } as const;
 const onlyIndex = process.argv.indexOf("--only");
 const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
@@ -135,13 +136,16 @@ function reconnectStorm(): void {
   if (run.status !== 0) console.error(`reconnect storm exited ${run.status}; its figures are missing`);
 }
 
-/** Warm ingest vs the floor on DynamoDB Local and an SQS stand-in of its own, without the rest of the stack. */
-async function ingestAlone(pairs: number): Promise<Area> {
+/** One area on DynamoDB Local and an SQS stand-in of its own, without the rest of the stack (`--only`). */
+async function withStandIns(
+  run: (fixture: Fixture, endpoints: { dynamodb: string; sqs: string }) => Promise<Area>,
+): Promise<Area> {
   const dynamodb = await startDynamoDbLocal();
   const sqs = await startSqsProcess();
-  const fixture = await createFixture({ dynamodb: dynamodb.endpoint, sqs: sqs.endpoint });
+  const endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint };
+  const fixture = await createFixture(endpoints);
   try {
-    return await ingestVsFloor(fixture, pairs);
+    return await run(fixture, endpoints);
   } finally {
     fixture.destroy();
     sqs.stop();
