@@ -42,7 +42,8 @@ export async function checkJob(deps: CheckDeps, message: CheckMessage): Promise<
   const counts = countStates(states);
   await announceJob(deps, job);
   const settled = isSettled(job, states, now.getTime());
-  const settle = settled ? { created: Math.max(job.created, states.length) } : undefined;
+  // Settled means at least `job.created` executions: a dead slice's are counted here.
+  const settle = settled ? { created: states.length } : undefined;
   if (!(await deps.jobs.saveCounts(job.id, counts, now.toISOString(), message.seq, settle))) return;
   if (settled) return;
   const idle = sameCounts(counts, found.counts) ? message.idle + 1 : 0;

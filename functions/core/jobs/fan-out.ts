@@ -48,8 +48,7 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
     await deps.jobQueue.send(following, next.delaySeconds);
   }
   const total = message.slice === 0 ? await targetCount(deps.targets, job.targets) : undefined;
-  if (message.slice === 0)
-    await deps.jobQueue.send({ kind: "check", jobId: job.id, seq: 1, idle: 0 }, deps.checkSeconds);
+  if (message.slice === 0) await startChecks(deps, job.id);
   const executions = await storeExecutions(deps, job, page.items, now);
   const recorded = await deps.jobs.recordSlice(job.id, message.slice, executions.length, !page.cursor, total);
   if (recorded === "stopped") {
@@ -72,9 +71,13 @@ export async function runSlice(deps: FanoutDeps, message: SliceMessage): Promise
  * storing, are the checks' to cancel). A job stopped before its first slice ran gets its checks here.
  */
 async function stoppedSlice(deps: FanoutDeps, job: Job, message: SliceMessage): Promise<SliceOutcome> {
-  if (message.slice === 0)
-    await deps.jobQueue.send({ kind: "check", jobId: job.id, seq: 1, idle: 0 }, deps.checkSeconds);
+  if (message.slice === 0) await startChecks(deps, job.id);
   return "stopped";
+}
+
+/** The job's chain of checks: its first check (a second one started by another slice 0 is dropped at its save). */
+function startChecks(deps: FanoutDeps, jobId: string): Promise<void> {
+  return deps.jobQueue.send({ kind: "check", jobId, seq: 1, idle: 0 }, deps.checkSeconds);
 }
 
 /**
