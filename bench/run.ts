@@ -22,8 +22,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 /** `npm run bench -- --quick`: fewer samples, for a first look (the figures are noisier). */
 const quick = process.argv.includes("--quick");
 const SIZES = quick
-  ? { ingestPairs: 200, coldSamples: 3, http: { rounds: 2, seconds: 2, connections: 16 } }
-  : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16 } };
+  ? { ingestPairs: 200, coldSamples: 3, http: { rounds: 2, seconds: 2, connections: 16, warmup: 2 } }
+  : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16, warmup: 8 } };
 
 /**
  * `npm run bench -- --only cold-start` (or `--only ingest`, `--only http`): that area alone (no local stack; the ingest on

@@ -1,9 +1,11 @@
 import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { Hono } from "hono";
 import * as v from "valibot";
 import { recordAttendance } from "../../functions/core/attendance.ts";
 import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
+import { RULE_EVENTS_PATH } from "../../functions/ingest/app.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
 import { type Area, ms, times } from "../lib/report.ts";
@@ -13,6 +15,8 @@ import { interleaved, mean, percentile } from "../lib/stats.ts";
 /** Within this of the floor: what is left is the handler's own work (parse, validate, answer). */
 const GOAL = 1.15;
 const DEVICES = 20;
+
+type Punch = ReturnType<typeof punch>;
 
 /**
  * Warm ingest against the floor, in-process through the Hono app's `fetch` on the same SDK clients:
@@ -46,10 +50,27 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     Math.round(samples / 2),
     { warmup, onProgress: progress("domain new  ", Math.round(samples / 2)) },
   );
+  // What Hono itself costs here: the same request through a one-route app that only makes the floor's requests.
+  const hono = oneRouteHono(floor);
+  const honoPost = (i: number) =>
+    call(hono, ruleEventRequest(publishEvent(`BH${fx.id}N${i % DEVICES}`, "evt", punch(i))));
+  const honoAlone = await interleaved(
+    honoPost,
+    (i) => floor.newPunch(`FLOOR${fx.id}H${i % DEVICES}`, i),
+    Math.round(samples / 2),
+    { warmup, onProgress: progress("hono new    ", Math.round(samples / 2)) },
+  );
+  const honoDuplicate = await interleaved(
+    honoPost,
+    (i) => floor.duplicate(`FLOOR${fx.id}H${i % DEVICES}`, i),
+    Math.round(samples / 2),
+    { warmup, onProgress: progress("hono dup    ", Math.round(samples / 2)) },
+  );
   const rows = [
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
-    decomposition(fresh, domain),
+    decomposition(fresh, domain, honoAlone),
+    duplicateDecomposition(duplicate, honoDuplicate),
     outsideTheSdk(split, warmup),
   ];
   return {
@@ -64,6 +85,8 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       newPunch: summary(fresh),
       duplicate: summary(duplicate),
       domain: summary(domain),
+      honoAlone: summary(honoAlone),
+      honoDuplicate: summary(honoDuplicate),
       timeSplitMs: Object.fromEntries(
         Object.entries(split).map(([name, calls]) => [name, meanSplit(calls.slice(warmup))]),
       ),
@@ -97,14 +120,27 @@ async function recordOne(fx: Fixture, sn: string, n: number): Promise<void> {
  * Where the gap is, each ratio from its own interleaved pair: the domain on the real adapters (no request,
  * no answer) against the floor, and the whole app against the floor; what lies between is the HTTP edge.
  */
-function decomposition(app: Paired, domain: Paired) {
+function decomposition(app: Paired, domain: Paired, hono: Paired) {
   const cpu = (values: number[]) => mean(values) / 1000;
   const p50 = (pair: Paired) => percentile(pair.a, 50) / percentile(pair.b, 50);
   const cpuRatio = (pair: Paired) => cpu(pair.cpuA) / cpu(pair.cpuB);
   return {
     figure:
-      "new punch without the HTTP edge (the domain on the real adapters) vs the floor; whole app vs the floor",
-    value: `p50 ${times(p50(domain))}, CPU ${times(cpuRatio(domain))} (${ms(cpu(domain.cpuA))}); whole app p50 ${times(p50(app))}, CPU ${times(cpuRatio(app))} (${ms(cpu(app.cpuA))})`,
+      "new punch vs the floor: a one-route Hono app making the floor's requests; the domain on the real adapters without the HTTP edge; the whole app",
+    value: [
+      `Hono alone p50 ${times(p50(hono))}, CPU ${times(cpuRatio(hono))} (${ms(cpu(hono.cpuA))})`,
+      `domain p50 ${times(p50(domain))}, CPU ${times(cpuRatio(domain))} (${ms(cpu(domain.cpuA))})`,
+      `whole app p50 ${times(p50(app))}, CPU ${times(cpuRatio(app))} (${ms(cpu(app.cpuA))})`,
+    ].join("; "),
+  };
+}
+
+/** The duplicate's floor is one request, so Hono's own cost weighs more: the same pair for the one-route app. */
+function duplicateDecomposition(app: Paired, hono: Paired) {
+  const p50 = (pair: Paired) => percentile(pair.a, 50) / percentile(pair.b, 50);
+  return {
+    figure: "duplicate vs the floor: the one-route Hono app; the whole app",
+    value: `Hono alone p50 ${times(p50(hono))} (${ms(percentile(hono.a, 50))}); whole app p50 ${times(p50(app))}`,
   };
 }
 
@@ -151,49 +187,48 @@ const progress = (label: string, total: number) => {
 function floorCalls(fx: Fixture) {
   const { tableName, eventsQueueUrl } = fx.resources;
   const fifo = eventsQueueUrl.endsWith(".fifo");
-  const item = (sn: string, n: number) => {
-    const p = punch(n);
-    return {
-      pk: `DEVICE#${sn}`,
-      sk: `ATT#${p.att_time}#${p.user_id}`,
-      gsi1pk: `ATT#${p.att_time.slice(0, 10)}`,
-      gsi1sk: `${p.att_time}#${sn}#${p.user_id}`,
-      sn,
-      userId: p.user_id,
-      attTime: p.att_time,
-      attState: p.att_state,
-      eventId: `${sn}-${n}-0123456789abcdef0123456789abcdef`,
-      receivedAt: new Date().toISOString(),
-      transport: "mqtt",
-    };
-  };
-  const put = (sn: string, n: number) =>
+  const item = (sn: string, p: Punch) => ({
+    pk: `DEVICE#${sn}`,
+    sk: `ATT#${p.att_time}#${p.user_id}`,
+    gsi1pk: `ATT#${p.att_time.slice(0, 10)}`,
+    gsi1sk: `${p.att_time}#${sn}#${p.user_id}`,
+    sn,
+    userId: p.user_id,
+    attTime: p.att_time,
+    attState: p.att_state,
+    eventId: `${sn}-${p.att_time}-${p.user_id}`,
+    receivedAt: new Date().toISOString(),
+    transport: "mqtt",
+  });
+  const put = (stored: ReturnType<typeof item>) =>
     fx.clients.dynamodb.send(
       new PutItemCommand({
         TableName: tableName,
-        Item: marshall(item(sn, n)),
+        Item: marshall(stored),
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
+  const storePunch = async (sn: string, p: Punch) => {
+    const stored = item(sn, p);
+    await put(stored);
+    await fx.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: eventsQueueUrl,
+        MessageBody: JSON.stringify({ type: "attendance", ...stored }),
+        MessageAttributes: {
+          type: { DataType: "String", StringValue: "attendance" },
+          sn: { DataType: "String", StringValue: sn },
+        },
+        ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: stored.eventId } : {}),
+      }),
+    );
+  };
   return {
-    async newPunch(sn: string, n: number) {
-      const stored = item(sn, n);
-      await put(sn, n);
-      await fx.clients.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: eventsQueueUrl,
-          MessageBody: JSON.stringify({ type: "attendance", ...stored }),
-          MessageAttributes: {
-            type: { DataType: "String", StringValue: "attendance" },
-            sn: { DataType: "String", StringValue: sn },
-          },
-          ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: stored.eventId } : {}),
-        }),
-      );
-    },
+    storePunch,
+    newPunch: (sn: string, n: number) => storePunch(sn, punch(n)),
     async duplicate(sn: string, n: number) {
       try {
-        await put(sn, n);
+        await put(item(sn, punch(n)));
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
         throw error;
@@ -201,4 +236,23 @@ function floorCalls(fx: Fixture) {
       throw new Error("the floor's duplicate put succeeded: the punch was not stored the first time");
     },
   };
+}
+
+/**
+ * A one-route Hono app that reads the rule event (no validation) and makes the floor's requests: what
+ * any Hono handler pays in-process for its `Request` and `Response`, before any work of ours.
+ */
+function oneRouteHono(floor: ReturnType<typeof floorCalls>): Hono {
+  const app = new Hono();
+  app.post(RULE_EVENTS_PATH, async (c) => {
+    const event = await c.req.json<{ topic: string; payload: string }>();
+    try {
+      await floor.storePunch(event.topic.split("/")[3] as string, JSON.parse(event.payload) as Punch);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return c.json({ result: "attendance", stored: 0, duplicates: 1 });
+    }
+    return c.json({ result: "attendance", stored: 1, duplicates: 0 });
+  });
+  return app;
 }

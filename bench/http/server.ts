@@ -5,16 +5,28 @@ import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
 import { type AwsClients, awsClients, createAwsDeps } from "../../functions/adapters/aws-deps.ts";
 import type { BaseConfig } from "../../functions/adapters/config.ts";
+import { EmqxRuleEvent } from "../../functions/core/schemas/emqx.ts";
+import { parseJson, parseOrReject } from "../../functions/core/validation.ts";
+import { createIngestApp } from "../../functions/ingest/app.ts";
+import { ingestRuleEvent } from "../../functions/ingest/rule-event.ts";
 import { benchLogger } from "../lib/fixture.ts";
 
 /**
- * One HTTP server for the throughput comparison, in its own process: `hono` is the ingest app on
- * @hono/node-server exactly as `npm start` serves it; `bare` is node:http doing the same work by hand
- * (bearer check, body read, JSON parse, one conditional PutItem and one SendMessage). Prints its port.
+ * One HTTP server for the throughput comparison, in its own process, serving `POST /emqx/rule-events`
+ * (prints its port). Four kinds, so the gap can be split between Hono, our edge and our domain:
+ * - `app`: the ingest app on @hono/node-server, exactly as `npm start` serves it;
+ * - `bare-domain`: node:http running the same domain code on the same adapters (the rule event's
+ *   schema, `ingestRuleEvent`), without the HTTP edge (no Hono, deadline, quarantine, metrics);
+ * - `hono-min`: a one-route Hono app doing the hand-written work below;
+ * - `bare`: node:http doing that work by hand: one conditional PutItem and one SendMessage, no validation.
+ * All check the bearer token the same way (SHA-256, constant-time compare).
  */
-const mode = process.argv[2];
+type Answer = { status: number; body: unknown };
+type Store = (body: Uint8Array) => Promise<Answer>;
+
 const env = process.env as Record<string, string>;
 const config: BaseConfig = {
   TABLE_NAME: env.TABLE_NAME as string,
@@ -25,46 +37,125 @@ const config: BaseConfig = {
   SQS_ENDPOINT: env.SQS_ENDPOINT,
 };
 const token = env.INGEST_TOKEN as string;
+const expected = createHash("sha256").update(`Bearer ${token}`).digest();
+const listening = (port: number) => console.log(`PORT ${port}`);
 
-if (mode === "hono") {
-  const { createIngestApp } = await import("../../functions/ingest/app.ts");
-  const app = createIngestApp(createAwsDeps(config), {
+const SERVERS: Record<string, () => void> = {
+  app: () => serveHono(appFetch()),
+  "hono-min": () => serveHono(oneRouteHono(storeByHand(awsClients(config))).fetch),
+  "bare-domain": () => serveBare(storeByDomain()),
+  bare: () => serveBare(storeByHand(awsClients(config))),
+};
+const start = SERVERS[process.argv[2] ?? ""];
+if (!start) throw new Error(`server kind: one of ${Object.keys(SERVERS).join(", ")}`);
+start();
+
+function appFetch() {
+  return createIngestApp(createAwsDeps(config), {
     tokens: [token],
     deadlineMs: 8_000,
     maxBodyBytes: 256 * 1024,
     deviceTokenSecrets: [],
     logger: benchLogger(),
-  });
-  serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => console.log(`PORT ${info.port}`));
-} else {
-  const clients = awsClients(config);
-  const expected = createHash("sha256").update(`Bearer ${token}`).digest();
-  const fifo = config.EVENTS_QUEUE_URL.endsWith(".fifo");
-  const server = createServer((req, res) => {
-    handleBare(req, res, clients, expected, fifo).catch((error: unknown) =>
-      reply(res, 503, { error: String(error) }),
-    );
-  });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, "127.0.0.1", () => console.log(`PORT ${(server.address() as AddressInfo).port}`));
+  }).fetch;
 }
 
-async function handleBare(
-  req: IncomingMessage,
-  res: ServerResponse,
-  clients: AwsClients,
-  expected: Buffer,
-  fifo: boolean,
-): Promise<void> {
-  const presented = createHash("sha256")
-    .update(req.headers.authorization ?? "")
-    .digest();
-  if (!timingSafeEqual(presented, expected)) return reply(res, 401, { error: "unauthorized" });
+function serveHono(fetch: (request: Request) => Response | Promise<Response>): void {
+  serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => listening(info.port));
+}
+
+function oneRouteHono(store: Store): Hono {
+  const app = new Hono();
+  app.post("/emqx/rule-events", async (c) => {
+    if (!authorized(c.req.header("authorization"))) return c.json({ error: "unauthorized" }, 401);
+    const answer = await store(new Uint8Array(await c.req.arrayBuffer()));
+    return c.json(answer.body, answer.status as 200);
+  });
+  return app;
+}
+
+function serveBare(store: Store): void {
+  const server = createServer((req, res) => {
+    answerBare(req, res, store).catch((error: unknown) => reply(res, { status: 503, body: String(error) }));
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => listening((server.address() as AddressInfo).port));
+}
+
+async function answerBare(req: IncomingMessage, res: ServerResponse, store: Store): Promise<void> {
+  if (!authorized(req.headers.authorization))
+    return reply(res, { status: 401, body: { error: "unauthorized" } });
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const event = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+  reply(res, await store(Buffer.concat(chunks)));
+}
+
+function authorized(header: string | undefined): boolean {
+  return timingSafeEqual(
+    createHash("sha256")
+      .update(header ?? "")
+      .digest(),
+    expected,
+  );
+}
+
+function reply(res: ServerResponse, answer: Answer): void {
+  const text = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function storeByDomain(): Store {
+  const deps = createAwsDeps(config);
+  return async (body) => {
+    const event = parseOrReject(
+      EmqxRuleEvent,
+      parseJson(Buffer.from(body).toString("utf8"), "body"),
+      "",
+      "malformed",
+    );
+    return { status: 200, body: await ingestRuleEvent(deps, event) };
+  };
+}
+
+function storeByHand(clients: AwsClients): Store {
+  const fifo = config.EVENTS_QUEUE_URL.endsWith(".fifo");
+  return async (body) => {
+    const { sn, item } = punchItem(body);
+    try {
+      await clients.dynamodb.send(
+        new PutItemCommand({
+          TableName: config.TABLE_NAME,
+          Item: marshall(item),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { status: 200, body: { result: "attendance", sn, stored: 0, duplicates: 1, rejected: [] } };
+    }
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.EVENTS_QUEUE_URL,
+        MessageBody: JSON.stringify({ type: "attendance", ...item }),
+        MessageAttributes: {
+          type: { DataType: "String", StringValue: "attendance" },
+          sn: { DataType: "String", StringValue: sn },
+        },
+        ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: item.eventId } : {}),
+      }),
+    );
+    return { status: 200, body: { result: "attendance", sn, stored: 1, duplicates: 0, rejected: [] } };
+  };
+}
+
+/** The stored punch, read from the rule event as is: no validation, which the domain does. */
+function punchItem(body: Uint8Array) {
+  const event = JSON.parse(Buffer.from(body).toString("utf8")) as {
     id: string;
-    clientid: string;
     topic: string;
     payload: string;
   };
@@ -84,35 +175,5 @@ async function handleBare(
     transport: "mqtt",
     emqxId: event.id,
   };
-  try {
-    await clients.dynamodb.send(
-      new PutItemCommand({
-        TableName: config.TABLE_NAME,
-        Item: marshall(item),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException)
-      return reply(res, 200, { result: "attendance", sn, stored: 0, duplicates: 1, rejected: [] });
-    throw error;
-  }
-  await clients.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: config.EVENTS_QUEUE_URL,
-      MessageBody: JSON.stringify({ type: "attendance", ...item }),
-      MessageAttributes: {
-        type: { DataType: "String", StringValue: "attendance" },
-        sn: { DataType: "String", StringValue: sn },
-      },
-      ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: item.eventId } : {}),
-    }),
-  );
-  reply(res, 200, { result: "attendance", sn, stored: 1, duplicates: 0, rejected: [] });
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
+  return { sn, item };
 }
