@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { deriveDeviceToken, MIN_DEVICE_SECRET_LENGTH } from "../functions/core/device-token.ts";
 import { SerialNumber } from "../functions/core/schemas/common.ts";
-import { isSessionAlive, readSession, SESSION_FILE } from "./session-file.ts";
+import { runningSession, SessionError } from "./session-file.ts";
 
 const USAGE = `usage: npm run -s device-token -- --sn SN0001 [--generation N] [--secret S]
   --generation: the device's credential generation after a re-key (POST /v1/devices/{sn}/credentials); default 0
@@ -46,17 +46,10 @@ function parseGeneration(value: string | undefined): number {
 
 /** The secret of the `npm start` running on this machine, so a fresh terminal needs no setup. */
 async function runningStackSecret(): Promise<string> {
-  const session = await readSession();
-  if (!session) {
-    throw new UsageError(
-      `no secret: pass --secret, set DEVICE_TOKEN_SECRETS, or run 'npm start' (no ${SESSION_FILE})\n${USAGE}`,
-    );
-  }
-  if (!isSessionAlive(session)) {
-    throw new UsageError(
-      `${SESSION_FILE} is left over from an 'npm start' (pid ${session.pid}) that is no longer running; start it again`,
-    );
-  }
+  const session = await runningSession().catch((error: unknown) => {
+    if (!(error instanceof SessionError)) throw error;
+    throw new UsageError(`no secret: pass --secret or set DEVICE_TOKEN_SECRETS; ${error.message}\n${USAGE}`);
+  });
   if (!session.deviceTokenSecret) throw new UsageError("the running 'npm start' has HTTP devices disabled");
   return session.deviceTokenSecret;
 }

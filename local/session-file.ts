@@ -16,6 +16,11 @@ export interface LocalSession {
   apiUrl: string;
   apiKey: string;
   ingestUrl: string;
+  /** The bearer token EMQX's HTTP action sends to the ingest (`npm run -s local-secret -- ingest-token`). */
+  ingestToken: string;
+  /** The EMQX stand-in's API key and secret, for its REST API (`npm run -s local-secret -- emqx-api`). */
+  emqxApiKey: string;
+  emqxApiSecret: string;
   /** The secret HTTP devices' tokens are derived from (`npm run device-token`). */
   deviceTokenSecret?: string;
   mqttUrl: string;
@@ -49,5 +54,22 @@ export function isSessionAlive(session: LocalSession): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * The session of the `npm start` running on this machine, for tools a fresh terminal runs; throws
+ * {@link SessionError} (a message for the user) when there is none or it is left over.
+ */
+export async function runningSession(): Promise<LocalSession> {
+  const session = await readSession();
+  if (!session) throw new SessionError(`no 'npm start' is running (no ${SESSION_FILE})`);
+  if (!isSessionAlive(session)) {
+    throw new SessionError(
+      `${SESSION_FILE} is left over from an 'npm start' (pid ${session.pid}) that is no longer running; start it again`,
+    );
+  }
+  return session;
+}
+
+export class SessionError extends Error {}
 
 export const removeSession = () => rm(SESSION_FILE, { force: true });

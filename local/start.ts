@@ -1,5 +1,4 @@
 import { readConfig } from "../functions/adapters/config.ts";
-import { deriveDeviceToken } from "../functions/core/device-token.ts";
 import { describeHolder, portHolder } from "./services/port-holder.ts";
 import { removeSession, writeSession } from "./session-file.ts";
 import { LocalSettings } from "./settings.ts";
@@ -43,6 +42,9 @@ async function main(): Promise<void> {
     apiUrl: stack.endpoints.api,
     apiKey: stack.apiKeys[0] as string,
     ingestUrl: stack.endpoints.ingest,
+    ingestToken: stack.ingestTokens[0] as string,
+    emqxApiKey: stack.emqxApiKey,
+    emqxApiSecret: stack.emqxApiSecret,
     ...(stack.deviceTokenSecrets[0] ? { deviceTokenSecret: stack.deviceTokenSecrets[0] } : {}),
     mqttUrl: stack.endpoints.mqtt,
     dynamodbEndpoint: stack.endpoints.dynamodb,
@@ -113,9 +115,9 @@ function stopOnSignalsAndParentExit() {
   };
 }
 
+/** What is running and how to try it. Secrets are never printed: commands read them with `local-secret`. */
 function banner(stack: LocalStack): string {
   const e = stack.endpoints;
-  const token = stack.ingestTokens[0];
   const sn = "SN0001";
   const punch = `{"user_id":"1001","att_time":"${new Date().toISOString().slice(0, 19)}+00:00","att_state":0}`;
   const body = JSON.stringify({
@@ -129,7 +131,6 @@ function banner(stack: LocalStack): string {
     publish_received_at: Date.now(),
     metadata: { rule_id: "bridge_attendance" },
   });
-  const secret = stack.deviceTokenSecrets[0];
   const httpSn = "SN0002";
   return `
 emqx-serverless-bridge is running locally
@@ -137,11 +138,11 @@ emqx-serverless-bridge is running locally
                            authentication on: a device logs in with client id = username = its sn and
                            password = its device token: npm run -s device-token -- --sn SN0001
                            an app with username = an API key's name, password = the key (npm run api-key)
-  EMQX stand-in API        ${e.emqxApi}   (Basic ${stack.emqxApiKey}:${stack.emqxApiSecret})
-  ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer ${token})
+  EMQX stand-in API        ${e.emqxApi}   (Basic: npm run -s local-secret -- emqx-api)
+  ingest (Hono)            ${e.ingest}/emqx/rule-events   (Bearer: npm run -s local-secret -- ingest-token)
   HTTP devices             ${e.ingest}/v1/devices/{sn}/evt|st|ack   (Bearer: the device's own token)
                            DEVICE_TOKEN=$(npm run -s device-token -- --sn {sn})   (reads this run's secret)
-  command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer ${stack.apiKeys[0]})
+  command API (Hono)       ${e.api}/v1/devices/{sn}/commands   (Bearer: npm run -s local-secret -- api-key)
   live fleet page          ${e.api}/v1/live   (paste an app key: npm run -s api-key -- create --name dashboard --scopes read,commands)
   publisher                polling ${stack.commandsQueueUrl.split("/").pop()} → EMQX stand-in /publish/bulk
   DynamoDB Local           ${e.dynamodb}   table ${stack.tableName}
@@ -149,20 +150,20 @@ emqx-serverless-bridge is running locally
     events queue           ${stack.eventsQueueUrl}
   rules loaded from        emqx-rules/generated/
 
-Try it:
+Try it (each command reads this run's secrets from the running stack; none is printed):
   npx mqtt pub -h 127.0.0.1 -p ${new URL(e.mqtt).port} -i ${sn} -u ${sn} -P "$(npm run -s device-token -- --sn ${sn})" \\
        -q 1 -t api/mqtt/v1/${sn}/evt -m '${punch}'
-  curl -s -X POST ${e.ingest}/emqx/rule-events -H 'authorization: Bearer ${token}' \\
+  curl -s -X POST ${e.ingest}/emqx/rule-events -H "authorization: Bearer $(npm run -s local-secret -- ingest-token)" \\
        -H 'content-type: application/json' -d '${body}'
-${secret ? httpDeviceExample(e.ingest, deriveDeviceToken(secret, httpSn), httpSn, punch) : ""}  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H 'authorization: Bearer ${stack.apiKeys[0]}' \\
+${stack.deviceTokenSecrets[0] ? httpDeviceExample(e.ingest, httpSn, punch) : ""}  curl -s -X POST ${e.api}/v1/devices/${sn}/commands -H "authorization: Bearer $(npm run -s local-secret -- api-key)" \\
        -H 'content-type: application/json' -d '{"op":"sync_user","data":{"user_id":"1001"},"ttlSeconds":300}'
   npm run sim -- --devices 20 --punches 50 --dup-rate 0.2 --commands 3
 
 Ctrl-C stops everything (all data is in memory).`;
 }
 
-function httpDeviceExample(ingestUrl: string, token: string, sn: string, punch: string): string {
-  return `  curl -s -X POST ${ingestUrl}/v1/devices/${sn}/evt -H 'authorization: Bearer ${token}' \\
+function httpDeviceExample(ingestUrl: string, sn: string, punch: string): string {
+  return `  curl -s -X POST ${ingestUrl}/v1/devices/${sn}/evt -H "authorization: Bearer $(npm run -s device-token -- --sn ${sn})" \\
        -H 'content-type: application/json' -d '${punch}'
 `;
 }

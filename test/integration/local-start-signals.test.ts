@@ -109,6 +109,54 @@ describe("npm start stops everything it started", () => {
     START_TIMEOUT_MS + 60_000,
   );
 
+  it(
+    "prints no secret: a fresh terminal reads each with local-secret, and each works where it belongs",
+    async () => {
+      const run = await npmStart();
+      await untilRunning(run);
+      const secret = async (name: string) => {
+        const { stdout } = await promisify(execFile)("npm", ["run", "-s", "local-secret", "--", name], {
+          cwd: REPO,
+          env: run.env,
+        });
+        return stdout.trim();
+      };
+      const [ingestToken, apiKey, emqxApi] = await Promise.all(
+        ["ingest-token", "api-key", "emqx-api"].map(secret),
+      );
+      const session = JSON.parse(readFileSync(run.env.BRIDGE_SESSION_FILE as string, "utf8"));
+      for (const value of [ingestToken, apiKey, (emqxApi as string).split(":")[1], session.deviceTokenSecret])
+        expect(run.output()).not.toContain(value);
+      const devices = await fetch(`http://127.0.0.1:${run.env.API_PORT}/v1/devices`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+      expect(devices.status).toBe(200);
+      const ruleEvent = await fetch(`http://127.0.0.1:${run.env.INGEST_PORT}/emqx/rule-events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ingestToken}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "0006054DC3E940F8F445000038A60003",
+          clientid: "SN0003",
+          username: "undefined",
+          event: "message.publish",
+          topic: "api/mqtt/v1/SN0003/evt",
+          payload: JSON.stringify({ user_id: "1001", att_time: "2026-11-22 08:00:00", att_state: 0 }),
+          qos: 1,
+          publish_received_at: Date.now(),
+          metadata: { rule_id: "bridge_attendance" },
+        }),
+      });
+      expect(ruleEvent.status).toBe(200);
+      const client = await fetch(`http://127.0.0.1:${run.env.EMQX_API_PORT}/api/v5/clients/SN0003`, {
+        headers: { authorization: `Basic ${Buffer.from(emqxApi as string).toString("base64")}` },
+      });
+      expect(client.status).toBe(404); // authenticated; the device never connected to the broker
+      run.npm.kill("SIGINT");
+      await expectEverythingGone(run);
+    },
+    START_TIMEOUT_MS + 60_000,
+  );
+
   it.each(["SIGTERM", "SIGHUP", "SIGKILL"] as const)(
     "%s to the npm process ends node and DynamoDB Local and frees every port",
     async (signal) => {
