@@ -1,3 +1,4 @@
+import { LogLevelThreshold } from "@aws-lambda-powertools/logger";
 import type { Context } from "hono";
 import { withDeadline } from "../core/deadline.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
@@ -25,7 +26,8 @@ export interface Intake {
   transport: Transport;
   /** The body as read under `maxBodyBytes`; quarantined as is (its head, if too large) when rejected. */
   body: BodyRead;
-  ids: Ids;
+  /** Read only for a log line or the quarantine: a punch that is stored parses its body once, not twice. */
+  ids: () => Ids;
   /** Parses `raw` and hands it to the domain; throws {@link InvalidInputError} for bad input. */
   process: () => Promise<IngestResult>;
 }
@@ -41,7 +43,6 @@ export async function processAndAnswer(
   options: IngestOptions,
   intake: Intake,
 ): Promise<Response> {
-  const context = { transport: intake.transport, ...intake.ids };
   const budget = budgetMs(c, options.deadlineMs);
   const run = async () => {
     checkBodySize(intake.body, options.maxBodyBytes);
@@ -49,7 +50,8 @@ export async function processAndAnswer(
   };
   try {
     const result = await withDeadline(run, budget);
-    options.logger.debug("ingested", { ...context, ...summary(result) });
+    if (options.logger.level <= LogLevelThreshold.DEBUG)
+      options.logger.debug("ingested", { transport: intake.transport, ...intake.ids(), ...summary(result) });
     countAccepted(options.metrics, result);
     return answer(c, result);
   } catch (error) {
@@ -102,7 +104,7 @@ async function rejectOrDefer(
   error: unknown,
 ): Promise<Response> {
   const log = options.logger;
-  const context = { transport: intake.transport, ...intake.ids };
+  const context = { transport: intake.transport, ...intake.ids() };
   if (error instanceof TransientError) {
     log.warn("deferred: answering 503 so the sender retries", { ...context, reason: error.message });
     return unavailable(c, options, error.message);
@@ -110,7 +112,7 @@ async function rejectOrDefer(
   const rejection = classify(error);
   if (rejection.kind === "internal") log.error("unexpected failure", { ...context, error });
   try {
-    return await quarantineAndReject(c, deps, options, intake, rejection);
+    return await quarantineAndReject(c, deps, options, { ...intake, ids: () => context }, rejection);
   } catch (quarantineError) {
     log.warn("could not quarantine: answering 503 so the sender retries", {
       ...context,
@@ -129,16 +131,16 @@ async function quarantineAndReject(
   rejection: RejectionAnswer,
 ): Promise<Response> {
   const { kind, field, message } = rejection;
+  const ids = { transport: intake.transport, ...intake.ids() };
   // The quarantine keeps the answer's status and type (as `reason`), so an operator sees what the sender saw.
   const answer = { status: PROBLEM_KINDS[kind].status, reason: PROBLEM_KINDS[kind].type, field, message };
   // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
   const entry = await withDeadline(
     () =>
       quarantine(deps, {
-        transport: intake.transport,
         raw: intake.body.text,
         rawBytes: intake.body.bytes,
-        ...intake.ids,
+        ...ids,
         ...answer,
       }),
     QUARANTINE_BUDGET_MS,
@@ -146,8 +148,7 @@ async function quarantineAndReject(
   // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
   const { message: detail, ...rest } = answer;
   options.logger.warn("rejected and quarantined", {
-    transport: intake.transport,
-    ...intake.ids,
+    ...ids,
     ...rest,
     detail,
     quarantineId: entry.id,

@@ -109,6 +109,62 @@ describe("rejection logs", () => {
       .filter((line) => line.includes("rejected and quarantined"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ field: "payload", detail: "payload is not valid JSON" });
+    expect(rejected[0]).toMatchObject({
+      field: "payload",
+      detail: "payload is not valid JSON",
+      transport: "mqtt",
+      sn: "SN-G1",
+      ruleId: "bridge_attendance",
+      emqxId: expect.stringMatching(/^[0-9A-F]{32}$/),
+    });
+  });
+});
+
+describe("logs of accepted requests", () => {
+  /** Posts one new punch to an ingest logging at `logLevel`; returns the "ingested" lines it wrote. */
+  async function ingestedLines(logLevel: "DEBUG" | "INFO", sn: string) {
+    const app = createIngestApp(env.deps, {
+      tokens: [TOKEN],
+      deviceTokenSecrets: [],
+      deadlineMs: 8_000,
+      maxBodyBytes: MAX_BODY_BYTES,
+      logger: new Logger({ serviceName: "test", logLevel }),
+    });
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const punch = JSON.stringify({ user_id: "1001", att_time: "2026-11-22 08:00:00", att_state: 0 });
+      const body = publishBody(`api/mqtt/v1/${sn}/evt`, punch);
+      const response = await app.fetch(
+        new Request("http://ingest.local/emqx/rule-events", {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+      expect(await response.json()).toMatchObject({ stored: 1 });
+      return {
+        emqxId: body.id,
+        lines: lines.flatMap((line) => line.split("\n")).filter((l) => l.includes('"ingested"')),
+      };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("at DEBUG, one line per request with the ids an operator searches by; above DEBUG, none", async () => {
+    const debug = await ingestedLines("DEBUG", "SN-G2");
+    expect(debug.lines).toHaveLength(1);
+    expect(JSON.parse(debug.lines[0] as string)).toMatchObject({
+      transport: "mqtt",
+      sn: "SN-G2",
+      emqxId: debug.emqxId,
+      ruleId: "bridge_attendance",
+      stored: 1,
+    });
+    expect((await ingestedLines("INFO", "SN-G3")).lines).toHaveLength(0);
   });
 });

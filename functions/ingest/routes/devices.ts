@@ -42,7 +42,7 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
       return processAndAnswer(c, deps, options, {
         transport: "http",
         body,
-        ids: { sn },
+        ids: () => ({ sn }),
         process: () =>
           ingestDeviceMessage(deps, {
             sn,
@@ -91,7 +91,7 @@ function rejectBadSerialNumber(deps: IngestDeps, options: IngestOptions): Middle
     return processAndAnswer(c, deps, options, {
       transport: "http",
       body,
-      ids: {},
+      ids: () => ({}),
       process: () => {
         throw new InvalidInputError(
           "malformed",

@@ -16,14 +16,14 @@ export function registerEmqxRoutes(app: Hono<IngestEnv>, deps: IngestDeps, optio
     return processAndAnswer(c, deps, options, {
       transport: "mqtt",
       body,
-      ids: peekIds(body.text),
+      ids: () => peekIds(body.text),
       process: async () =>
         ingestRuleEvent(deps, parseOrReject(EmqxRuleEvent, parseJson(body.text, "body"), "", "malformed")),
     });
   });
 }
 
-/** Best-effort ids for logs and the quarantine, read before (and whatever) validation decides. */
+/** Best-effort ids for logs and the quarantine, from the raw body whatever validation decides; read only when needed. */
 function peekIds(raw: string): Ids {
   try {
     const body = JSON.parse(raw) as Record<string, unknown>;

@@ -42,7 +42,7 @@ export function registerDeviceShadowRoutes(app: Hono<IngestEnv>, deps: IngestDep
     return processAndAnswer(c, deps, options, {
       transport: "http",
       body,
-      ids: { sn },
+      ids: () => ({ sn }),
       process: () => ingestShadowReport(deps, sn, body.text),
     });
   });
