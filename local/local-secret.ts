@@ -19,8 +19,12 @@ const USAGE = `usage: npm run -s local-secret -- ${Object.keys(SECRETS).join("|"
  */
 async function main(argv: string[]): Promise<string> {
   const name = argv[0] as keyof typeof SECRETS | undefined;
-  if (argv.length !== 1 || !name || !(name in SECRETS)) throw new SessionError(USAGE);
-  return SECRETS[name](await runningSession());
+  if (argv.length !== 1 || !name || !Object.hasOwn(SECRETS, name)) throw new SessionError(USAGE);
+  const session = await runningSession();
+  // A session file written by an older `npm start` still running lacks the newer fields.
+  if (!session.ingestToken || !session.emqxApiSecret)
+    throw new SessionError("the running 'npm start' predates local-secret: stop it and start it again");
+  return SECRETS[name](session);
 }
 
 try {

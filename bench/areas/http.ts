@@ -10,6 +10,8 @@ import { median } from "../lib/stats.ts";
 const GOAL = 0.8;
 /** Linux's USER_HZ: /proc reports CPU time in these. */
 const CLOCK_TICKS_PER_SECOND = 100;
+/** A server that prints no port by then is hung (each takes ~1-3 s on a busy 2-core machine). */
+const START_TIMEOUT_MS = 60_000;
 const SERVER = fileURLToPath(new URL("../http/server.ts", import.meta.url));
 /** bench/http/server.ts's kinds, in the order a round starts with (each round rotates it by one). */
 const KINDS = ["app", "bare-domain", "hono-min", "bare"] as const;
@@ -47,8 +49,8 @@ export async function httpThroughput(
 ): Promise<Area> {
   const env = serverEnv(fx, endpoints);
   const servers = {} as Record<Kind, Server>;
-  for (const kind of KINDS) servers[kind] = await start(kind, env);
   try {
+    for (const kind of KINDS) servers[kind] = await start(kind, env);
     return report(await measure(servers, options), options);
   } finally {
     for (const server of Object.values(servers)) server.process.kill();
@@ -103,15 +105,18 @@ async function measure(servers: Record<Kind, Server>, options: Options): Promise
   return measured;
 }
 
-const rotated = (round: number): Kind[] => KINDS.map((_, i) => KINDS[(i + round) % KINDS.length] as Kind);
+/** A B C D, then D C B A, ...: each pair of servers runs side by side, and first as often as second. */
+const rotated = (round: number): Kind[] => (round % 2 === 0 ? [...KINDS] : [...KINDS].reverse());
 
 function report(measured: Measured, options: Options): Area {
   const { rates, cpu, errors } = measured;
   // Per round, then the median: a round's servers ran minutes apart at most, under the same stand-ins.
-  const ratio = (a: Kind, b: Kind) =>
-    median(rates[a].map((rate, round) => rate / (rates[b][round] as number)));
-  const perSecond = (kind: Kind) => `${median(rates[kind]).toFixed(0)}/s`;
-  const vs = (a: Kind, b: Kind) => `${times(ratio(a, b))} (${perSecond(a)} vs ${perSecond(b)})`;
+  const perRound = (a: Kind, b: Kind) => rates[a].map((rate, round) => rate / (rates[b][round] as number));
+  const ratio = (a: Kind, b: Kind) => median(perRound(a, b));
+  const vs = (a: Kind, b: Kind) => {
+    const rounds = perRound(a, b);
+    return `${times(ratio(a, b))} (rounds ${Math.min(...rounds).toFixed(2)}-${times(Math.max(...rounds))})`;
+  };
   const cpuPerPunch = (kind: Kind) => cpu[kind].ms / Math.max(1, cpu[kind].punches);
   const goal = ratio("app", "bare-domain");
   const failed = KINDS.filter((kind) => errors[kind] > 0);
@@ -148,7 +153,7 @@ function report(measured: Measured, options: Options): Area {
       },
     ],
     notes: [
-      `${options.warmup} s of warm-up per server, then ${options.rounds} rounds of ${options.seconds} s per server (order rotating), ${options.connections} keep-alive connections; ratios are medians of the rounds' ratios. Every server stores and fans out each punch on the same stand-ins; "by hand" is one conditional PutItem and one SendMessage with no validation (bench/http/server.ts).`,
+      `${options.warmup} s of warm-up per server, then ${options.rounds} rounds of ${options.seconds} s per server (order A B C D, then D C B A), ${options.connections} keep-alive connections; ratios are medians of the rounds' ratios (their range in brackets). Every server stores and fans out each punch on the same stand-ins; "by hand" is one conditional PutItem and one SendMessage with no validation (bench/http/server.ts).`,
     ],
     failures: failed.length
       ? [`non-200 answers under load: ${failed.map((kind) => `${kind} ${errors[kind]}`).join(", ")}`]
@@ -186,6 +191,10 @@ function start(kind: Kind, env: NodeJS.ProcessEnv): Promise<Server> {
       if (match) resolve({ port: Number(match[1]), process: child });
     });
     child.on("exit", (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`)));
+    setTimeout(() => {
+      child.kill();
+      reject(new Error(`the ${kind} server did not print its port within ${START_TIMEOUT_MS / 1000} s`));
+    }, START_TIMEOUT_MS).unref();
   });
 }
 

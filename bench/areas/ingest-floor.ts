@@ -8,6 +8,7 @@ import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
 import { RULE_EVENTS_PATH } from "../../functions/ingest/app.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
+import { handStoredItem, type RawPunch } from "../lib/hand-stored.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
@@ -15,8 +16,6 @@ import { interleaved, mean, percentile } from "../lib/stats.ts";
 /** Within this of the floor: what is left is the handler's own work (parse, validate, answer). */
 const GOAL = 1.15;
 const DEVICES = 20;
-
-type Punch = ReturnType<typeof punch>;
 
 /**
  * Warm ingest against the floor, in-process through the Hono app's `fetch` on the same SDK clients:
@@ -187,19 +186,7 @@ const progress = (label: string, total: number) => {
 function floorCalls(fx: Fixture) {
   const { tableName, eventsQueueUrl } = fx.resources;
   const fifo = eventsQueueUrl.endsWith(".fifo");
-  const item = (sn: string, p: Punch) => ({
-    pk: `DEVICE#${sn}`,
-    sk: `ATT#${p.att_time}#${p.user_id}`,
-    gsi1pk: `ATT#${p.att_time.slice(0, 10)}`,
-    gsi1sk: `${p.att_time}#${sn}#${p.user_id}`,
-    sn,
-    userId: p.user_id,
-    attTime: p.att_time,
-    attState: p.att_state,
-    eventId: `${sn}-${p.att_time}-${p.user_id}`,
-    receivedAt: new Date().toISOString(),
-    transport: "mqtt",
-  });
+  const item = handStoredItem;
   const put = (stored: ReturnType<typeof item>) =>
     fx.clients.dynamodb.send(
       new PutItemCommand({
@@ -208,7 +195,7 @@ function floorCalls(fx: Fixture) {
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
-  const storePunch = async (sn: string, p: Punch) => {
+  const storePunch = async (sn: string, p: RawPunch) => {
     const stored = item(sn, p);
     await put(stored);
     await fx.clients.sqs.send(
@@ -247,7 +234,7 @@ function oneRouteHono(floor: ReturnType<typeof floorCalls>): Hono {
   app.post(RULE_EVENTS_PATH, async (c) => {
     const event = await c.req.json<{ topic: string; payload: string }>();
     try {
-      await floor.storePunch(event.topic.split("/")[3] as string, JSON.parse(event.payload) as Punch);
+      await floor.storePunch(event.topic.split("/")[3] as string, JSON.parse(event.payload) as RawPunch);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return c.json({ result: "attendance", stored: 0, duplicates: 1 });

@@ -13,6 +13,7 @@ import { parseJson, parseOrReject } from "../../functions/core/validation.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
 import { ingestRuleEvent } from "../../functions/ingest/rule-event.ts";
 import { benchLogger } from "../lib/fixture.ts";
+import { handStoredItem, type RawPunch } from "../lib/hand-stored.ts";
 
 /**
  * One HTTP server for the throughput comparison, in its own process, serving `POST /emqx/rule-events`
@@ -160,20 +161,6 @@ function punchItem(body: Uint8Array) {
     payload: string;
   };
   const sn = event.topic.split("/")[3] as string;
-  const punch = JSON.parse(event.payload) as { user_id: string; att_time: string; att_state: number };
-  const item = {
-    pk: `DEVICE#${sn}`,
-    sk: `ATT#${punch.att_time}#${punch.user_id}`,
-    gsi1pk: `ATT#${punch.att_time.slice(0, 10)}`,
-    gsi1sk: `${punch.att_time}#${sn}#${punch.user_id}`,
-    sn,
-    userId: punch.user_id,
-    attTime: punch.att_time,
-    attState: punch.att_state,
-    eventId: `${sn}-${punch.att_time}-${punch.user_id}`,
-    receivedAt: new Date().toISOString(),
-    transport: "mqtt",
-    emqxId: event.id,
-  };
+  const item = { ...handStoredItem(sn, JSON.parse(event.payload) as RawPunch), emqxId: event.id };
   return { sn, item };
 }

@@ -7,7 +7,15 @@ export function percentile(samples: number[], p: number): number {
   return sorted[index] as number;
 }
 
-export const median = (samples: number[]) => percentile(samples, 50);
+/** The middle value; for an even count, the mean of the two middle ones (not the lower, as p50 gives). */
+export function median(samples: number[]): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+}
 
 export interface Paired {
   a: number[];

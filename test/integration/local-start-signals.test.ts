@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { deriveDeviceToken } from "../../functions/core/device-token.ts";
 import { freePort } from "../../local/services/free-port.ts";
 import { portHolder } from "../../local/services/port-holder.ts";
 import { eventually } from "../support/local-stack.ts";
@@ -125,7 +126,8 @@ describe("npm start stops everything it started", () => {
         ["ingest-token", "api-key", "emqx-api"].map(secret),
       );
       const session = JSON.parse(readFileSync(run.env.BRIDGE_SESSION_FILE as string, "utf8"));
-      for (const value of [ingestToken, apiKey, (emqxApi as string).split(":")[1], session.deviceTokenSecret])
+      const deviceTokens = ["SN0001", "SN0002"].map((sn) => deriveDeviceToken(session.deviceTokenSecret, sn));
+      for (const value of [ingestToken, apiKey, (emqxApi as string).split(":")[1], ...deviceTokens])
         expect(run.output()).not.toContain(value);
       const devices = await fetch(`http://127.0.0.1:${run.env.API_PORT}/v1/devices`, {
         headers: { authorization: `Bearer ${apiKey}` },
