@@ -184,17 +184,22 @@ function start(kind: Kind, env: NodeJS.ProcessEnv): Promise<Server> {
       env,
       stdio: ["ignore", "pipe", "inherit"],
     });
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the ${kind} server did not print its port within ${START_TIMEOUT_MS / 1000} s`));
+    }, START_TIMEOUT_MS);
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /PORT (\d+)/.exec(out);
-      if (match) resolve({ port: Number(match[1]), process: child });
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({ port: Number(match[1]), process: child });
     });
-    child.on("exit", (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`)));
-    setTimeout(() => {
-      child.kill();
-      reject(new Error(`the ${kind} server did not print its port within ${START_TIMEOUT_MS / 1000} s`));
-    }, START_TIMEOUT_MS).unref();
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the ${kind} server exited (${code}) before listening`));
+    });
   });
 }
 
