@@ -1,10 +1,10 @@
-import { runningSession, SessionError } from "./session-file.ts";
+import { type LocalSession, runningSession, SessionError } from "./session-file.ts";
 
 const SECRETS = {
   "ingest-token": (session) => session.ingestToken,
   "api-key": (session) => session.apiKey,
   "emqx-api": (session) => `${session.emqxApiKey}:${session.emqxApiSecret}`,
-} satisfies Record<string, (session: Awaited<ReturnType<typeof runningSession>>) => string>;
+} satisfies Record<string, (session: LocalSession) => string>;
 
 const USAGE = `usage: npm run -s local-secret -- ${Object.keys(SECRETS).join("|")}
   prints one secret of the running 'npm start', and only it, on stdout:
@@ -19,7 +19,7 @@ const USAGE = `usage: npm run -s local-secret -- ${Object.keys(SECRETS).join("|"
  */
 async function main(argv: string[]): Promise<string> {
   const name = argv[0] as keyof typeof SECRETS | undefined;
-  if (argv.length !== 1 || !name || !Object.hasOwn(SECRETS, name)) throw new SessionError(USAGE);
+  if (argv.length !== 1 || !name || !Object.hasOwn(SECRETS, name)) throw new Error(USAGE);
   const session = await runningSession();
   // A session file written by an older `npm start` still running lacks the newer fields.
   if (!session.ingestToken || !session.emqxApiSecret)

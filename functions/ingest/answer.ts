@@ -112,7 +112,7 @@ async function rejectOrDefer(
   const rejection = classify(error);
   if (rejection.kind === "internal") log.error("unexpected failure", { ...context, error });
   try {
-    return await quarantineAndReject(c, deps, options, { ...intake, ids: () => context }, rejection);
+    return await quarantineAndReject(c, deps, options, { body: intake.body, context }, rejection);
   } catch (quarantineError) {
     log.warn("could not quarantine: answering 503 so the sender retries", {
       ...context,
@@ -127,20 +127,20 @@ async function quarantineAndReject(
   c: Context,
   deps: IngestDeps,
   options: IngestOptions,
-  intake: Intake,
+  rejected: { body: BodyRead; context: Ids & { transport: Transport } },
   rejection: RejectionAnswer,
 ): Promise<Response> {
   const { kind, field, message } = rejection;
-  const ids = { transport: intake.transport, ...intake.ids() };
+  const { body, context } = rejected;
   // The quarantine keeps the answer's status and type (as `reason`), so an operator sees what the sender saw.
   const answer = { status: PROBLEM_KINDS[kind].status, reason: PROBLEM_KINDS[kind].type, field, message };
   // Bounded too: the first deadline may be nearly spent, and Lambda's own timeout would be a 502.
   const entry = await withDeadline(
     () =>
       quarantine(deps, {
-        raw: intake.body.text,
-        rawBytes: intake.body.bytes,
-        ...ids,
+        raw: body.text,
+        rawBytes: body.bytes,
+        ...context,
         ...answer,
       }),
     QUARANTINE_BUDGET_MS,
@@ -148,7 +148,7 @@ async function quarantineAndReject(
   // Powertools' Logger keeps its own `message` key and drops ours: the text goes out as `detail`.
   const { message: detail, ...rest } = answer;
   options.logger.warn("rejected and quarantined", {
-    ...ids,
+    ...context,
     ...rest,
     detail,
     quarantineId: entry.id,
