@@ -1,6 +1,4 @@
-import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { recordAttendance } from "../../functions/core/attendance.ts";
@@ -8,7 +6,7 @@ import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
 import { RULE_EVENTS_PATH } from "../../functions/ingest/app.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
-import { handStoredItem, type RawPunch } from "../lib/hand-stored.ts";
+import { handStoredItem, putByHand, type RawPunch, sendByHand } from "../lib/hand-stored.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
@@ -184,38 +182,18 @@ const progress = (label: string, total: number) => {
 
 /** The floor: the requests a new punch and a duplicate cannot do without, on the same clients. */
 function floorCalls(fx: Fixture) {
-  const { tableName, eventsQueueUrl } = fx.resources;
-  const fifo = eventsQueueUrl.endsWith(".fifo");
-  const item = handStoredItem;
-  const put = (stored: ReturnType<typeof item>) =>
-    fx.clients.dynamodb.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: marshall(stored),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
+  const target = { ...fx.clients, tableName: fx.resources.tableName, queueUrl: fx.resources.eventsQueueUrl };
   const storePunch = async (sn: string, p: RawPunch) => {
-    const stored = item(sn, p);
-    await put(stored);
-    await fx.clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: eventsQueueUrl,
-        MessageBody: JSON.stringify({ type: "attendance", ...stored }),
-        MessageAttributes: {
-          type: { DataType: "String", StringValue: "attendance" },
-          sn: { DataType: "String", StringValue: sn },
-        },
-        ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: stored.eventId } : {}),
-      }),
-    );
+    const stored = handStoredItem(sn, p);
+    await putByHand(target, stored);
+    await sendByHand(target, stored);
   };
   return {
     storePunch,
     newPunch: (sn: string, n: number) => storePunch(sn, punch(n)),
     async duplicate(sn: string, n: number) {
       try {
-        await put(item(sn, punch(n)));
+        await putByHand(target, handStoredItem(sn, punch(n)));
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
         throw error;

@@ -1,9 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConditionalCheckFailedException, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { type AwsClients, awsClients, createAwsDeps } from "../../functions/adapters/aws-deps.ts";
@@ -13,7 +11,7 @@ import { parseJson, parseOrReject } from "../../functions/core/validation.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
 import { ingestRuleEvent } from "../../functions/ingest/rule-event.ts";
 import { benchLogger } from "../lib/fixture.ts";
-import { handStoredItem, type RawPunch } from "../lib/hand-stored.ts";
+import { handStoredItem, putByHand, type RawPunch, sendByHand } from "../lib/hand-stored.ts";
 
 /**
  * One HTTP server for the throughput comparison, in its own process, serving `POST /emqx/rule-events`
@@ -123,32 +121,16 @@ function storeByDomain(): Store {
 }
 
 function storeByHand(clients: AwsClients): Store {
-  const fifo = config.EVENTS_QUEUE_URL.endsWith(".fifo");
+  const target = { ...clients, tableName: config.TABLE_NAME, queueUrl: config.EVENTS_QUEUE_URL };
   return async (body) => {
     const { sn, item } = punchItem(body);
     try {
-      await clients.dynamodb.send(
-        new PutItemCommand({
-          TableName: config.TABLE_NAME,
-          Item: marshall(item),
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      );
+      await putByHand(target, item);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { status: 200, body: { result: "attendance", sn, stored: 0, duplicates: 1, rejected: [] } };
     }
-    await clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: config.EVENTS_QUEUE_URL,
-        MessageBody: JSON.stringify({ type: "attendance", ...item }),
-        MessageAttributes: {
-          type: { DataType: "String", StringValue: "attendance" },
-          sn: { DataType: "String", StringValue: sn },
-        },
-        ...(fifo ? { MessageGroupId: sn, MessageDeduplicationId: item.eventId } : {}),
-      }),
-    );
+    await sendByHand(target, item);
     return { status: 200, body: { result: "attendance", sn, stored: 1, duplicates: 0, rejected: [] } };
   };
 }

@@ -1,3 +1,7 @@
+import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { marshall } from "@aws-sdk/util-dynamodb";
+
 /** A punch as a terminal sends it (bench/lib/fixture.ts's `punch`). */
 export interface RawPunch {
   user_id: string;
@@ -23,4 +27,41 @@ export function handStoredItem(sn: string, punch: RawPunch) {
     receivedAt: new Date().toISOString(),
     transport: "mqtt",
   };
+}
+
+/** Where the hand-written floors store and send: the same clients, table and events queue as the ingest. */
+export interface HandStoreTarget {
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  tableName: string;
+  queueUrl: string;
+}
+
+type HandStoredItem = ReturnType<typeof handStoredItem>;
+
+/** The one conditional PutItem a punch needs; a duplicate rejects with `ConditionalCheckFailedException`. */
+export function putByHand(target: HandStoreTarget, item: HandStoredItem) {
+  return target.dynamodb.send(
+    new PutItemCommand({
+      TableName: target.tableName,
+      Item: marshall(item),
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+}
+
+/** The one SendMessage a stored punch needs, with the attributes and FIFO ids the ingest's message has. */
+export function sendByHand(target: HandStoreTarget, item: HandStoredItem) {
+  const fifo = target.queueUrl.endsWith(".fifo");
+  return target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl,
+      MessageBody: JSON.stringify({ type: "attendance", ...item }),
+      MessageAttributes: {
+        type: { DataType: "String", StringValue: "attendance" },
+        sn: { DataType: "String", StringValue: item.sn },
+      },
+      ...(fifo ? { MessageGroupId: item.sn, MessageDeduplicationId: item.eventId } : {}),
+    }),
+  );
 }
