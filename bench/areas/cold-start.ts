@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type BuildOptions, build } from "esbuild";
-import { BUNDLING, HANDLER_ENTRIES, PROJECT_ROOT, RUNTIME } from "../../infra/lib/bridge-function.ts";
+import {
+  BUNDLED_ALIASES,
+  BUNDLING,
+  HANDLER_ENTRIES,
+  PROJECT_ROOT,
+  RUNTIME,
+} from "../../infra/lib/bridge-function.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import {
   clientLabel,
@@ -19,6 +25,8 @@ const run = promisify(execFile);
 const GOAL = 1.1;
 /** The baseline the issue first measured against: DynamoDB and SQS clients only. */
 const PLAIN_CLIENTS: SdkClientPackage[] = ["@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs"];
+/** The ingest bundled with the SDK's whole default credential chain, as esbuild bundles it unasked. */
+const FULL_CHAIN = "ingest with the SDK's full credential chain";
 
 /** Imports a bundle the way Lambda's runtime does and prints how long its module init took. */
 const RUNNER = `
@@ -78,9 +86,11 @@ export async function coldStart(samples: number): Promise<Area> {
       };
       files[name] = (await bundle({ stdin }, join(outdir, name))).file;
     }
+    const fullChain = await bundle({ entryPoints: [HANDLER_ENTRIES.ingest] }, join(outdir, "full-chain"), {});
     const variants: Variant[] = [
       ...Object.entries(files).map(([name, file]) => ({ name, file, flags: [] })),
       { name: "ingest --enable-source-maps", file: files.ingest as string, flags: ["--enable-source-maps"] },
+      { name: FULL_CHAIN, file: fullChain.file, flags: [] },
     ];
     const nodes = await nodeBinaries();
     const rows: Row[] = [];
@@ -99,7 +109,7 @@ export async function coldStart(samples: number): Promise<Area> {
       rows,
       notes: [
         `Median of ${samples} fresh processes per bundle and Node version. Bundles: ${sizes.join(", ")}.`,
-        "Each handler's baseline makes the SDK clients its bundle holds (Secrets Manager where a `*_SECRET_ARN` can name a secret); the last figure of a row is against the DynamoDB + SQS hello-world.",
+        "Each handler's baseline makes the SDK clients its bundle holds (Secrets Manager where a `*_SECRET_ARN` can name a secret); the last figure of a row is against the DynamoDB + SQS hello-world. Baselines are bundled as the handlers are, so they too take the SDK's credentials from the environment alone (functions/adapters/env-credentials.ts).",
         "Init as configured by plain variables. As deployed, every function names its secrets (`*_SECRET_ARN`): it then imports Powertools Parameters, makes the Secrets Manager client and reads each secret once (in parallel) at init.",
         ...(nodes.length < 2
           ? ["Node 22 was not available (npx -y node@22 failed): measured on Node 20 only."]
@@ -138,15 +148,25 @@ function rowsFor(label: string, init: Record<string, number>, baselineOf: Record
     value: `${times(withMaps / (init.ingest as number))} (+${ms(withMaps - (init.ingest as number))})`,
     goal: "not set (maps read at the first error)",
   });
+  const fullChain = init[FULL_CHAIN] as number;
+  rows.push({
+    figure: `${label}: what the SDK's full credential chain would add to the ingest's init`,
+    value: `${times(fullChain / (init.ingest as number))} (+${ms(fullChain - (init.ingest as number))})`,
+    goal: "not bundled (Lambda's credentials are in the environment)",
+  });
   return rows;
 }
 
 const CLIENT_MODULE = /node_modules\/(@aws-sdk\/client-[a-z-]+)\//;
 
-/** Bundles as infra bundles; returns the file and the SDK clients (of SDK_CLIENTS) the bundle holds. */
+/**
+ * Bundles as infra bundles (hello-worlds too: the baselines get the same credential provider); returns
+ * the file and the SDK clients (of SDK_CLIENTS) the bundle holds.
+ */
 async function bundle(
   input: Pick<BuildOptions, "entryPoints" | "stdin">,
   outdir: string,
+  alias: Record<string, string> = BUNDLED_ALIASES,
 ): Promise<{ file: string; clients: SdkClientPackage[] }> {
   const outfile = join(outdir, "index.mjs");
   const result = await build({
@@ -161,6 +181,7 @@ async function bundle(
     keepNames: BUNDLING.keepNames,
     mainFields: [...BUNDLING.mainFields],
     banner: { js: BUNDLING.banner },
+    alias,
     absWorkingDir: PROJECT_ROOT,
     logLevel: "warning",
     metafile: true,

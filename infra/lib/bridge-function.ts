@@ -27,10 +27,20 @@ export const HANDLER_ENTRIES = {
 export const RUNTIME = Runtime.NODEJS_22_X;
 
 /**
+ * Packages the bundles take from a file of ours instead, relative to {@link PROJECT_ROOT}: the SDK's
+ * default credential chain becomes the environment's credentials alone, which is where Lambda puts the
+ * role's (functions/adapters/env-credentials.ts).
+ */
+export const BUNDLED_ALIASES = {
+  "@aws-sdk/credential-provider-node": "./functions/adapters/env-credentials.ts",
+} as const;
+
+/**
  * How every handler is bundled: ESM (the handlers use top-level await for secrets), minified with
- * external source maps (read only when an error is printed: functions/adapters/lazy-source-maps.ts), everything inside (the AWS SDK too: the versions the lockfile pins, not the
- * runtime's), locally with the esbuild in node_modules, never in Docker. ESM output needs `require` for
- * the CommonJS dependencies that call it (Node built-ins), hence the banner.
+ * external source maps (read only when an error is printed: functions/adapters/lazy-source-maps.ts),
+ * everything inside (the AWS SDK too: the versions the lockfile pins, not the runtime's) but the
+ * credential chain ({@link BUNDLED_ALIASES}), locally with the esbuild in node_modules, never in Docker.
+ * ESM output needs `require` for the CommonJS dependencies that call it (Node built-ins), hence the banner.
  */
 export const BUNDLING = {
   format: OutputFormat.ESM,
@@ -43,6 +53,9 @@ export const BUNDLING = {
   logLevel: LogLevel.WARNING,
   banner:
     "import { createRequire as __bridgeCreateRequire } from 'node:module'; const require = __bridgeCreateRequire(import.meta.url);",
+  esbuildArgs: {
+    "--alias": Object.entries(BUNDLED_ALIASES).map(([name, path]) => `${name}=${path}`),
+  },
 } as const;
 
 /** The functions' log level unless `cdk -c logLevel=DEBUG` (or WARN, ERROR) says otherwise. */

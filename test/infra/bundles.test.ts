@@ -71,6 +71,8 @@ const SECRETS: Record<string, string> = {
 };
 const secretIds = Object.keys(SECRETS) as [string, string, string];
 const secretsRead: string[] = [];
+/** Who signed each request to the stand-in: the access key id of its SigV4 scope, and the session token. */
+const signers: Array<{ accessKeyId: string | undefined; sessionToken: string | undefined }> = [];
 let secretsManager: Server;
 let secretsEndpoint: string;
 
@@ -83,6 +85,10 @@ function startSecretsManager(): Promise<void> {
     request.on("end", () => {
       const { SecretId } = JSON.parse(body) as { SecretId: string };
       secretsRead.push(`${request.headers["x-amz-target"]} ${SecretId}`);
+      signers.push({
+        accessKeyId: /Credential=([^/]+)\//.exec(request.headers.authorization ?? "")?.[1],
+        sessionToken: request.headers["x-amz-security-token"] as string | undefined,
+      });
       const value = SECRETS[SecretId];
       response.writeHead(value ? 200 : 400, { "content-type": "application/x-amz-json-1.1" });
       response.end(
@@ -207,6 +213,20 @@ describe("the bundled handlers", () => {
     await expect(failure).rejects.toThrow(/cannot read the secret named by INGEST_TOKENS_SECRET_ARN/);
     // The stack is mapped through index.mjs.map although Node's own source map support is off.
     await expect(failure).rejects.toThrow(/at .*functions\/adapters\/secrets\.ts:\d+:\d+/);
+  });
+
+  it("sign with the role's credentials Lambda puts in the environment, and carry no other credential source", async () => {
+    signers.length = 0;
+    const result = (await invoke("ingest", "ingest-attendance.json", {
+      INGEST_TOKENS_SECRET_ARN: secretIds[0],
+      AWS_ACCESS_KEY_ID: "ASIABUNDLETEST",
+      AWS_SESSION_TOKEN: "bundle-test-session-token",
+    })) as HttpResult;
+    expect(result.statusCode).toBe(200);
+    expect(signers).toEqual([{ accessKeyId: "ASIABUNDLETEST", sessionToken: "bundle-test-session-token" }]);
+    // The default chain's other providers (SSO, profiles, web identity, metadata) are not in the bundles.
+    for (const fn of ["ingest", "api", "publisher"] as const)
+      expect(readFileSync(artifacts[fn], "utf8").includes("defaultProvider::fromSSO"), fn).toBe(false);
   });
 
   it("ingest: refuses the same event with another token (401)", async () => {
