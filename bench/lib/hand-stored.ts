@@ -39,13 +39,17 @@ export interface HandStoreTarget {
 
 type HandStoredItem = ReturnType<typeof handStoredItem>;
 
-/** The one conditional PutItem a punch needs; a duplicate rejects with `ConditionalCheckFailedException`. */
-export function putByHand(target: HandStoreTarget, item: HandStoredItem) {
+/**
+ * The one conditional PutItem a punch needs; a duplicate rejects with `ConditionalCheckFailedException`,
+ * which holds the stored item when `returnStored` asks for it (`ReturnValuesOnConditionCheckFailure`).
+ */
+export function putByHand(target: HandStoreTarget, item: HandStoredItem, returnStored = false) {
   return target.dynamodb.send(
     new PutItemCommand({
       TableName: target.tableName,
       Item: marshall(item),
       ConditionExpression: "attribute_not_exists(pk)",
+      ...(returnStored ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
     }),
   );
 }
