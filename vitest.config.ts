@@ -26,8 +26,8 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/unit/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
-          // One process runs the files in turn and keeps its modules loaded: on CI's 2 cores, loading the
-          // SDK, Hono and the stack again for every file took ~75 s of the run. Files share no state
+          // Each worker process runs its files in turn and keeps its modules loaded: on CI's 2 cores,
+          // loading the SDK, Hono and the stack again for every file took ~75 s of the run. Files share no state
           // beyond the stand-ins (each makes its own table, queues and servers, and closes them).
           isolate: false,
         },

@@ -65,7 +65,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   );
   // The design's duplicate is a failing put that returns the stored item: what that part costs by hand.
   const storedReturned = await interleaved(
-    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i, true),
+    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i, { returnStored: true }),
     (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i),
     Math.round(samples / 2),
     { warmup, onProgress: progress("floor dup   ", Math.round(samples / 2)) },
@@ -208,12 +208,13 @@ function floorCalls(fx: Fixture) {
   return {
     storePunch,
     newPunch: (sn: string, n: number) => storePunch(sn, punch(n)),
-    async duplicate(sn: string, n: number, returnStored = false) {
+    async duplicate(sn: string, n: number, { returnStored = false } = {}) {
       try {
-        await putByHand(target, handStoredItem(sn, punch(n)), returnStored);
+        await putByHand(target, handStoredItem(sn, punch(n)), { returnStored });
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return;
-        throw error;
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (returnStored && !error.Item) throw new Error("the failing put did not return the stored item");
+        return;
       }
       throw new Error("the floor's duplicate put succeeded: the punch was not stored the first time");
     },

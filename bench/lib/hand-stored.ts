@@ -43,7 +43,7 @@ type HandStoredItem = ReturnType<typeof handStoredItem>;
  * The one conditional PutItem a punch needs; a duplicate rejects with `ConditionalCheckFailedException`,
  * which holds the stored item when `returnStored` asks for it (`ReturnValuesOnConditionCheckFailure`).
  */
-export function putByHand(target: HandStoreTarget, item: HandStoredItem, returnStored = false) {
+export function putByHand(target: HandStoreTarget, item: HandStoredItem, { returnStored = false } = {}) {
   return target.dynamodb.send(
     new PutItemCommand({
       TableName: target.tableName,

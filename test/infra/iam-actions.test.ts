@@ -12,7 +12,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../infra/lib/app.ts";
-import { BridgeFunction, BUNDLING, PROJECT_ROOT } from "../../infra/lib/bridge-function.ts";
+import { BridgeFunction, BUNDLED_ALIASES, BUNDLING, PROJECT_ROOT } from "../../infra/lib/bridge-function.ts";
 import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
 
 type Json = Record<string, unknown>;
@@ -186,6 +186,7 @@ async function keptModules(entry: string): Promise<string[]> {
     minify: BUNDLING.minify,
     keepNames: BUNDLING.keepNames,
     mainFields: [...BUNDLING.mainFields],
+    alias: BUNDLED_ALIASES,
     logLevel: "silent",
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);

@@ -241,6 +241,8 @@ describe("functions and front doors", () => {
       });
       // Source maps are read at the first printed error (lazy-source-maps.ts), not at every cold start.
       expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toContain("enable-source-maps");
+      // The bundles read credentials from the environment only, which SnapStart does not fill (env-credentials.ts).
+      expect(fn.Properties.SnapStart).toBeUndefined();
     }
   });
 
