@@ -3,9 +3,19 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { recordAttendance } from "../../functions/core/attendance.ts";
 import { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
+import { EmqxRuleEvent } from "../../functions/core/schemas/emqx.ts";
+import { bearerAuth } from "../../functions/http/bearer-auth.ts";
 import { RULE_EVENTS_PATH } from "../../functions/ingest/app.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
-import { call, emqxId, type Fixture, publishEvent, punch, ruleEventRequest } from "../lib/fixture.ts";
+import {
+  call,
+  emqxId,
+  type Fixture,
+  INGEST_TOKEN,
+  publishEvent,
+  punch,
+  ruleEventRequest,
+} from "../lib/fixture.ts";
 import { handStoredItem, putByHand, type RawPunch, sendByHand } from "../lib/hand-stored.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
@@ -63,6 +73,14 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     Math.round(samples / 2),
     { warmup, onProgress: progress("hono dup    ", Math.round(samples / 2)) },
   );
+  // The least any handler the bridge may have does: Hono, the bearer check, the same schemas, the floor's requests.
+  const checked = oneRouteCheckedHono(floor);
+  const honoChecked = await interleaved(
+    (i) => call(checked, ruleEventRequest(publishEvent(`BV${fx.id}N${i % DEVICES}`, "evt", punch(i)))),
+    (i) => floor.newPunch(`FLOOR${fx.id}V${i % DEVICES}`, i),
+    Math.round(samples / 2),
+    { warmup, onProgress: progress("hono checked", Math.round(samples / 2)) },
+  );
   // The design's duplicate is a failing put that returns the stored item: what that part costs by hand.
   const storedReturned = await interleaved(
     (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i, { returnStored: true }),
@@ -74,6 +92,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
     decomposition(fresh, domain, honoAlone),
+    checkedHonoRow(honoChecked),
     duplicateDecomposition(duplicate, honoDuplicate, storedReturned),
     outsideTheSdk(split, warmup),
   ];
@@ -91,6 +110,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       domain: summary(domain),
       honoAlone: summary(honoAlone),
       honoDuplicate: summary(honoDuplicate),
+      honoChecked: summary(honoChecked),
       duplicateReturningStored: summary(storedReturned),
       timeSplitMs: Object.fromEntries(
         Object.entries(split).map(([name, calls]) => [name, meanSplit(calls.slice(warmup))]),
@@ -137,6 +157,17 @@ function decomposition(app: Paired, domain: Paired, hono: Paired) {
       `domain p50 ${times(p50(domain))}, CPU ${times(cpuRatio(domain))} (${ms(cpu(domain.cpuA))})`,
       `whole app p50 ${times(p50(app))}, CPU ${times(cpuRatio(app))} (${ms(cpu(app.cpuA))})`,
     ].join("; "),
+  };
+}
+
+/** The one-route app that authenticates and validates as the ingest must, against the floor. */
+function checkedHonoRow(checked: Paired) {
+  const ratio = (p: number) => percentile(checked.a, p) / percentile(checked.b, p);
+  const cpu = mean(checked.cpuA) / mean(checked.cpuB);
+  return {
+    figure:
+      "new punch vs the floor: a one-route Hono app with the bearer check and the rule event's and punch's schemas, making the floor's requests",
+    value: `p50 ${times(ratio(50))}, p99 ${times(ratio(99))}, CPU ${times(cpu)} (${ms(mean(checked.cpuA) / 1000)})`,
   };
 }
 
@@ -219,6 +250,24 @@ function floorCalls(fx: Fixture) {
       throw new Error("the floor's duplicate put succeeded: the punch was not stored the first time");
     },
   };
+}
+
+/**
+ * The one-route app with what every handler of the bridge must do before storing: the bearer check and
+ * the rule event's and the punch's schemas (the same valibot schemas the ingest uses), then the floor's
+ * requests. What lies between it and the ingest app is the rest of our edge and the domain's own checks.
+ */
+function oneRouteCheckedHono(floor: ReturnType<typeof floorCalls>): Hono {
+  const app = new Hono();
+  app.post(RULE_EVENTS_PATH, bearerAuth([INGEST_TOKEN]), async (c) => {
+    const event = v.parse(EmqxRuleEvent, await c.req.json());
+    if (event.event !== "message.publish") return c.json({ result: "ignored" });
+    const record = v.parse(AttendanceRecord, JSON.parse(event.payload));
+    const raw = { user_id: record.user_id, att_time: record.att_time, att_state: record.att_state };
+    await floor.storePunch(event.clientid, raw);
+    return c.json({ result: "attendance", stored: 1, duplicates: 0 });
+  });
+  return app;
 }
 
 /**
