@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import { except } from "hono/combine";
 import { METRIC } from "../core/metrics.ts";
 import { bearerAuth } from "../http/bearer-auth.ts";
+import { exceptUnder } from "../http/except-under.ts";
 import { answerErrors } from "../http/on-error.ts";
 import { problemResponse } from "../http/problems.ts";
 import { brokerAccessDeps, brokerAccessOptions } from "./broker-access.ts";
 import { registerBrokerAuthRoute } from "./routes/broker-auth.ts";
-import { DEVICE_PATHS, registerDeviceRoutes } from "./routes/devices.ts";
+import { DEVICE_FOLDER, registerDeviceRoutes } from "./routes/devices.ts";
 import { registerEmqxRoutes } from "./routes/emqx.ts";
 import type { IngestDeps, IngestEnv, IngestOptions } from "./types.ts";
 
@@ -32,7 +32,7 @@ export function createIngestApp(deps: IngestDeps, options: IngestOptions) {
       options.metrics?.flush();
     }
   });
-  app.use("*", except(DEVICE_PATHS, bearerAuth(options.tokens)));
+  app.use("*", exceptUnder(DEVICE_FOLDER, bearerAuth(options.tokens)));
   registerEmqxRoutes(app, deps, options);
   registerBrokerAuthRoute(app, brokerAccessDeps(deps, options), brokerAccessOptions(options));
   registerDeviceRoutes(app, deps, options);

@@ -14,8 +14,9 @@ import type { IngestDeps, IngestEnv, IngestOptions } from "../types.ts";
 import { registerDeviceCommandRoute } from "./device-commands.ts";
 import { registerDeviceShadowRoutes } from "./shadow.ts";
 
-/** Everything under this pattern belongs to HTTP devices (and is closed to EMQX's tokens). */
-export const DEVICE_PATHS = "/v1/devices/*";
+/** Everything under this folder belongs to HTTP devices, who authenticate with their own tokens. */
+export const DEVICE_FOLDER = "/v1/devices/";
+export const DEVICE_PATHS = `${DEVICE_FOLDER}*`;
 
 /** The channels an HTTP device posts to; the body is the payload it would publish on `api/mqtt/v1/{sn}/{channel}`. */
 export const HTTP_DEVICE_CHANNELS = ["evt", "st", "ack"] as const;
