@@ -36,7 +36,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   const floor = floorCalls(fx);
   const sdk = new SdkTime();
   for (const client of [fx.clients.dynamodb, fx.clients.sqs]) sdk.attach(client);
-  const split: Record<"app" | "floor" | "domain", TimeSplit[]> = { app: [], floor: [], domain: [] };
+  const split: Record<SplitName, TimeSplit[]> = { app: [], floor: [], domain: [], checked: [] };
   const fresh = await interleaved(
     sdk.timed((i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))), split.app),
     sdk.timed((i) => floor.newPunch(`FLOOR${fx.id}N${i % DEVICES}`, i), split.floor),
@@ -75,8 +75,10 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   );
   // The least any handler the bridge may have does: Hono, the bearer check, the same schemas, the floor's requests.
   const checked = oneRouteCheckedHono(floor);
+  const checkedPost = (i: number) =>
+    call(checked, ruleEventRequest(publishEvent(`BV${fx.id}N${i % DEVICES}`, "evt", punch(i))));
   const honoChecked = await interleaved(
-    (i) => call(checked, ruleEventRequest(publishEvent(`BV${fx.id}N${i % DEVICES}`, "evt", punch(i)))),
+    sdk.timed(checkedPost, split.checked),
     (i) => floor.newPunch(`FLOOR${fx.id}V${i % DEVICES}`, i),
     Math.round(samples / 2),
     { warmup, onProgress: progress("hono checked", Math.round(samples / 2)) },
@@ -193,14 +195,19 @@ function duplicateDecomposition(app: Paired, hono: Paired, storedReturned: Paire
  * Each call's wall time around and inside its SDK requests (means): what the handler's own code costs in
  * the bench's setting, next to the domain alone and to the floor's marshalling.
  */
-function outsideTheSdk(split: Record<"app" | "floor" | "domain", TimeSplit[]>, warmup: number) {
+function outsideTheSdk(split: Record<SplitName, TimeSplit[]>, warmup: number) {
   const show = (name: string, calls: TimeSplit[]) => {
     const m = meanSplit(calls.slice(warmup));
     return `${name} ${ms(m.before)} / ${ms(m.between)} / ${ms(m.after)} (SDK ${ms(m.inside)})`;
   };
   return {
     figure: "new punch, mean time outside the SDK's requests: before the first / between / after the last",
-    value: [show("app", split.app), show("domain", split.domain), show("floor", split.floor)].join("; "),
+    value: [
+      show("app", split.app),
+      show("the checked one-route Hono app", split.checked),
+      show("domain", split.domain),
+      show("floor", split.floor),
+    ].join("; "),
   };
 }
 
@@ -210,6 +217,7 @@ function meanSplit(calls: TimeSplit[]): TimeSplit {
 }
 
 type Paired = { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] };
+type SplitName = "app" | "floor" | "domain" | "checked";
 
 function summary(paired: Paired) {
   return {
