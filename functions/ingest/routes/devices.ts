@@ -2,7 +2,6 @@ import type { Hono, MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { authenticateDevice, cachedDeviceRegistry } from "../../core/broker-access/index.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import { InvalidInputError } from "../../core/errors.ts";
 import { SerialNumber } from "../../core/schemas/common.ts";
 import { type DeviceTokenCheck, deviceAuth } from "../../http/device-auth.ts";
 import { problemResponse } from "../../http/problems.ts";
@@ -33,7 +32,7 @@ export function registerDeviceRoutes(app: Hono<IngestEnv>, deps: IngestDeps, opt
     app.all(DEVICE_PATHS, (c) => problemResponse(c, "devices_disabled", "HTTP devices are not enabled"));
     return;
   }
-  app.use("/v1/devices/:sn/*", rejectBadSerialNumber(deps, options));
+  app.use("/v1/devices/:sn/*", rejectBadSerialNumber(options));
   app.use("/v1/devices/:sn/*", deviceAuth(httpDeviceCheck(deps, options)));
   for (const channel of HTTP_DEVICE_CHANNELS) {
     app.post(`/v1/devices/:sn/${channel}`, async (c) => {
@@ -81,25 +80,21 @@ function httpDeviceCheck(deps: IngestDeps, options: IngestOptions): DeviceTokenC
 }
 
 /**
- * A path whose serial number is malformed: 400 naming `sn`, and the request is quarantined like any bad
- * device message. No token can be valid for such an sn, so this runs before the token is looked at.
+ * A path whose serial number is malformed: 400 naming `sn`, before the token is looked at (no token can be
+ * valid for such an sn). Nothing is stored: nobody authenticated, so a quarantine entry would let anyone
+ * write to the table. The warning (the sn cut short, no body) is what an operator sees of it.
  */
-function rejectBadSerialNumber(deps: IngestDeps, options: IngestOptions): MiddlewareHandler<IngestEnv> {
+function rejectBadSerialNumber(options: IngestOptions): MiddlewareHandler<IngestEnv> {
   return async (c, next) => {
     const sn = c.req.param("sn") ?? "";
     if (v.safeParse(SerialNumber, sn).success) return next();
-    const body = await readBody(c.req.raw, options.maxBodyBytes);
-    return processAndAnswer(c, deps, options, {
-      transport: "http",
-      body,
-      ids: () => ({}),
-      process: () => {
-        throw new InvalidInputError(
-          "malformed",
-          "sn",
-          `sn: must be 1-64 characters of A-Z, a-z, 0-9, _ or - (got '${sn.slice(0, 80)}')`,
-        );
-      },
-    });
+    const shown = sn.slice(0, 80);
+    options.logger.warn("refused: malformed serial number in a device path", { sn: shown, field: "sn" });
+    return problemResponse(
+      c,
+      "malformed",
+      `sn: must be 1-64 characters of A-Z, a-z, 0-9, _ or - (got '${shown}')`,
+      { field: "sn" },
+    );
   };
 }
