@@ -32,63 +32,59 @@ const DEVICES = 20;
  */
 export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area> {
   const warmup = Math.max(20, Math.round(samples / 10));
-  const sn = (i: number) => `BF${fx.id}N${i % DEVICES}`;
   const floor = floorCalls(fx);
   const sdk = new SdkTime();
   for (const client of [fx.clients.dynamodb, fx.clients.sqs]) sdk.attach(client);
   const split: Record<SplitName, TimeSplit[]> = { app: [], floor: [], domain: [], checked: [] };
-  const fresh = await interleaved(
-    sdk.timed((i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))), split.app),
-    sdk.timed((i) => floor.newPunch(`FLOOR${fx.id}N${i % DEVICES}`, i), split.floor),
+  // Each pair on devices of its own (the tag), so no pair finds another's punches stored.
+  const post = (app: Parameters<typeof call>[0], tag: string) => (i: number) =>
+    call(app, ruleEventRequest(publishEvent(`${tag}${fx.id}N${i % DEVICES}`, "evt", punch(i))));
+  const floorSn = (tag: string) => (i: number) => `FLOOR${fx.id}${tag}${i % DEVICES}`;
+  const pair = (label: string, a: Call, b: Call, count: number) =>
+    interleaved(a, b, count, { warmup, onProgress: progress(label, count) });
+  const half = Math.round(samples / 2);
+  const fresh = await pair(
+    "ingest new  ",
+    sdk.timed(post(fx.ingest, "BF"), split.app),
+    sdk.timed((i) => floor.newPunch(floorSn("N")(i), i), split.floor),
     samples,
-    { warmup, onProgress: progress("ingest new  ", samples) },
   );
   // The same punches again, as EMQX sends a message whose answer it did not get: new message id.
-  const duplicate = await interleaved(
-    (i) => call(fx.ingest, ruleEventRequest(publishEvent(sn(i), "evt", punch(i)))),
-    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i),
+  const duplicate = await pair(
+    "ingest dup  ",
+    post(fx.ingest, "BF"),
+    (i) => floor.duplicate(floorSn("N")(i), i),
     samples,
-    { warmup, onProgress: progress("ingest dup  ", samples) },
   );
   // Where the gap is: the same punches through the domain on the real adapters, without the HTTP edge.
-  const domain = await interleaved(
+  const domain = await pair(
+    "domain new  ",
     sdk.timed((i) => recordOne(fx, `BD${fx.id}N${i % DEVICES}`, i), split.domain),
-    (i) => floor.newPunch(`FLOOR${fx.id}D${i % DEVICES}`, i),
-    Math.round(samples / 2),
-    { warmup, onProgress: progress("domain new  ", Math.round(samples / 2)) },
+    (i) => floor.newPunch(floorSn("D")(i), i),
+    half,
   );
   // What Hono itself costs here: the same request through a one-route app that only makes the floor's requests.
-  const hono = oneRouteHono(floor);
-  const honoPost = (i: number) =>
-    call(hono, ruleEventRequest(publishEvent(`BH${fx.id}N${i % DEVICES}`, "evt", punch(i))));
-  const honoAlone = await interleaved(
+  const honoPost = post(oneRouteHono(floor), "BH");
+  const honoAlone = await pair("hono new    ", honoPost, (i) => floor.newPunch(floorSn("H")(i), i), half);
+  const honoDuplicate = await pair(
+    "hono dup    ",
     honoPost,
-    (i) => floor.newPunch(`FLOOR${fx.id}H${i % DEVICES}`, i),
-    Math.round(samples / 2),
-    { warmup, onProgress: progress("hono new    ", Math.round(samples / 2)) },
-  );
-  const honoDuplicate = await interleaved(
-    honoPost,
-    (i) => floor.duplicate(`FLOOR${fx.id}H${i % DEVICES}`, i),
-    Math.round(samples / 2),
-    { warmup, onProgress: progress("hono dup    ", Math.round(samples / 2)) },
+    (i) => floor.duplicate(floorSn("H")(i), i),
+    half,
   );
   // The least any handler the bridge may have does: Hono, the bearer check, the same schemas, the floor's requests.
-  const checked = oneRouteCheckedHono(floor);
-  const checkedPost = (i: number) =>
-    call(checked, ruleEventRequest(publishEvent(`BV${fx.id}N${i % DEVICES}`, "evt", punch(i))));
-  const honoChecked = await interleaved(
-    sdk.timed(checkedPost, split.checked),
-    (i) => floor.newPunch(`FLOOR${fx.id}V${i % DEVICES}`, i),
-    Math.round(samples / 2),
-    { warmup, onProgress: progress("hono checked", Math.round(samples / 2)) },
+  const honoChecked = await pair(
+    "hono checked",
+    sdk.timed(post(oneRouteCheckedHono(floor), "BV"), split.checked),
+    (i) => floor.newPunch(floorSn("V")(i), i),
+    half,
   );
   // The design's duplicate is a failing put that returns the stored item: what that part costs by hand.
-  const storedReturned = await interleaved(
-    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i, { returnStored: true }),
-    (i) => floor.duplicate(`FLOOR${fx.id}N${i % DEVICES}`, i),
-    Math.round(samples / 2),
-    { warmup, onProgress: progress("floor dup   ", Math.round(samples / 2)) },
+  const storedReturned = await pair(
+    "floor dup   ",
+    (i) => floor.duplicate(floorSn("N")(i), i, { returnStored: true }),
+    (i) => floor.duplicate(floorSn("N")(i), i),
+    half,
   );
   const rows = [
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
@@ -218,6 +214,7 @@ function meanSplit(calls: TimeSplit[]): TimeSplit {
 
 type Paired = { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] };
 type SplitName = "app" | "floor" | "domain" | "checked";
+type Call = (i: number) => Promise<unknown>;
 
 function summary(paired: Paired) {
   return {
