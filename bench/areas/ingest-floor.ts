@@ -16,7 +16,7 @@ import {
   punch,
   ruleEventRequest,
 } from "../lib/fixture.ts";
-import { handStoredItem, putByHand, type RawPunch, sendByHand } from "../lib/hand-stored.ts";
+import { handStoredItem, putByHand, type RawPunch, storeByHand } from "../lib/hand-stored.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
@@ -236,14 +236,12 @@ const progress = (label: string, total: number) => {
 /** The floor: the requests a new punch and a duplicate cannot do without, on the same clients. */
 function floorCalls(fx: Fixture) {
   const target = { ...fx.clients, tableName: fx.resources.tableName, queueUrl: fx.resources.eventsQueueUrl };
-  const storePunch = async (sn: string, p: RawPunch) => {
-    const stored = handStoredItem(sn, p);
-    await putByHand(target, stored);
-    await sendByHand(target, stored);
-  };
+  const storePunch = (sn: string, p: RawPunch) => storeByHand(target, handStoredItem(sn, p));
   return {
     storePunch,
-    newPunch: (sn: string, n: number) => storePunch(sn, punch(n)),
+    async newPunch(sn: string, n: number) {
+      if (!(await storePunch(sn, punch(n)))) throw new Error(`the floor's new punch ${n} was stored before`);
+    },
     async duplicate(sn: string, n: number, { returnStored = false } = {}) {
       try {
         await putByHand(target, handStoredItem(sn, punch(n)), { returnStored });
@@ -269,8 +267,8 @@ function oneRouteCheckedHono(floor: ReturnType<typeof floorCalls>): Hono {
     if (event.event !== "message.publish") return c.json({ result: "ignored" });
     const record = v.parse(AttendanceRecord, JSON.parse(event.payload));
     const raw = { user_id: record.user_id, att_time: record.att_time, att_state: record.att_state };
-    await floor.storePunch(event.clientid, raw);
-    return c.json({ result: "attendance", stored: 1, duplicates: 0 });
+    const stored = await floor.storePunch(event.clientid, raw);
+    return c.json({ result: "attendance", stored: stored ? 1 : 0, duplicates: stored ? 0 : 1 });
   });
   return app;
 }
@@ -283,13 +281,9 @@ function oneRouteHono(floor: ReturnType<typeof floorCalls>): Hono {
   const app = new Hono();
   app.post(RULE_EVENTS_PATH, async (c) => {
     const event = await c.req.json<{ topic: string; payload: string }>();
-    try {
-      await floor.storePunch(event.topic.split("/")[3] as string, JSON.parse(event.payload) as RawPunch);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return c.json({ result: "attendance", stored: 0, duplicates: 1 });
-    }
-    return c.json({ result: "attendance", stored: 1, duplicates: 0 });
+    const sn = event.topic.split("/")[3] as string;
+    const stored = await floor.storePunch(sn, JSON.parse(event.payload) as RawPunch);
+    return c.json({ result: "attendance", stored: stored ? 1 : 0, duplicates: stored ? 0 : 1 });
   });
   return app;
 }

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { type AwsClients, awsClients, createAwsDeps } from "../../functions/adapters/aws-deps.ts";
@@ -11,7 +10,7 @@ import { parseJson, parseOrReject } from "../../functions/core/validation.ts";
 import { createIngestApp } from "../../functions/ingest/app.ts";
 import { ingestRuleEvent } from "../../functions/ingest/rule-event.ts";
 import { benchLogger } from "../lib/fixture.ts";
-import { handStoredItem, putByHand, type RawPunch, sendByHand } from "../lib/hand-stored.ts";
+import { handStoredItem, type RawPunch, storeByHand } from "../lib/hand-stored.ts";
 
 /**
  * One HTTP server for the throughput comparison, in its own process, serving `POST /emqx/rule-events`
@@ -41,9 +40,9 @@ const listening = (port: number) => console.log(`PORT ${port}`);
 
 const SERVERS: Record<string, () => void> = {
   app: () => serveHono(appFetch()),
-  "hono-min": () => serveHono(oneRouteHono(storeByHand(awsClients(config))).fetch),
+  "hono-min": () => serveHono(oneRouteHono(byHand(awsClients(config))).fetch),
   "bare-domain": () => serveBare(storeByDomain()),
-  bare: () => serveBare(storeByHand(awsClients(config))),
+  bare: () => serveBare(byHand(awsClients(config))),
 };
 const start = SERVERS[process.argv[2] ?? ""];
 if (!start) throw new Error(`server kind: one of ${Object.keys(SERVERS).join(", ")}`);
@@ -120,18 +119,13 @@ function storeByDomain(): Store {
   };
 }
 
-function storeByHand(clients: AwsClients): Store {
+function byHand(clients: AwsClients): Store {
   const target = { ...clients, tableName: config.TABLE_NAME, queueUrl: config.EVENTS_QUEUE_URL };
   return async (body) => {
     const { sn, item } = punchItem(body);
-    try {
-      await putByHand(target, item);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { status: 200, body: { result: "attendance", sn, stored: 0, duplicates: 1, rejected: [] } };
-    }
-    await sendByHand(target, item);
-    return { status: 200, body: { result: "attendance", sn, stored: 1, duplicates: 0, rejected: [] } };
+    const stored = await storeByHand(target, item);
+    const counts = { stored: stored ? 1 : 0, duplicates: stored ? 0 : 1 };
+    return { status: 200, body: { result: "attendance", sn, ...counts, rejected: [] } };
   };
 }
 

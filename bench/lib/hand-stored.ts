@@ -1,4 +1,8 @@
-import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 
@@ -68,4 +72,16 @@ export function sendByHand(target: HandStoreTarget, item: HandStoredItem) {
       ...(fifo ? { MessageGroupId: item.sn, MessageDeduplicationId: item.eventId } : {}),
     }),
   );
+}
+
+/** One punch stored and sent by hand; false, with nothing sent, when it was stored before (a duplicate). */
+export async function storeByHand(target: HandStoreTarget, item: HandStoredItem): Promise<boolean> {
+  try {
+    await putByHand(target, item);
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+  await sendByHand(target, item);
+  return true;
 }
