@@ -15,7 +15,7 @@ import { registerDeviceShadowRoutes } from "./shadow.ts";
 
 /** Everything under this folder belongs to HTTP devices, who authenticate with their own tokens. */
 export const DEVICE_FOLDER = "/v1/devices/";
-export const DEVICE_PATHS = `${DEVICE_FOLDER}*`;
+const DEVICE_PATHS = `${DEVICE_FOLDER}*`;
 
 /** The channels an HTTP device posts to; the body is the payload it would publish on `api/mqtt/v1/{sn}/{channel}`. */
 export const HTTP_DEVICE_CHANNELS = ["evt", "st", "ack"] as const;
