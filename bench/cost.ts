@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { toItem as attendanceItem } from "../functions/adapters/dynamodb/attendance-store.ts";
 import type { RequestCount } from "./lib/aws-counter.ts";
+import { LAMBDA_NODE_LABEL } from "./lib/lambda-node.ts";
 import { type Area, type Results, type Row, times } from "./lib/report.ts";
 import { type FunctionSettings, readTemplate, type TemplateFacts } from "./lib/template.ts";
 import { ASSUMPTIONS, PRICES } from "./prices.ts";
@@ -371,7 +372,7 @@ function initTimes(results: Results): Record<"ingest" | "api" | "publisher", num
     string,
     Record<string, number>
   >;
-  const node = byNode["Node 22"] ?? Object.values(byNode)[0] ?? {};
+  const node = byNode[LAMBDA_NODE_LABEL] ?? Object.values(byNode)[0] ?? {};
   return { ingest: node.ingest ?? 150, api: node.api ?? 200, publisher: node.publisher ?? 150 };
 }
 

@@ -14,6 +14,7 @@ import { mqttRequests } from "./areas/mqtt-requests.ts";
 import { requestsPerOperation } from "./areas/requests.ts";
 import { computeCost, RESULTS_FILE } from "./cost.ts";
 import { createFixture, type Fixture } from "./lib/fixture.ts";
+import { rerunOnLambdaNode } from "./lib/lambda-node.ts";
 import { type Area, formatArea, type Results, writeResults } from "./lib/report.ts";
 import { startSqsProcess } from "./lib/sqs-process.ts";
 
@@ -162,7 +163,13 @@ async function runOnly(name: string): Promise<void> {
   if (result.failures?.length) process.exitCode = 1;
 }
 
-(only === undefined ? main() : runOnly(only)).catch((error) => {
+async function start(): Promise<void> {
+  const status = await rerunOnLambdaNode();
+  if (status !== undefined) process.exit(status);
+  await (only === undefined ? main() : runOnly(only));
+}
+
+start().catch((error) => {
   console.error(`bench failed: ${error instanceof Error ? error.stack : error}`);
   process.exit(1);
 });

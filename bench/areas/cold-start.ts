@@ -9,7 +9,7 @@ import {
   BUNDLING,
   HANDLER_ENTRIES,
   PROJECT_ROOT,
-  RUNTIME,
+  RUNTIME_NODE_MAJOR,
 } from "../../infra/lib/bridge-function.ts";
 import { progressBar } from "../../local/simulator/progress.ts";
 import {
@@ -18,6 +18,7 @@ import {
   SDK_CLIENTS,
   type SdkClientPackage,
 } from "../cold-start/hello-handler.ts";
+import { LAMBDA_NODE_LABEL, lambdaNodePath, onLambdaNode } from "../lib/lambda-node.ts";
 import { type Area, ms, type Row, times } from "../lib/report.ts";
 import { median } from "../lib/stats.ts";
 
@@ -60,8 +61,8 @@ interface Variant {
 /**
  * Module init of each handler bundled exactly as `npm run synth` bundles it (infra's BUNDLING options,
  * esbuild from node_modules), against a hello-world Hono bundle that makes the same SDK clients as that
- * handler's bundle holds (and against the DynamoDB + SQS one the issue first measured), on Node 20 and
- * Node 22 (npm's `node@22` package); one fresh process per sample, variants in rotating order.
+ * handler's bundle holds (and against the DynamoDB + SQS one the issue first measured), on Lambda's Node
+ * (and on this one, when it is another); one fresh process per sample, variants in rotating order.
  */
 export async function coldStart(samples: number): Promise<Area> {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundles-"));
@@ -111,9 +112,11 @@ export async function coldStart(samples: number): Promise<Area> {
         `Median of ${samples} fresh processes per bundle and Node version. Bundles: ${sizes.join(", ")}.`,
         "Each handler's baseline makes the SDK clients its bundle holds (Secrets Manager where a `*_SECRET_ARN` can name a secret); the last figure of a row is against the DynamoDB + SQS hello-world. Baselines are bundled as the handlers are, so they too take the SDK's credentials from the environment alone (functions/adapters/env-credentials.ts).",
         "Init as configured by plain variables. As deployed, every function names its secrets (`*_SECRET_ARN`): it then imports Powertools Parameters, makes the Secrets Manager client and reads each secret once (in parallel) at init.",
-        ...(nodes.length < 2
-          ? ["Node 22 was not available (npx -y node@22 failed): measured on Node 20 only."]
-          : []),
+        ...(nodes.some((node) => node.label === LAMBDA_NODE_LABEL)
+          ? []
+          : [
+              `${LAMBDA_NODE_LABEL} (Lambda's runtime) was not available (npx failed): measured on ${process.version} only.`,
+            ]),
       ],
       data: { medianInitMs: data, baselines: baselineOf },
     };
@@ -174,7 +177,7 @@ async function bundle(
     outfile,
     bundle: true,
     platform: "node",
-    target: RUNTIME.name.replace("nodejs", "node").replace(".x", ""),
+    target: `node${RUNTIME_NODE_MAJOR}`,
     format: "esm",
     minify: BUNDLING.minify,
     sourcemap: BUNDLING.sourceMap,
@@ -213,15 +216,11 @@ async function measure(node: string, variants: Variant[], samples: number, label
   return out;
 }
 
-/** This Node, and Node 22 from npm's `node@22` package (Lambda's runtime) when npx can get it. */
+/** Lambda's Node (npm's `node@24` when this one is another), and this one too when it is not Lambda's. */
 async function nodeBinaries(): Promise<Array<{ label: string; path: string }>> {
-  const nodes = [{ label: `Node ${process.versions.node.split(".")[0]}`, path: process.execPath }];
-  if (process.versions.node.startsWith("22.")) return nodes;
-  try {
-    const { stdout } = await run("npx", ["-y", "node@22", "-p", "process.execPath"], { timeout: 180_000 });
-    nodes.push({ label: "Node 22", path: stdout.trim() });
-  } catch {
-    // Offline without the package in npm's cache: Node 20 only, and the notes say so.
-  }
+  const lambda = await lambdaNodePath();
+  const nodes = lambda ? [{ label: LAMBDA_NODE_LABEL, path: lambda }] : [];
+  if (!onLambdaNode())
+    nodes.push({ label: `Node ${process.versions.node.split(".")[0]}`, path: process.execPath });
   return nodes;
 }

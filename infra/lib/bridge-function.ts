@@ -24,7 +24,10 @@ export const HANDLER_ENTRIES = {
   feed: fileURLToPath(new URL("../../functions/feed/handler.ts", import.meta.url)),
 } as const;
 
-export const RUNTIME = Runtime.NODEJS_22_X;
+export const RUNTIME = Runtime.NODEJS_24_X;
+
+/** Lambda's Node major version ("24"): the bundles' esbuild target and the Node the benchmarks run on. */
+export const RUNTIME_NODE_MAJOR = RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "$1");
 
 /**
  * Packages the bundles take from a file of ours instead, relative to {@link PROJECT_ROOT}: the SDK's
@@ -88,7 +91,7 @@ export interface BridgeFunctionProps {
 }
 
 /**
- * One handler as a `NodejsFunction` (Node 22, arm64) with its own role and log group: the role starts
+ * One handler as a `NodejsFunction` (Node 24, arm64) with its own role and log group: the role starts
  * empty (no AWS managed policy) and gets only what the caller grants, plus writing to its log group.
  */
 export class BridgeFunction extends Construct {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { Metric } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
@@ -95,12 +95,6 @@ export class GapTracker extends Construct {
       description: "emqx-serverless-bridge gap tracker pass",
       schedule: Schedule.rate(GAPS_SCHEDULE),
       targets: [new LambdaFunction(this.function.function, { retryAttempts: 0 })],
-    });
-    Validations.of(this.function.function).acknowledge({
-      id: "AwsSolutions-L1",
-      reason:
-        "Node.js 22 on purpose: the runtime the bridge is built, bundled (target node22) and tested for; " +
-        "moving to a newer runtime is a deliberate change with its own test run.",
     });
   }
 

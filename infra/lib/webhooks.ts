@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -71,12 +71,6 @@ export class WebhookSender extends Construct {
     });
     grantTable(this.function, props.table, { actions: WEBHOOK_TABLE_ACTIONS, index: false });
     grantSend(this.function, this.deliveryQueue);
-    Validations.of(this.function.function).acknowledge({
-      id: "AwsSolutions-L1",
-      reason:
-        "Node.js 22 on purpose: the runtime the bridge is built, bundled (target node22) and tested for; " +
-        "moving to a newer runtime is a deliberate change with its own test run.",
-    });
     for (const queue of [props.webhooksQueue, this.deliveryQueue]) {
       this.function.function.addEventSource(
         new SqsEventSource(queue, { batchSize: BATCH_SIZE, reportBatchItemFailures: true }),

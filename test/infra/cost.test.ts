@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { computeCost, costMarkdown, indexesOfAnItem, snsCost } from "../../bench/cost.ts";
 import type { RequestCount } from "../../bench/lib/aws-counter.ts";
+import { LAMBDA_NODE_LABEL } from "../../bench/lib/lambda-node.ts";
 import type { Results } from "../../bench/lib/report.ts";
 import { readTemplate, type TemplateFacts } from "../../bench/lib/template.ts";
 import { PRICES } from "../../bench/prices.ts";
@@ -31,7 +32,7 @@ const results = (counts: Record<string, RequestCount & { emqxCalls?: number }>):
       id: "cold-start",
       title: "",
       rows: [],
-      data: { medianInitMs: { "Node 22": { ingest: 100, api: 120, publisher: 100 } } },
+      data: { medianInitMs: { [LAMBDA_NODE_LABEL]: { ingest: 100, api: 120, publisher: 100 } } },
     },
   ],
 });

@@ -12,7 +12,13 @@ import { Template } from "aws-cdk-lib/assertions";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../infra/lib/app.ts";
-import { BridgeFunction, BUNDLED_ALIASES, BUNDLING, PROJECT_ROOT } from "../../infra/lib/bridge-function.ts";
+import {
+  BridgeFunction,
+  BUNDLED_ALIASES,
+  BUNDLING,
+  PROJECT_ROOT,
+  RUNTIME_NODE_MAJOR,
+} from "../../infra/lib/bridge-function.ts";
 import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
 
 type Json = Record<string, unknown>;
@@ -181,7 +187,7 @@ async function keptModules(entry: string): Promise<string[]> {
     metafile: true,
     outdir: join(outdir, "esbuild"),
     platform: "node",
-    target: "node22",
+    target: `node${RUNTIME_NODE_MAJOR}`,
     format: "esm",
     minify: BUNDLING.minify,
     keepNames: BUNDLING.keepNames,

@@ -221,7 +221,7 @@ describe("storage", () => {
 });
 
 describe("functions and front doors", () => {
-  it("runs every bridge function on Node 22 arm64 with its own log group, JSON logs, system logs at WARN", () => {
+  it("runs every bridge function on Node 24 arm64 with its own log group, JSON logs, system logs at WARN", () => {
     const functions = template.findResources("AWS::Lambda::Function");
     // Each a BridgeFunction (their number grows with the features; none is made another way).
     const bridgeFunctions = stack.node.findAll().filter((c) => c instanceof BridgeFunction);
@@ -229,7 +229,7 @@ describe("functions and front doors", () => {
     expect(Object.keys(functions)).toHaveLength(bridgeFunctions.length);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
-        Runtime: "nodejs22.x",
+        Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
         LoggingConfig: {

@@ -9,6 +9,9 @@ export function createDynamoDbClient(options: AwsClientOptions = {}): DynamoDBCl
   return new DynamoDBClient(awsClientConfig(options));
 }
 
+/** How items become DynamoDB attribute values, by the DocumentClient and by hand alike. */
+export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
+
 /**
  * One DocumentClient per DynamoDB client: lib-dynamodb writes its options into the client's config, so a
  * second one with other options would change the first's. It shares the client's middleware stack, so
@@ -24,9 +27,7 @@ const documentClients = new WeakMap<DynamoDBClient, DynamoDBDocumentClient>();
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   let documents = documentClients.get(client);
   if (!documents) {
-    documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-    });
+    documents = DynamoDBDocumentClient.from(client, { marshallOptions: { ...MARSHALL_OPTIONS } });
     documentClients.set(client, documents);
   }
   return documents;
