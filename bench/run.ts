@@ -132,8 +132,9 @@ function reconnectStorm(): void {
   if (process.argv.includes("--no-storm")) return;
   console.error("\nreconnect storm (bench/reconnect-storm.ts, authentication only)...");
   const devices = quick ? "500" : "2000";
-  const args = ["tsx", "bench/reconnect-storm.ts", "--without-rule-events", "--devices", devices];
-  const run = spawnSync("npx", args, { stdio: "inherit" });
+  // On this process's Node: Lambda's, like every other area.
+  const args = ["--import", "tsx", "bench/reconnect-storm.ts", "--without-rule-events", "--devices", devices];
+  const run = spawnSync(process.execPath, args, { stdio: "inherit" });
   if (run.status !== 0) console.error(`reconnect storm exited ${run.status}; its figures are missing`);
 }
 
