@@ -27,7 +27,13 @@ export const HANDLER_ENTRIES = {
 export const RUNTIME = Runtime.NODEJS_24_X;
 
 /** Lambda's Node major version ("24"): the bundles' esbuild target and the Node the benchmarks run on. */
-export const RUNTIME_NODE_MAJOR = RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "$1");
+export const RUNTIME_NODE_MAJOR = nodeMajor(RUNTIME.name);
+
+function nodeMajor(runtime: string): string {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+  if (!major) throw new Error(`not a Node.js runtime: ${runtime}`);
+  return major;
+}
 
 /**
  * Packages the bundles take from a file of ours instead, relative to {@link PROJECT_ROOT}: the SDK's

@@ -9,8 +9,15 @@ export function createDynamoDbClient(options: AwsClientOptions = {}): DynamoDBCl
   return new DynamoDBClient(awsClientConfig(options));
 }
 
-/** How items become DynamoDB attribute values, by the DocumentClient and by hand alike. */
-export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
+/**
+ * How items become DynamoDB attribute values, by the DocumentClient and by hand (`putIfAbsent`) alike.
+ * Frozen: lib-dynamodb writes `convertTopLevelContainer` into the options it is given, which would make
+ * `marshall` wrap a whole item in `{ M: ... }`; the DocumentClient gets a copy.
+ */
+export const MARSHALL_OPTIONS = Object.freeze({
+  removeUndefinedValues: true,
+  convertClassInstanceToMap: true,
+});
 
 /**
  * One DocumentClient per DynamoDB client: lib-dynamodb writes its options into the client's config, so a

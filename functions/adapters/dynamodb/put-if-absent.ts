@@ -9,8 +9,8 @@ import { conditional } from "./send.ts";
  * (`ReturnValuesOnConditionCheckFailure`), so a duplicate costs exactly one write and no read.
  *
  * Every new punch takes this path, so it marshals the item itself and sends a plain `PutItem`: the
- * DocumentClient would do the same marshalling, after building its own middleware stack for each
- * command (~0.1 ms of CPU a request in the ingest's profile, docs/decisions.md).
+ * DocumentClient would do the same marshalling, after resolving a second middleware stack around the
+ * client command's for each command (~0.1 ms of CPU a request in the ingest's profile, docs/decisions.md).
  */
 export async function putIfAbsent<T>(
   client: DynamoDBClient,

@@ -26,6 +26,19 @@ describe("mapWithConcurrency", () => {
     expect(most).toBe(2);
   });
 
+  it("maps a single item (a live punch) with its index, and throws its error as is", async () => {
+    expect(await mapWithConcurrency(["only"], 16, async (item, index) => `${item}:${index}`)).toEqual([
+      "only:0",
+    ]);
+    const failure = new Error("refused");
+    await expect(
+      mapWithConcurrency(["only"], 16, async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(await mapWithConcurrency([], 16, async () => 1)).toEqual([]);
+  });
+
   it("starts nothing after a failure and throws only once the calls in flight have ended", async () => {
     const calls = Array.from({ length: 6 }, () => deferred<number>());
     const started: number[] = [];
