@@ -16,7 +16,13 @@ import {
   punch,
   ruleEventRequest,
 } from "../lib/fixture.ts";
-import { handStoredItem, putByHand, type RawPunch, storeByHand } from "../lib/hand-stored.ts";
+import {
+  handStoredItem,
+  putByHand,
+  type RawPunch,
+  storeByHand,
+  storeDesignedByHand,
+} from "../lib/hand-stored.ts";
 import { type Area, ms, times } from "../lib/report.ts";
 import { SdkTime, type TimeSplit } from "../lib/sdk-time.ts";
 import { interleaved, mean, percentile } from "../lib/stats.ts";
@@ -79,6 +85,13 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     (i) => floor.newPunch(floorSn("V")(i), i),
     half,
   );
+  // The floor's two requests with the item and event the design stores and sends: the data's own share.
+  const designedData = await pair(
+    "floor design",
+    (i) => floor.newDesigned(floorSn("S")(i), i),
+    (i) => floor.newPunch(floorSn("T")(i), i),
+    half,
+  );
   // The design's duplicate is a failing put that returns the stored item: what that part costs by hand.
   const storedReturned = await pair(
     "floor dup   ",
@@ -91,6 +104,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
     decomposition(fresh, domain, honoAlone),
     checkedHonoRow(honoChecked),
+    designedDataRow(designedData),
     duplicateDecomposition(duplicate, honoDuplicate, storedReturned),
     outsideTheSdk(split, warmup),
   ];
@@ -109,6 +123,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       honoAlone: summary(honoAlone),
       honoDuplicate: summary(honoDuplicate),
       honoChecked: summary(honoChecked),
+      designedData: summary(designedData),
       duplicateReturningStored: summary(storedReturned),
       timeSplitMs: Object.fromEntries(
         Object.entries(split).map(([name, calls]) => [name, meanSplit(calls.slice(warmup))]),
@@ -166,6 +181,16 @@ function checkedHonoRow(checked: Paired) {
     figure:
       "new punch vs the floor: a one-route Hono app with the bearer check and the rule event's and punch's schemas, making the floor's requests",
     value: `p50 ${times(ratio(50))}, p99 ${times(ratio(99))}, CPU ${times(cpu)} (${ms(mean(checked.cpuA) / 1000)})`,
+  };
+}
+
+/** The floor's requests carrying the design's item and event, against the floor: what the data adds. */
+function designedDataRow(designed: Paired) {
+  const ratio = (p: number) => percentile(designed.a, p) / percentile(designed.b, p);
+  return {
+    figure:
+      "new punch: the floor's two requests carrying the item and event the design stores and sends (the store's `toItem`, the events queue's entry) vs the floor",
+    value: `p50 ${times(ratio(50))}, p99 ${times(ratio(99))}, CPU ${times(mean(designed.cpuA) / mean(designed.cpuB))}`,
   };
 }
 
@@ -241,6 +266,10 @@ function floorCalls(fx: Fixture) {
     storePunch,
     async newPunch(sn: string, n: number) {
       if (!(await storePunch(sn, punch(n)))) throw new Error(`the floor's new punch ${n} was stored before`);
+    },
+    async newDesigned(sn: string, n: number) {
+      if (!(await storeDesignedByHand(target, sn, punch(n), emqxId())))
+        throw new Error(`the floor's new punch ${n} was stored before`);
     },
     async duplicate(sn: string, n: number, { returnStored = false } = {}) {
       try {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -5,6 +6,11 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { toItem } from "../../functions/adapters/dynamodb/attendance-store.ts";
+import { MARSHALL_OPTIONS } from "../../functions/adapters/dynamodb/client.ts";
+import { toEntry } from "../../functions/adapters/event-batches.ts";
+import { attendanceMessage, toStored } from "../../functions/core/attendance.ts";
+import type { AttendanceRecord } from "../../functions/core/schemas/attendance.ts";
 
 /** A punch as a terminal sends it (bench/lib/fixture.ts's `punch`). */
 export interface RawPunch {
@@ -83,5 +89,45 @@ export async function storeByHand(target: HandStoreTarget, item: HandStoredItem)
     throw error;
   }
   await sendByHand(target, item);
+  return true;
+}
+
+/**
+ * The floor's two bare requests carrying the data the design stores and sends instead of the hand item:
+ * the item as the attendance store writes it (`toItem`: stable `eventId`, normalized time, the user
+ * index's keys, the attempt's `storedBy`, EMQX's message id) and the event as the events queue sends it
+ * (`toEntry`: the fan-out message, ASCII JSON). What storing and announcing that punch costs with no
+ * handler around it; false when it was stored before.
+ */
+export async function storeDesignedByHand(
+  target: HandStoreTarget,
+  sn: string,
+  punch: AttendanceRecord,
+  emqxId: string,
+): Promise<boolean> {
+  const input = { sn, records: [punch], transport: "mqtt" as const, emqxId };
+  const record = { ...toStored(punch, input, new Date().toISOString()), storedBy: randomUUID() };
+  try {
+    await target.dynamodb.send(
+      new PutItemCommand({
+        TableName: target.tableName,
+        Item: marshall(toItem(record), MARSHALL_OPTIONS),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+  const entry = toEntry(attendanceMessage(record), {});
+  await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl,
+      MessageBody: entry.body,
+      MessageAttributes: entry.attributes,
+      MessageGroupId: sn,
+      MessageDeduplicationId: entry.deduplicationId,
+    }),
+  );
   return true;
 }

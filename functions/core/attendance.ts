@@ -203,7 +203,12 @@ async function withdraw(deps: AttendanceDeps, ours: Owed[]): Promise<void> {
   }
 }
 
-function toStored(record: AttendanceRecord, input: AttendanceInput, receivedAt: string): StoredAttendance {
+/** The punch as stored and fanned out (`recordAttendance` adds the attempt's `storedBy`). */
+export function toStored(
+  record: AttendanceRecord,
+  input: AttendanceInput,
+  receivedAt: string,
+): StoredAttendance {
   const { user_id, att_time, att_state, ...extra } = record;
   const attTimeNormalized = normalizeAttTime(att_time) as string;
   return {
