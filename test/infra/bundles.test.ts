@@ -5,17 +5,18 @@
  * against DynamoDB Local and the SQS stand-in.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { builtinModules, createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import type { SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LAMBDA_NODE_LABEL, lambdaNodePath } from "../../bench/lib/lambda-node.ts";
 import { createApp } from "../../infra/lib/app.ts";
 import { TIMEOUTS } from "../../infra/lib/emqx-bridge.ts";
 import type { EmqxBridgeStack } from "../../infra/lib/stack.ts";
@@ -126,16 +127,21 @@ afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
-async function invoke(fn: Fn, eventFile: string, extraEnv: Record<string, string> = {}): Promise<unknown> {
+async function invoke(
+  fn: Fn,
+  eventFile: string,
+  extraEnv: Record<string, string> = {},
+  node = process.execPath,
+): Promise<unknown> {
   const { stdout } = await run(
-    process.execPath,
+    node,
     [
       // As on Lambda: no --enable-source-maps (the bundle maps its stacks itself, at the first error).
       "--input-type=module",
       "-e",
       RUNNER,
       artifacts[fn],
-      join(EVENTS_DIR, eventFile),
+      isAbsolute(eventFile) ? eventFile : join(EVENTS_DIR, eventFile),
       String(TIMEOUTS[fn].toMilliseconds()),
     ],
     {
@@ -205,6 +211,29 @@ describe("the bundled handlers", () => {
     const events = await env.drainEvents();
     expect(events.map((event) => [event.type, event.sn])).toEqual([["attendance", "SN0001"]]);
   });
+
+  it(`ingest: stores and fans out a punch on ${LAMBDA_NODE_LABEL}, Lambda's runtime, too`, async (ctx) => {
+    // npm's node@24 package, as the benchmarks use it; offline and outside CI there is none to run.
+    const node = await lambdaNodePath();
+    if (!node && !process.env.CI) ctx.skip();
+    expect(node, `npx could not get ${LAMBDA_NODE_LABEL}`).toBeDefined();
+    const event = join(outdir, "ingest-attendance-sn0024.json");
+    writeFileSync(
+      event,
+      readFileSync(join(EVENTS_DIR, "ingest-attendance.json"), "utf8").replaceAll("SN0001", "SN0024"),
+    );
+    const result = (await invoke(
+      "ingest",
+      event,
+      { INGEST_TOKENS_SECRET_ARN: secretIds[0] },
+      node,
+    )) as HttpResult;
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toMatchObject({ result: "attendance", sn: "SN0024", stored: 1 });
+    expect(await userReads(env).attendance("SN0024")).toHaveLength(1);
+    const events = await env.drainEvents();
+    expect(events.map((fanned) => [fanned.type, fanned.sn])).toEqual([["attendance", "SN0024"]]);
+  }, 240_000);
 
   it("does not start when a secret cannot be read, and says which, at its TypeScript line", async () => {
     const failure = invoke("ingest", "ingest-attendance.json", {
