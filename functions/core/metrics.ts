@@ -22,8 +22,6 @@ export const METRICS_SERVICE = {
 export type MetricsService = (typeof METRICS_SERVICE)[keyof typeof METRICS_SERVICE];
 
 export const METRIC = {
-  /** Punches and presence/command events stored (not duplicates), counted by the ingest. */
-  EventsAccepted: "EventsAccepted",
   /** Punches already stored (device resend, EMQX retry), counted by the ingest. */
   Duplicates: "Duplicates",
   /** Rejections written to the quarantine (4xx answers), counted by the ingest. */

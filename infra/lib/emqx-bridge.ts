@@ -266,6 +266,7 @@ export class EmqxBridge extends Construct {
 
     this.observability = new BridgeObservability(this, "Observability", {
       functions: { ingest: this.ingest.function, api: this.api.function, publisher: this.publisher.function },
+      eventsTopic,
       queues: {
         events: eventsQueue,
         eventsDlq: this.storage.eventsDlq,

@@ -40,6 +40,11 @@ export interface BridgeObservabilityProps {
   functions: Record<"ingest" | "api" | "publisher", IFunction>;
   queues: { events: IQueue; eventsDlq: IQueue; commands: IQueue; commandsDlq: IQueue };
   /**
+   * The events topic: its `NumberOfMessagesPublished` (free, from SNS) is the dashboard's count of events
+   * published, since a request whose events are simply stored writes no metrics line.
+   */
+  eventsTopic: ITopic;
+  /**
    * Other dead-letter queues, each alarmed at one message and shown on the dashboard (the feed's, the
    * webhooks', the gap tracker's reports): id -> the queue and what a message there means.
    */
@@ -216,9 +221,16 @@ export class BridgeObservability extends Construct {
     );
     this.dashboard.addWidgets(
       new GraphWidget({
-        title: "Ingest: accepted and duplicates (per minute)",
+        title: "Events published (ingest, API, publisher) and the ingest's duplicates (per minute)",
         width: 12,
-        left: [ingestMetric(METRIC.EventsAccepted), ingestMetric(METRIC.Duplicates)],
+        left: [
+          props.eventsTopic.metricNumberOfMessagesPublished({
+            period: Duration.minutes(1),
+            statistic: "Sum",
+            label: "events published",
+          }),
+          ingestMetric(METRIC.Duplicates),
+        ],
       }),
       new GraphWidget({
         title: "Ingest: quarantined and 503s (per minute)",

@@ -123,12 +123,12 @@ describe("metrics", () => {
     const metrics = new EmfMetrics(METRICS_SERVICE.ingest);
     expect(emf(() => metrics.flush())).toEqual([]);
     const docs = emf(() => {
-      metrics.count(METRIC.EventsAccepted);
+      metrics.count(METRIC.Duplicates);
       metrics.count(METRIC.Quarantined, 2);
       metrics.flush();
     });
     expect(docs).toHaveLength(1);
-    expect(docs[0]).toMatchObject({ service: METRICS_SERVICE.ingest, EventsAccepted: 1, Quarantined: 2 });
+    expect(docs[0]).toMatchObject({ service: METRICS_SERVICE.ingest, Duplicates: 1, Quarantined: 2 });
     expect(docs[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([["service"]]);
     expect(emf(() => metrics.flush())).toEqual([]);
   });

@@ -555,6 +555,13 @@ describe("observability", () => {
     for (const name of Object.values(METRIC)) expect(body).toContain(name);
     for (const name of ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"])
       expect(body).toContain(name);
+    // Stored events write no metrics line: the events topic's own count is the published-events graph.
+    const topicId = Object.keys(
+      template.findResources("AWS::SNS::Topic", { Properties: { FifoTopic: true } }),
+    );
+    expect(topicId).toHaveLength(1);
+    expect(body).toContain("NumberOfMessagesPublished");
+    expect(body).toContain(JSON.stringify({ "Fn::GetAtt": [topicId[0], "TopicName"] }));
   });
 
   it("sends alarms to a topic when given one (-c alarmTopicArn=...)", () => {
