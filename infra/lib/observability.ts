@@ -221,7 +221,7 @@ export class BridgeObservability extends Construct {
     );
     this.dashboard.addWidgets(
       new GraphWidget({
-        title: "Events published (ingest, API, publisher) and the ingest's duplicates (per minute)",
+        title: "Events published (all functions) and the ingest's duplicates (per minute)",
         width: 12,
         left: [
           props.eventsTopic.metricNumberOfMessagesPublished({
