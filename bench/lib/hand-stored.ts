@@ -80,14 +80,20 @@ export function sendByHand(target: HandStoreTarget, item: HandStoredItem) {
   );
 }
 
-/** One punch stored and sent by hand; false, with nothing sent, when it was stored before (a duplicate). */
-export async function storeByHand(target: HandStoreTarget, item: HandStoredItem): Promise<boolean> {
+/** Whether a conditional put wrote: false when its condition failed (the punch was stored before). */
+async function wrote(put: Promise<unknown>): Promise<boolean> {
   try {
-    await putByHand(target, item);
+    await put;
+    return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
+}
+
+/** One punch stored and sent by hand; false, with nothing sent, when it was stored before (a duplicate). */
+export async function storeByHand(target: HandStoreTarget, item: HandStoredItem): Promise<boolean> {
+  if (!(await wrote(putByHand(target, item)))) return false;
   await sendByHand(target, item);
   return true;
 }
@@ -107,18 +113,14 @@ export async function storeDesignedByHand(
 ): Promise<boolean> {
   const input = { sn, records: [punch], transport: "mqtt" as const, emqxId };
   const record = { ...toStored(punch, input, new Date().toISOString()), storedBy: randomUUID() };
-  try {
-    await target.dynamodb.send(
-      new PutItemCommand({
-        TableName: target.tableName,
-        Item: marshall(toItem(record), MARSHALL_OPTIONS),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  const put = target.dynamodb.send(
+    new PutItemCommand({
+      TableName: target.tableName,
+      Item: marshall(toItem(record), MARSHALL_OPTIONS),
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+  if (!(await wrote(put))) return false;
   const entry = toEntry(attendanceMessage(record), {});
   await target.sqs.send(
     new SendMessageCommand({
