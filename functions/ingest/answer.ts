@@ -52,7 +52,7 @@ export async function processAndAnswer(
     const result = await withDeadline(run, budget);
     if (options.logger.level <= LogLevelThreshold.DEBUG)
       options.logger.debug("ingested", { transport: intake.transport, ...intake.ids(), ...summary(result) });
-    countAccepted(options.metrics, result);
+    countRepeatsAndRejects(options.metrics, result);
     return answer(c, result);
   } catch (error) {
     return rejectOrDefer(c, deps, options, intake, error);
@@ -64,7 +64,7 @@ export async function processAndAnswer(
  * events are simply stored counts nothing, so it writes no metrics line (each costs log ingestion, like
  * any log line): the events topic's own `NumberOfMessagesPublished` counts what was published.
  */
-function countAccepted(metrics: BridgeMetrics | undefined, result: IngestResult): void {
+function countRepeatsAndRejects(metrics: BridgeMetrics | undefined, result: IngestResult): void {
   if (!metrics || result.result !== "attendance") return;
   if (result.duplicates) metrics.count(METRIC.Duplicates, result.duplicates);
   // Bad records of a backlog are quarantined one by one.
