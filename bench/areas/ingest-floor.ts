@@ -81,7 +81,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   // The least any handler the bridge may have does: Hono, the bearer check, the same schemas, the floor's requests.
   const honoChecked = await pair(
     "hono checked",
-    sdk.timed(post(oneRouteCheckedHono(floor), "BV"), split.checked),
+    sdk.timed(post(oneRouteCheckedHono(floor.storeHandItem), "BV"), split.checked),
     (i) => floor.newPunch(floorSn("V")(i), i),
     half,
   );
@@ -99,6 +99,12 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     (i) => floor.duplicate(floorSn("N")(i), i),
     half,
   );
+  // The least the brief allows, against the floor; and the whole app against that least.
+  const least = await leastPairs(
+    oneRouteCheckedHono(floor.storeDesigned),
+    { fx, floor, pair, post, floorSn },
+    half,
+  );
   const rows = [
     ...ratioRows("new punch", fresh, "conditional PutItem + SendMessage"),
     ...ratioRows("duplicate", duplicate, "failing conditional PutItem"),
@@ -106,6 +112,7 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
     checkedHonoRow(honoChecked),
     designedDataRow(designedData),
     duplicateDecomposition(duplicate, honoDuplicate, storedReturned),
+    ...leastRows(least),
     outsideTheSdk(split, warmup),
   ];
   return {
@@ -125,6 +132,10 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
       honoChecked: summary(honoChecked),
       designedData: summary(designedData),
       duplicateReturningStored: summary(storedReturned),
+      leastNew: summary(least.newVsFloor),
+      leastDuplicate: summary(least.duplicateVsFloor),
+      appVsLeastNew: summary(least.appVsNew),
+      appVsLeastDuplicate: summary(least.appVsDuplicate),
       timeSplitMs: Object.fromEntries(
         Object.entries(split).map(([name, calls]) => [name, meanSplit(calls.slice(warmup))]),
       ),
@@ -212,6 +223,58 @@ function duplicateDecomposition(app: Paired, hono: Paired, storedReturned: Paire
   };
 }
 
+interface LeastSetting {
+  fx: Fixture;
+  floor: ReturnType<typeof floorCalls>;
+  pair: (label: string, a: Call, b: Call, count: number) => Promise<Paired>;
+  post: (app: Parameters<typeof call>[0], tag: string) => Call;
+  floorSn: (tag: string) => (i: number) => string;
+}
+
+/**
+ * The least any handler the brief allows does for a punch (`least`: Hono, the bearer check, the ingest's
+ * schemas, the design's item and event, its put returning the stored item on a duplicate), with none of
+ * our edge or domain: against the floor, and the whole app against it, new and duplicate, each interleaved.
+ */
+async function leastPairs(least: Hono, { fx, floor, pair, post, floorSn }: LeastSetting, count: number) {
+  const newVsFloor = await pair(
+    "least new   ",
+    post(least, "BR"),
+    (i) => floor.newPunch(floorSn("R")(i), i),
+    count,
+  );
+  const duplicateVsFloor = await pair(
+    "least dup   ",
+    post(least, "BR"),
+    (i) => floor.duplicate(floorSn("R")(i), i),
+    count,
+  );
+  // Devices of their own again, so the app and the least each store their own punches, then repeat them.
+  const appVsNew = await pair("vs least new", post(fx.ingest, "BA"), post(least, "BQ"), count);
+  const appVsDuplicate = await pair("vs least dup", post(fx.ingest, "BA"), post(least, "BQ"), count);
+  return { newVsFloor, duplicateVsFloor, appVsNew, appVsDuplicate };
+}
+
+/** What the least allowed costs over the floor, and what our edge and domain cost over that least. */
+function leastRows(least: Awaited<ReturnType<typeof leastPairs>>) {
+  const ratios = (pair: Paired, cpu = false) => {
+    const at = (p: number) => times(percentile(pair.a, p) / percentile(pair.b, p));
+    const cpuRatio = cpu ? `, CPU ${times(mean(pair.cpuA) / mean(pair.cpuB))}` : "";
+    return `p50 ${at(50)}, p99 ${at(99)}${cpuRatio}`;
+  };
+  return [
+    {
+      figure:
+        "the least the brief allows vs the floor: a one-route Hono app with the bearer check, the ingest's schemas and the design's item, event and put (no edge or domain of ours)",
+      value: `new punch ${ratios(least.newVsFloor)}; duplicate ${ratios(least.duplicateVsFloor)}`,
+    },
+    {
+      figure: "the whole app vs that least, interleaved: what our edge and domain add",
+      value: `new punch ${ratios(least.appVsNew, true)}; duplicate ${ratios(least.appVsDuplicate, true)}`,
+    },
+  ];
+}
+
 /**
  * Each call's wall time around and inside its SDK requests (means): what the handler's own code costs in
  * the bench's setting, next to the domain alone and to the floor's marshalling.
@@ -264,6 +327,12 @@ function floorCalls(fx: Fixture) {
   const storePunch = (sn: string, p: RawPunch) => storeByHand(target, handStoredItem(sn, p));
   return {
     storePunch,
+    /** A validated punch stored as the floor's hand item. */
+    storeHandItem: (sn: string, record: AttendanceRecord) =>
+      storePunch(sn, { user_id: record.user_id, att_time: record.att_time, att_state: record.att_state }),
+    /** A validated punch stored and announced as the design's item and event (DESIGN §4). */
+    storeDesigned: (sn: string, record: AttendanceRecord, id: string) =>
+      storeDesignedByHand(target, sn, record, id),
     async newPunch(sn: string, n: number) {
       if (!(await storePunch(sn, punch(n)))) throw new Error(`the floor's new punch ${n} was stored before`);
     },
@@ -284,19 +353,21 @@ function floorCalls(fx: Fixture) {
   };
 }
 
+/** How a one-route app stores a validated punch: by the floor's hand item, or by the design's. */
+type StorePunch = (sn: string, record: AttendanceRecord, emqxId: string) => Promise<boolean>;
+
 /**
  * The one-route app with what every handler of the bridge must do before storing: the bearer check and
- * the rule event's and the punch's schemas (the same valibot schemas the ingest uses), then the floor's
+ * the rule event's and the punch's schemas (the same valibot schemas the ingest uses), then `store`'s
  * requests. What lies between it and the ingest app is the rest of our edge and the domain's own checks.
  */
-function oneRouteCheckedHono(floor: ReturnType<typeof floorCalls>): Hono {
+function oneRouteCheckedHono(store: StorePunch): Hono {
   const app = new Hono();
   app.post(RULE_EVENTS_PATH, bearerAuth([INGEST_TOKEN]), async (c) => {
     const event = v.parse(EmqxRuleEvent, await c.req.json());
     if (event.event !== "message.publish") return c.json({ result: "ignored" });
     const record = v.parse(AttendanceRecord, JSON.parse(event.payload));
-    const raw = { user_id: record.user_id, att_time: record.att_time, att_state: record.att_state };
-    const stored = await floor.storePunch(event.clientid, raw);
+    const stored = await store(event.clientid, record, event.id);
     return c.json({ result: "attendance", stored: stored ? 1 : 0, duplicates: stored ? 0 : 1 });
   });
   return app;

@@ -38,3 +38,31 @@ export function helloHandlerSource(clients: readonly SdkClientPackage[]): string
 
 /** A client's label: `SNS`. */
 export const clientLabel = (name: SdkClientPackage) => SDK_CLIENTS[name][0];
+
+/**
+ * The least an ingest the brief allows holds at init, for the same clients: the hello-world plus
+ * Powertools' Logger and Metrics, the bearer check and the device contract's and EMQX's valibot schemas
+ * (all of them kept, as the ingest validates every route). What the ingest's init costs above it is the
+ * code of its own edge, domain and adapters.
+ */
+export function leastIngestSource(clients: readonly SdkClientPackage[]): string {
+  const hello = helloHandlerSource(clients).split("\n");
+  const app = hello.findIndex((line) => line.startsWith("const app ="));
+  return [
+    ...hello.slice(0, app),
+    `import { Logger } from "@aws-lambda-powertools/logger";`,
+    `import { Metrics } from "@aws-lambda-powertools/metrics";`,
+    `import * as v from "valibot";`,
+    `import * as schemas from "./functions/core/schemas/index.ts";`,
+    `import { bearerAuth } from "./functions/http/bearer-auth.ts";`,
+    `const logger = new Logger({ serviceName: "least" });`,
+    `const metrics = new Metrics({ namespace: "least", serviceName: "least" });`,
+    `const app = new Hono().use("*", bearerAuth([process.env.INGEST_TOKENS ?? ""])).post("/", async (c) => {`,
+    "  const event = v.parse(schemas.EmqxRuleEvent, await c.req.json());",
+    `  logger.debug("event", { event });`,
+    `  metrics.addMetric("events", "Count", 1);`,
+    "  return c.json({ clients: clients.length, schemas: Object.keys(schemas).length });",
+    "});",
+    ...hello.slice(app + 1),
+  ].join("\n");
+}

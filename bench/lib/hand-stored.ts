@@ -103,7 +103,9 @@ export async function storeByHand(target: HandStoreTarget, item: HandStoredItem)
  * the item as the attendance store writes it (`toItem`: stable `eventId`, normalized time, the user
  * index's keys, the attempt's `storedBy`, EMQX's message id) and the event as the events queue sends it
  * (`toEntry`: the fan-out message, ASCII JSON). What storing and announcing that punch costs with no
- * handler around it; false when it was stored before.
+ * handler around it; false, with nothing sent, when it was stored before. Its put asks for the stored
+ * item on a failed condition, as the attendance store's does (DESIGN §4), which changes nothing for a
+ * new punch.
  */
 export async function storeDesignedByHand(
   target: HandStoreTarget,
@@ -118,6 +120,7 @@ export async function storeDesignedByHand(
       TableName: target.tableName,
       Item: marshall(toItem(record), MARSHALL_OPTIONS),
       ConditionExpression: "attribute_not_exists(pk)",
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     }),
   );
   if (!(await wrote(put))) return false;
