@@ -24,7 +24,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const quick = process.argv.includes("--quick");
 const SIZES = quick
   ? { ingestPairs: 200, coldSamples: 3, http: { rounds: 2, seconds: 2, connections: 16, warmup: 2 } }
-  : { ingestPairs: 2000, coldSamples: 15, http: { rounds: 6, seconds: 3, connections: 16, warmup: 8 } };
+  : { ingestPairs: 2000, coldSamples: 25, http: { rounds: 6, seconds: 3, connections: 16, warmup: 8 } };
 
 /**
  * `npm run bench -- --only cold-start` (or `--only ingest`, `--only http`): that area alone (no local stack; the ingest on

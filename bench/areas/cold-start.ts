@@ -108,7 +108,7 @@ export async function coldStart(samples: number): Promise<Area> {
     for (const node of nodes) {
       const init = await measure(node.path, variants, samples, `cold start ${node.label}`);
       data[node.label] = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, median(v)]));
-      rows.push(...rowsFor(node.label, data[node.label] as Record<string, number>, baselineOf));
+      rows.push(...rowsFor(node.label, new Inits(init), baselineOf));
     }
     const sizes = Object.entries(files).map(
       ([name, file]) => `${name} ${(statSync(file).size / 1024).toFixed(0)} KiB`,
@@ -118,7 +118,7 @@ export async function coldStart(samples: number): Promise<Area> {
       title: "Cold start: module init vs a hello-world Hono bundle with the same SDK clients",
       rows,
       notes: [
-        `Median of ${samples} fresh processes per bundle and Node version. Bundles: ${sizes.join(", ")}.`,
+        `${samples} rounds of fresh processes, each round every bundle once (in rotating order), per Node version: times are medians, ratios the median of the rounds' own ratios. Bundles: ${sizes.join(", ")}.`,
         "Each handler's baseline makes the SDK clients its bundle holds (Secrets Manager where a `*_SECRET_ARN` can name a secret); the last figure of a row is against the DynamoDB + SQS hello-world. Baselines are bundled as the handlers are, so they too take the SDK's credentials from the environment alone (functions/adapters/env-credentials.ts).",
         "Init as configured by plain variables. As deployed, every function names its secrets (`*_SECRET_ARN`): it then imports Powertools Parameters, makes the Secrets Manager client and reads each secret once (in parallel) at init.",
         ...(nodes.some((node) => node.label === LAMBDA_NODE_LABEL)
@@ -139,49 +139,58 @@ function helloName(clients: readonly SdkClientPackage[]): string {
   return `hello (${clients.map(clientLabel).join(", ")})`;
 }
 
-function rowsFor(label: string, init: Record<string, number>, baselineOf: Record<string, string>): Row[] {
-  const plain = init[helloName(PLAIN_CLIENTS)] as number;
+/**
+ * Each variant's init per round (rounds run every variant once, back to back): ratios are the median of
+ * the rounds' own ratios, so a slow spell of the machine, which slows a whole round, cancels out.
+ */
+class Inits {
+  constructor(private readonly samples: Record<string, number[]>) {}
+
+  median(name: string): number {
+    return median(this.samples[name] ?? []);
+  }
+
+  ratio(name: string, baseline: string): number {
+    const base = this.samples[baseline] ?? [];
+    return median((this.samples[name] ?? []).map((value, round) => value / (base[round] as number)));
+  }
+}
+
+function rowsFor(label: string, init: Inits, baselineOf: Record<string, string>): Row[] {
+  const plain = helloName(PLAIN_CLIENTS);
   const rows: Row[] = [];
   for (const name of Object.keys(HANDLER_ENTRIES)) {
-    const own = init[name] as number;
     const baseline = baselineOf[name] as string;
-    const hello = init[baseline] as number;
-    const ratio = own / hello;
+    const ratio = init.ratio(name, baseline);
     rows.push({
       figure: `${label}: ${name} init vs ${baseline}`,
-      value: `${times(ratio)} (${ms(own)} vs ${ms(hello)}); ${times(own / plain)} vs the DynamoDB + SQS hello`,
+      value: `${times(ratio)} (${ms(init.median(name))} vs ${ms(init.median(baseline))}); ${times(init.ratio(name, plain))} vs the DynamoDB + SQS hello`,
       goal: `≤ ${times(GOAL)}`,
       met: ratio <= GOAL,
     });
   }
   rows.push(leastIngestRow(label, init, baselineOf));
-  const withMaps = init["ingest --enable-source-maps"] as number;
+  const added = (variant: string) =>
+    `${times(init.ratio(variant, "ingest"))} (+${ms(init.median(variant) - init.median("ingest"))})`;
   rows.push({
     figure: `${label}: what --enable-source-maps would add to the ingest's init`,
-    value: `${times(withMaps / (init.ingest as number))} (+${ms(withMaps - (init.ingest as number))})`,
+    value: added("ingest --enable-source-maps"),
     goal: "not set (maps read at the first error)",
   });
-  const fullChain = init[FULL_CHAIN] as number;
   rows.push({
     figure: `${label}: what the SDK's full credential chain would add to the ingest's init`,
-    value: `${times(fullChain / (init.ingest as number))} (+${ms(fullChain - (init.ingest as number))})`,
+    value: added(FULL_CHAIN),
     goal: "not bundled (Lambda's credentials are in the environment)",
   });
   return rows;
 }
 
 /** The ingest against the least the brief allows, and that least against the ingest's hello-world. */
-function leastIngestRow(
-  label: string,
-  init: Record<string, number>,
-  baselineOf: Record<string, string>,
-): Row {
-  const least = init[LEAST_INGEST] as number;
-  const ingest = init.ingest as number;
-  const hello = init[baselineOf.ingest as string] as number;
+function leastIngestRow(label: string, init: Inits, baselineOf: Record<string, string>): Row {
+  const hello = baselineOf.ingest as string;
   return {
     figure: `${label}: ingest init vs the least the brief allows (its hello + Powertools Logger and Metrics, the bearer check, the valibot schemas); that least vs the hello`,
-    value: `${times(ingest / least)} (${ms(ingest)} vs ${ms(least)}); the least ${times(least / hello)} of the hello`,
+    value: `${times(init.ratio("ingest", LEAST_INGEST))} (${ms(init.median("ingest"))} vs ${ms(init.median(LEAST_INGEST))}); the least ${times(init.ratio(LEAST_INGEST, hello))} of the hello`,
   };
 }
 
