@@ -189,7 +189,7 @@ function rowsFor(label: string, init: Inits, baselineOf: Record<string, string>)
 function leastIngestRow(label: string, init: Inits, baselineOf: Record<string, string>): Row {
   const hello = baselineOf.ingest as string;
   return {
-    figure: `${label}: ingest init vs the least the brief allows (its hello + Powertools Logger and Metrics, the bearer check, the valibot schemas); that least vs the hello`,
+    figure: `${label}: ingest init vs the least the brief allows (its hello + Powertools Logger and Metrics, the bearer check, the valibot schemas, the secrets loader); that least vs the hello`,
     value: `${times(init.ratio("ingest", LEAST_INGEST))} (${ms(init.median("ingest"))} vs ${ms(init.median(LEAST_INGEST))}); the least ${times(init.ratio(LEAST_INGEST, hello))} of the hello`,
   };
 }

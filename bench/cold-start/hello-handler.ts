@@ -41,9 +41,10 @@ export const clientLabel = (name: SdkClientPackage) => SDK_CLIENTS[name][0];
 
 /**
  * The least an ingest the brief allows holds at init, for the same clients: the hello-world plus
- * Powertools' Logger and Metrics, the bearer check and the device contract's and EMQX's valibot schemas
- * (all of them kept, as the ingest validates every route). What the ingest's init costs above it is the
- * code of its own edge, domain and adapters.
+ * Powertools' Logger and Metrics, the bearer check, the device contract's and EMQX's valibot schemas
+ * (all of them kept, as the ingest validates every route) and the secrets loader every deployed function
+ * runs first (Powertools Parameters, imported only when a `*_SECRET_ARN` names a secret, as in the
+ * ingest). What the ingest's init costs above it is the code of its own edge, domain and adapters.
  */
 export function leastIngestSource(clients: readonly SdkClientPackage[]): string {
   const hello = helloHandlerSource(clients).split("\n");
@@ -55,6 +56,8 @@ export function leastIngestSource(clients: readonly SdkClientPackage[]): string 
     `import * as v from "valibot";`,
     `import * as schemas from "./functions/core/schemas/index.ts";`,
     `import { bearerAuth } from "./functions/http/bearer-auth.ts";`,
+    `import { loadSecretsIntoEnv } from "./functions/adapters/secrets.ts";`,
+    "await loadSecretsIntoEnv();",
     `const logger = new Logger({ serviceName: "least" });`,
     `const metrics = new Metrics({ namespace: "least", serviceName: "least" });`,
     `const app = new Hono().use("*", bearerAuth([process.env.INGEST_TOKENS ?? ""])).post("/", async (c) => {`,
