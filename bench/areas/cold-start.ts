@@ -105,9 +105,11 @@ export async function coldStart(samples: number): Promise<Area> {
     const nodes = await nodeBinaries();
     const rows: Row[] = [];
     const data: Record<string, Record<string, number>> = {};
+    const rounds: Record<string, Record<string, number[]>> = {};
     for (const node of nodes) {
       const init = await measure(node.path, variants, samples, `cold start ${node.label}`);
       data[node.label] = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, median(v)]));
+      rounds[node.label] = init;
       rows.push(...rowsFor(node.label, new Inits(init), baselineOf));
     }
     const sizes = Object.entries(files).map(
@@ -127,7 +129,8 @@ export async function coldStart(samples: number): Promise<Area> {
               `${LAMBDA_NODE_LABEL} (Lambda's runtime) was not available (npx failed): measured on ${process.version} only.`,
             ]),
       ],
-      data: { medianInitMs: data, baselines: baselineOf },
+      // Every round's init per bundle, so each ratio of the table can be derived again.
+      data: { medianInitMs: data, initMsByRound: rounds, baselines: baselineOf },
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -151,8 +154,19 @@ class Inits {
   }
 
   ratio(name: string, baseline: string): number {
-    const base = this.samples[baseline] ?? [];
-    return median((this.samples[name] ?? []).map((value, round) => value / (base[round] as number)));
+    return median(this.perRound(name, baseline, (value, base) => value / base));
+  }
+
+  /** The median of the rounds' own differences: what `name` adds to `baseline`'s init. */
+  added(name: string, baseline: string): number {
+    return median(this.perRound(name, baseline, (value, base) => value - base));
+  }
+
+  private perRound(name: string, baseline: string, compare: (value: number, base: number) => number) {
+    const values = this.samples[name];
+    const base = this.samples[baseline];
+    if (!values || !base) throw new Error(`no cold starts measured for ${values ? baseline : name}`);
+    return values.map((value, round) => compare(value, base[round] as number));
   }
 }
 
@@ -171,7 +185,7 @@ function rowsFor(label: string, init: Inits, baselineOf: Record<string, string>)
   }
   rows.push(leastIngestRow(label, init, baselineOf));
   const added = (variant: string) =>
-    `${times(init.ratio(variant, "ingest"))} (+${ms(init.median(variant) - init.median("ingest"))})`;
+    `${times(init.ratio(variant, "ingest"))} (+${ms(init.added(variant, "ingest"))})`;
   rows.push({
     figure: `${label}: what --enable-source-maps would add to the ingest's init`,
     value: added("ingest --enable-source-maps"),

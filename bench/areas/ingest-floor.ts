@@ -51,14 +51,14 @@ export async function ingestVsFloor(fx: Fixture, samples: number): Promise<Area>
   const half = Math.round(samples / 2);
   const fresh = await pair(
     "ingest new  ",
-    sdk.timed(post(fx.ingest, "BF"), split.app),
+    sdk.timed(answering("stored", post(fx.ingest, "BF")), split.app),
     sdk.timed((i) => floor.newPunch(floorSn("N")(i), i), split.floor),
     samples,
   );
   // The same punches again, as EMQX sends a message whose answer it did not get: new message id.
   const duplicate = await pair(
     "ingest dup  ",
-    post(fx.ingest, "BF"),
+    answering("duplicates", post(fx.ingest, "BF")),
     (i) => floor.duplicate(floorSn("N")(i), i),
     samples,
   );
@@ -227,7 +227,7 @@ interface LeastSetting {
   fx: Fixture;
   floor: ReturnType<typeof floorCalls>;
   pair: (label: string, a: Call, b: Call, count: number) => Promise<Paired>;
-  post: (app: Parameters<typeof call>[0], tag: string) => Call;
+  post: (app: Parameters<typeof call>[0], tag: string) => (i: number) => Promise<Record<string, unknown>>;
   floorSn: (tag: string) => (i: number) => string;
 }
 
@@ -239,19 +239,29 @@ interface LeastSetting {
 async function leastPairs(least: Hono, { fx, floor, pair, post, floorSn }: LeastSetting, count: number) {
   const newVsFloor = await pair(
     "least new   ",
-    post(least, "BR"),
+    answering("stored", post(least, "BR")),
     (i) => floor.newPunch(floorSn("R")(i), i),
     count,
   );
   const duplicateVsFloor = await pair(
     "least dup   ",
-    post(least, "BR"),
+    answering("duplicates", post(least, "BR")),
     (i) => floor.duplicate(floorSn("R")(i), i),
     count,
   );
   // Devices of their own again, so the app and the least each store their own punches, then repeat them.
-  const appVsNew = await pair("vs least new", post(fx.ingest, "BA"), post(least, "BQ"), count);
-  const appVsDuplicate = await pair("vs least dup", post(fx.ingest, "BA"), post(least, "BQ"), count);
+  const appVsNew = await pair(
+    "vs least new",
+    answering("stored", post(fx.ingest, "BA")),
+    answering("stored", post(least, "BQ")),
+    count,
+  );
+  const appVsDuplicate = await pair(
+    "vs least dup",
+    answering("duplicates", post(fx.ingest, "BA")),
+    answering("duplicates", post(least, "BQ")),
+    count,
+  );
   return { newVsFloor, duplicateVsFloor, appVsNew, appVsDuplicate };
 }
 
@@ -350,6 +360,18 @@ function floorCalls(fx: Fixture) {
       }
       throw new Error("the floor's duplicate put succeeded: the punch was not stored the first time");
     },
+  };
+}
+
+/**
+ * A post whose answer must say the punch was stored (new) or found stored (a duplicate), as the floor's
+ * own calls check theirs: a pair never times the other path unnoticed.
+ */
+function answering(outcome: "stored" | "duplicates", post: (i: number) => Promise<Record<string, unknown>>) {
+  return async (i: number) => {
+    const body = await post(i);
+    if (body[outcome] !== 1)
+      throw new Error(`punch ${i}: expected ${outcome} 1, got ${JSON.stringify(body)}`);
   };
 }
 

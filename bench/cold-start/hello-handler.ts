@@ -41,8 +41,8 @@ export const clientLabel = (name: SdkClientPackage) => SDK_CLIENTS[name][0];
 
 /**
  * The least an ingest the brief allows holds at init, for the same clients: the hello-world plus
- * Powertools' Logger and Metrics, the bearer check, the device contract's and EMQX's valibot schemas
- * (all of them kept, as the ingest validates every route) and the secrets loader every deployed function
+ * Powertools' Logger and Metrics, the bearer check, the device contract's, EMQX's and the shadow's valibot
+ * schemas (all of them kept, as the ingest validates every route) and the secrets loader every deployed function
  * runs first (Powertools Parameters, imported only when a `*_SECRET_ARN` names a secret, as in the
  * ingest). What the ingest's init costs above it is the code of its own edge, domain and adapters.
  */
@@ -54,13 +54,15 @@ export function leastIngestSource(clients: readonly SdkClientPackage[]): string 
     `import { Logger } from "@aws-lambda-powertools/logger";`,
     `import { Metrics } from "@aws-lambda-powertools/metrics";`,
     `import * as v from "valibot";`,
-    `import * as schemas from "./functions/core/schemas/index.ts";`,
+    `import * as contract from "./functions/core/schemas/index.ts";`,
+    `import * as shadow from "./functions/core/schemas/shadow.ts";`,
     `import { bearerAuth } from "./functions/http/bearer-auth.ts";`,
     `import { loadSecretsIntoEnv } from "./functions/adapters/secrets.ts";`,
     "await loadSecretsIntoEnv();",
     `const logger = new Logger({ serviceName: "least" });`,
     `const metrics = new Metrics({ namespace: "least", serviceName: "least" });`,
     `const app = new Hono().use("*", bearerAuth([process.env.INGEST_TOKENS ?? ""])).post("/", async (c) => {`,
+    "  const schemas = { ...contract, ...shadow };",
     "  const event = v.parse(schemas.EmqxRuleEvent, await c.req.json());",
     `  logger.debug("event", { event });`,
     `  metrics.addMetric("events", "Count", 1);`,

@@ -3,7 +3,7 @@
  * The ingest answers 503 so EMQX keeps the message and retries it.
  */
 export class TransientError extends Error {
-  override readonly name = "TransientError";
+  override readonly name: string = "TransientError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -34,6 +34,7 @@ export class InvalidInputError extends Error {
 
 /** The handler ran out of its own time budget; answered 503 so the sender retries. */
 export class DeadlineExceededError extends TransientError {
+  override readonly name: string = "DeadlineExceededError";
   constructor(ms: number) {
     super(`request did not finish within the ${ms} ms internal deadline`);
   }

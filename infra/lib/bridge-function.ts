@@ -48,8 +48,8 @@ export const BUNDLED_ALIASES = {
  * How every handler is bundled: ESM (the handlers use top-level await for secrets), minified with
  * external source maps (read only when an error is printed: functions/adapters/lazy-source-maps.ts),
  * without esbuild's `keepNames` (nothing reads a function's or class's `name`: every error class of the
- * bridge names itself, as the SDK's do; keeping them cost every cold start 10-12 ms of `__name` calls
- * and bytes, docs/decisions.md),
+ * bridge names itself, as the SDK's do; keeping them cost the ingest's cold start 12-17 ms, ~10 %, of
+ * `__name` calls and bytes, docs/decisions.md),
  * everything inside (the AWS SDK too: the versions the lockfile pins, not the runtime's) but the
  * credential chain ({@link BUNDLED_ALIASES}), locally with the esbuild in node_modules, never in Docker.
  * ESM output needs `require` for the CommonJS dependencies that call it (Node built-ins), hence the banner.
