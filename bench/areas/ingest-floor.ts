@@ -186,23 +186,27 @@ function decomposition(app: Paired, domain: Paired, hono: Paired) {
 
 /** The one-route app that authenticates and validates as the ingest must, against the floor. */
 function checkedHonoRow(checked: Paired) {
-  const ratio = (p: number) => percentile(checked.a, p) / percentile(checked.b, p);
-  const cpu = mean(checked.cpuA) / mean(checked.cpuB);
   return {
     figure:
       "new punch vs the floor: a one-route Hono app with the bearer check and the rule event's and punch's schemas, making the floor's requests",
-    value: `p50 ${times(ratio(50))}, p99 ${times(ratio(99))}, CPU ${times(cpu)} (${ms(mean(checked.cpuA) / 1000)})`,
+    value: `${pairRatios(checked, { cpu: true })} (${ms(mean(checked.cpuA) / 1000)})`,
   };
 }
 
 /** The floor's requests carrying the design's item and event, against the floor: what the data adds. */
 function designedDataRow(designed: Paired) {
-  const ratio = (p: number) => percentile(designed.a, p) / percentile(designed.b, p);
   return {
     figure:
       "new punch: the floor's two requests carrying the item and event the design stores and sends (the store's `toItem`, the events queue's entry) vs the floor",
-    value: `p50 ${times(ratio(50))}, p99 ${times(ratio(99))}, CPU ${times(mean(designed.cpuA) / mean(designed.cpuB))}`,
+    value: pairRatios(designed, { cpu: true }),
   };
+}
+
+/** A pair's p50 and p99 ratios (and its CPU ratio), as the decomposition rows print them. */
+function pairRatios(pair: Paired, { cpu = false } = {}): string {
+  const at = (p: number) => times(percentile(pair.a, p) / percentile(pair.b, p));
+  const cpuRatio = cpu ? `, CPU ${times(mean(pair.cpuA) / mean(pair.cpuB))}` : "";
+  return `p50 ${at(50)}, p99 ${at(99)}${cpuRatio}`;
 }
 
 /**
@@ -267,20 +271,15 @@ async function leastPairs(least: Hono, { fx, floor, pair, post, floorSn }: Least
 
 /** What the least allowed costs over the floor, and what our edge and domain cost over that least. */
 function leastRows(least: Awaited<ReturnType<typeof leastPairs>>) {
-  const ratios = (pair: Paired, cpu = false) => {
-    const at = (p: number) => times(percentile(pair.a, p) / percentile(pair.b, p));
-    const cpuRatio = cpu ? `, CPU ${times(mean(pair.cpuA) / mean(pair.cpuB))}` : "";
-    return `p50 ${at(50)}, p99 ${at(99)}${cpuRatio}`;
-  };
   return [
     {
       figure:
         "the least the brief allows vs the floor: a one-route Hono app with the bearer check, the ingest's schemas and the design's item, event and put (no edge or domain of ours)",
-      value: `new punch ${ratios(least.newVsFloor)}; duplicate ${ratios(least.duplicateVsFloor)}`,
+      value: `new punch ${pairRatios(least.newVsFloor)}; duplicate ${pairRatios(least.duplicateVsFloor)}`,
     },
     {
       figure: "the whole app vs that least, interleaved: what our edge and domain add",
-      value: `new punch ${ratios(least.appVsNew, true)}; duplicate ${ratios(least.appVsDuplicate, true)}`,
+      value: `new punch ${pairRatios(least.appVsNew, { cpu: true })}; duplicate ${pairRatios(least.appVsDuplicate, { cpu: true })}`,
     },
   ];
 }
