@@ -83,19 +83,12 @@ export async function coldStart(samples: number): Promise<Area> {
     for (const clients of [PLAIN_CLIENTS, ...Object.values(clientsOf)]) {
       const name = helloName(clients);
       if (files[name]) continue;
-      const stdin = {
-        contents: helloHandlerSource(clients),
-        resolveDir: PROJECT_ROOT,
-        loader: "ts" as const,
-      };
-      files[name] = (await bundle({ stdin }, join(outdir, name))).file;
+      files[name] = await bundleSource(helloHandlerSource(clients), join(outdir, name));
     }
-    const leastStdin = {
-      contents: leastIngestSource(clientsOf.ingest ?? []),
-      resolveDir: PROJECT_ROOT,
-      loader: "ts" as const,
-    };
-    files[LEAST_INGEST] = (await bundle({ stdin: leastStdin }, join(outdir, "least-ingest"))).file;
+    files[LEAST_INGEST] = await bundleSource(
+      leastIngestSource(clientsOf.ingest ?? []),
+      join(outdir, "least-ingest"),
+    );
     const fullChain = await bundle({ entryPoints: [HANDLER_ENTRIES.ingest] }, join(outdir, "full-chain"), {});
     const variants: Variant[] = [
       ...Object.entries(files).map(([name, file]) => ({ name, file, flags: [] })),
@@ -206,6 +199,12 @@ function leastIngestRow(label: string, init: Inits, baselineOf: Record<string, s
     figure: `${label}: ingest init vs the least the brief allows (its hello + Powertools Logger and Metrics, the bearer check, the valibot schemas, the secrets loader); that least vs the hello`,
     value: `${times(init.ratio("ingest", LEAST_INGEST))} (${ms(init.median("ingest"))} vs ${ms(init.median(LEAST_INGEST))}); the least ${times(init.ratio(LEAST_INGEST, hello))} of the hello`,
   };
+}
+
+/** A baseline's generated source, bundled as the handlers are (imports resolved from the project root). */
+async function bundleSource(contents: string, outdir: string): Promise<string> {
+  const stdin = { contents, resolveDir: PROJECT_ROOT, loader: "ts" as const };
+  return (await bundle({ stdin }, outdir)).file;
 }
 
 const CLIENT_MODULE = /node_modules\/(@aws-sdk\/client-[a-z-]+)\//;
